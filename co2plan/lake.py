@@ -1,0 +1,130 @@
+"""Run-stamped data lake: ``<LAKE>/<stage>/<run_id>/<table>.parquet`` plus
+``<LAKE>/runs/<run_id>/manifest.json``.
+
+Writes are atomic (temporary file in the same folder, then rename), so a reader never sees half a
+table. The root is any fsspec URL (local folder by default, s3:// in production). Airflow tasks pass
+run ids and the URIs returned here, never data frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import fsspec
+import pandas as pd
+
+from co2plan.settings import lake_root
+
+MANIFEST = "manifest.json"
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p.rstrip("/") for p in parts if p)
+
+
+def _fs(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    fs, path = fsspec.core.url_to_fs(url)
+    return fs, path
+
+
+def table_uri(stage: str, run_id: str, table: str, root: str | None = None) -> str:
+    return _join(root or lake_root(), stage, run_id, f"{table}.parquet")
+
+
+def manifest_uri(run_id: str, root: str | None = None) -> str:
+    return _join(root or lake_root(), "runs", run_id, MANIFEST)
+
+
+def atomic_write_bytes(uri: str, data: bytes) -> str:
+    """Write bytes to ``uri`` so that readers see either the old file or the whole new one."""
+    fs, path = _fs(uri)
+    parent = path.rsplit("/", 1)[0]
+    fs.makedirs(parent, exist_ok=True)
+    tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
+    with fs.open(tmp, "wb") as fh:
+        fh.write(data)
+    try:
+        fs.mv(tmp, path)
+    except Exception:
+        fs.rm(tmp)
+        raise
+    return uri
+
+
+def frame_to_parquet_bytes(df: pd.DataFrame) -> bytes:
+    """Deterministic parquet bytes: same frame in, same bytes out."""
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False, engine="pyarrow", compression="zstd")
+    return buf.getvalue()
+
+
+def write_table(df: pd.DataFrame, stage: str, run_id: str, table: str, root: str | None = None) -> str:
+    """Write one table atomically; returns its URI."""
+    return atomic_write_bytes(table_uri(stage, run_id, table, root), frame_to_parquet_bytes(df))
+
+
+def read_table(stage: str, run_id: str, table: str, root: str | None = None) -> pd.DataFrame:
+    return read_uri(table_uri(stage, run_id, table, root))
+
+
+def read_uri(uri: str) -> pd.DataFrame:
+    fs, path = _fs(uri)
+    with fs.open(path, "rb") as fh:
+        return pd.read_parquet(fh)
+
+
+def exists(uri: str) -> bool:
+    fs, path = _fs(uri)
+    return fs.exists(path)
+
+
+def list_tables(stage: str, run_id: str, root: str | None = None) -> list[str]:
+    fs, path = _fs(_join(root or lake_root(), stage, run_id))
+    if not fs.exists(path):
+        return []
+    return sorted(p.rsplit("/", 1)[-1][: -len(".parquet")] for p in fs.ls(path, detail=False)
+                  if p.endswith(".parquet"))
+
+
+def list_runs(root: str | None = None) -> list[str]:
+    """Run ids that have a manifest, oldest first by name (run ids sort by time)."""
+    fs, path = _fs(_join(root or lake_root(), "runs"))
+    if not fs.exists(path):
+        return []
+    return sorted(p.rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
+
+
+def read_manifest(run_id: str, root: str | None = None) -> dict[str, Any]:
+    uri = manifest_uri(run_id, root)
+    fs, path = _fs(uri)
+    if not fs.exists(path):
+        return {"run_id": run_id}
+    with fs.open(path, "rb") as fh:
+        return json.loads(fh.read().decode("utf-8"))
+
+
+def update_manifest(run_id: str, section: str, content: Mapping[str, Any], root: str | None = None) -> dict:
+    """Replace one section of the run manifest (idempotent: same content, same file)."""
+    manifest = read_manifest(run_id, root)
+    manifest["run_id"] = run_id
+    manifest[section] = json.loads(json.dumps(content, default=str))
+    data = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+    atomic_write_bytes(manifest_uri(run_id, root), data)
+    return manifest
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def frame_hash(df: pd.DataFrame) -> str:
+    """Content hash of a frame, independent of how it was stored."""
+    h = hashlib.sha256()
+    h.update(",".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
+    return h.hexdigest()

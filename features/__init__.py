@@ -1,0 +1,1 @@
+"""co2plan features stages: plain functions on tables, no Airflow imports."""

@@ -1,0 +1,1 @@
+"""co2plan models stages: plain functions on tables, no Airflow imports."""

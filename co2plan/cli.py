@@ -1,17 +1,108 @@
-"""Command line: ``co2plan <command>``. Stages are imported lazily so that --help is instant."""
+"""co2plan command line. ``co2plan weekly`` runs the weekly refresh DAG through real Airflow;
+``co2plan scenario`` triggers a planner scenario the same way; the other commands run single stages.
+Stages are imported lazily so that --help is instant."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from features.sample import write_sample
 
+    t0 = time.perf_counter()
     out = write_sample(args.out, size=args.size, seed=args.seed, fmt=args.format)
-    print(f"sample '{args.size}' (seed {args.seed}) written to {out}")
+    print(f"sample '{args.size}' (seed {args.seed}) written to {out} in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _run_dag(dag_id: str, conf: dict, logical_date: str | None, log_name: str) -> int:
+    """``airflow dags test`` under the project-local AIRFLOW_HOME; progress lines to the terminal,
+    the full Airflow log to a file."""
+    from co2plan import tracking
+    from co2plan.airflow_home import airflow_bin, airflow_env, ensure_db
+
+    env = airflow_env()
+    env["MLFLOW_TRACKING_URI"] = tracking.configure()
+    print(f"[co2plan] Airflow home {env['AIRFLOW_HOME']} (SQLite metadata); preparing the database ...",
+          flush=True)
+    ensure_db(env)
+    logs = Path(env["AIRFLOW_HOME"]) / "runs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{log_name}.log"
+    cmd = [airflow_bin(), "dags", "test", dag_id]
+    if logical_date:
+        cmd.append(logical_date)
+    cmd += ["-c", json.dumps(conf)]
+    print(f"[co2plan] running DAG {dag_id} (full log: {log_path})", flush=True)
+    t0 = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            if "[co2plan]" in line or "ParamValidationError" in line or "Traceback" in line:
+                print("  " + line.split("[co2plan]", 1)[-1].strip(), flush=True)
+        rc = proc.wait()
+    failed = _dag_failed(log_path)
+    print(f"[co2plan] DAG {dag_id} finished in {time.perf_counter() - t0:.0f} s: "
+          f"{'FAILED' if rc or failed else 'success'}", flush=True)
+    if rc or failed:
+        tail = log_path.read_text(encoding="utf-8").splitlines()[-40:]
+        print("\n".join(tail), file=sys.stderr)
+        return rc or 1
+    return 0
+
+
+def _dag_failed(log_path: Path) -> bool:
+    text = log_path.read_text(encoding="utf-8")
+    return "state=failed" in text.split("DagRun Finished")[-1][:2000] if "DagRun Finished" in text else True
+
+
+def _cmd_weekly(args: argparse.Namespace) -> int:
+    from co2plan.pipeline import headline
+
+    conf = {"source": args.source, "retrain": args.retrain, "horizon_weeks": args.horizon,
+            "pareto_points": args.pareto_points}
+    date = args.date or time.strftime("%Y-%m-%d", time.gmtime())
+    run_id = f"weekly-{date}"
+    rc = _run_dag("weekly_plan_refresh", conf, date, run_id)
+    if rc == 0:
+        print(headline(run_id))
+    return rc
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from co2plan.pipeline import headline
+    from optimisation.scenario import ScenarioParams
+
+    conf = json.loads(args.conf) if args.conf else {}
+    for kv in args.set or []:
+        k, _, v = kv.partition("=")
+        try:
+            conf[k] = json.loads(v)
+        except json.JSONDecodeError:
+            conf[k] = v
+    fields = {k: v for k, v in conf.items() if k in ScenarioParams.model_fields}
+    try:
+        ScenarioParams.model_validate(fields)
+    except ValidationError as e:
+        print(f"scenario refused: {e}", file=sys.stderr)
+        return 2
+    conf.setdefault("scenario_id", args.scenario_id)
+    rc = _run_dag("scenario_plan", conf, None, f"scenario-{conf['scenario_id']}")
+    if rc == 0:
+        from co2plan.pipeline import latest_scenario_run
+
+        print(headline(latest_scenario_run(conf["scenario_id"]), scenario_id=conf["scenario_id"]))
+    return rc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "parquet"], default="parquet")
     s.add_argument("--out", default=None, help="output folder (default: lake/_sample/<size>)")
     s.set_defaults(func=_cmd_sample)
+
+    w = sub.add_parser("weekly", help="run the weekly plan refresh DAG end to end (airflow dags test)")
+    w.add_argument("--source", default="sample:demo",
+                   help="sample:demo | sample:large | folder/fsspec URL | SQLAlchemy URL")
+    w.add_argument("--date", default=None, help="logical date YYYY-MM-DD (default today); names the run")
+    w.add_argument("--retrain", choices=["auto", "always", "never"], default="auto")
+    w.add_argument("--horizon", type=int, default=26)
+    w.add_argument("--pareto-points", type=int, default=6)
+    w.set_defaults(func=_cmd_weekly)
+
+    c = sub.add_parser("scenario", help="trigger the planner scenario DAG (airflow dags test)")
+    c.add_argument("--scenario-id", default="scenario")
+    c.add_argument("--conf", default=None, help="JSON object of scenario parameters")
+    c.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="one scenario parameter (JSON value), repeatable, e.g. --set co2_reduction_pct=15")
+    c.set_defaults(func=_cmd_scenario)
     return p
 
 

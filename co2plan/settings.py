@@ -21,8 +21,14 @@ def mlflow_tracking_uri() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'mlflow' / 'mlflow.db'}"
 
 
-def mlflow_artifact_root() -> str:
-    return os.environ.get("MLFLOW_ARTIFACT_ROOT", (PROJECT_ROOT / "mlflow" / "artifacts").as_uri())
+def mlflow_artifact_root(tracking_uri: str | None = None) -> str:
+    """Artifact root: env MLFLOW_ARTIFACT_ROOT, else ``artifacts/`` beside a SQLite store's file."""
+    if os.environ.get("MLFLOW_ARTIFACT_ROOT"):
+        return os.environ["MLFLOW_ARTIFACT_ROOT"]
+    uri = tracking_uri or mlflow_tracking_uri()
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+    return (PROJECT_ROOT / "mlflow" / "artifacts").as_uri()
 
 
 def sample_dir(size: str = "demo") -> str:

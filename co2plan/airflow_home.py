@@ -1,0 +1,51 @@
+"""Project-local Airflow: AIRFLOW_HOME under the checkout, SQLite metadata, this repo's dags/.
+
+The embedded default needs no server: ``airflow dags test`` runs a DAG end to end in one process
+against the SQLite metadata database. Production overrides these variables (Postgres metadata,
+CeleryExecutor or KubernetesExecutor); see README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from co2plan.settings import PROJECT_ROOT
+
+
+def airflow_env(home: str | Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for running Airflow on this project. Values already set in ``base`` win."""
+    env = dict(os.environ if base is None else base)
+    home = Path(home or env.get("AIRFLOW_HOME") or PROJECT_ROOT / "airflow_home")
+    defaults = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # the project is installed into the venv; dags/ import co2plan, features, models, optimisation
+        "PYTHONPATH": os.pathsep.join(p for p in [str(PROJECT_ROOT), env.get("PYTHONPATH", "")] if p),
+    }
+    for k, v in defaults.items():
+        env.setdefault(k, v)
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def airflow_bin() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def ensure_db(env: dict[str, str]) -> None:
+    """Create or upgrade the metadata database (idempotent, ~15 s the first time)."""
+    stamp = Path(env["AIRFLOW_HOME"]) / ".migrated"
+    conn = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if stamp.exists() and stamp.read_text() == conn:
+        return
+    subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stamp.write_text(conn)

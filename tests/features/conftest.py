@@ -1,0 +1,149 @@
+"""Fixtures for extraction and validation: a tiny, valid, hand-made network in the contract dtypes.
+
+2 plants, 3 products, 2 markets, 4 lanes, 4 weeks: 24 demand rows, 16 production rows, 24 energy
+rows, 16 shipment rows (so one bad row is a 4.2 % share of demand, under the 5 % default limit).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+WEEKS = pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"])
+
+
+def _network() -> dict[str, pd.DataFrame]:
+    plants = pd.DataFrame({
+        "plant_id": ["P1", "P2"],
+        "name": ["Leipzig", "Shenyang"],
+        "country": ["DE", "CN"],
+        "grid_region": [None, "NE"],
+        "lat": [51.34, 41.80],
+        "lon": [12.37, 123.43],
+        "capacity_units_per_week": [4000.0, 6000.0],
+        "equity_share": [1.0, 0.75],
+        "operational_control": [True, False],
+    })
+    products = pd.DataFrame({
+        "product_id": ["K1", "K2", "K3"],
+        "name": ["i3", "X5 xDrive50e", "320d"],
+        "powertrain": ["BEV", "PHEV", "ICE"],
+        "segment": ["B", "E", "D"],
+        "weight_t": [1.3, 2.5, 1.6],
+        "price_eur": [40000.0, 85000.0, 45000.0],
+    })
+    markets = pd.DataFrame({
+        "market_id": ["M1", "M2"],
+        "name": ["Germany", "United States"],
+        "country": ["DE", "US"],
+        "lat": [51.0, 39.8],
+        "lon": [10.0, -98.6],
+    })
+    plant_products = pd.DataFrame({
+        "plant_id": ["P1", "P1", "P2", "P2"],
+        "product_id": ["K1", "K2", "K2", "K3"],
+        "production_cost_eur_per_unit": [30000.0, 60000.0, 55000.0, 28000.0],
+        "electricity_kwh_per_unit": [900.0, 1100.0, 1000.0, 700.0],
+        "natural_gas_kwh_per_unit": [400.0, 500.0, 450.0, 350.0],
+    })
+    lanes = pd.DataFrame({
+        "lane_id": ["L1", "L2", "L3", "L4"],
+        "plant_id": ["P1", "P1", "P2", "P2"],
+        "market_id": ["M1", "M2", "M1", "M2"],
+        "mode": ["road", "sea", "rail", "sea"],
+        "distance_km": [250.0, 7200.0, 10500.0, 11000.0],
+        "cost_eur_per_t": [40.0, 90.0, 160.0, 110.0],
+        "transit_days": [1.0, 14.0, 18.0, 20.0],
+        "capacity_t_per_week": [5000.0, 8000.0, 3000.0, 9000.0],
+    })
+    demand = pd.DataFrame(
+        [(w, k, m, float(10 * i + 5)) for i, (w, k, m) in
+         enumerate(itertools.product(WEEKS, ["K1", "K2", "K3"], ["M1", "M2"]))],
+        columns=["week", "product_id", "market_id", "units"],
+    )
+    production = pd.DataFrame(
+        [(w, p, k, float(100 + i)) for i, (w, (p, k)) in
+         enumerate(itertools.product(WEEKS, [("P1", "K1"), ("P1", "K2"), ("P2", "K2"), ("P2", "K3")]))],
+        columns=["week", "plant_id", "product_id", "units"],
+    )
+    units = {"electricity": "kWh", "natural_gas": "mmBtu", "diesel": "US_gallon"}
+    energy = pd.DataFrame(
+        [(w, p, c, 1000.0 * (i + 1), units[c]) for i, (w, p, c) in
+         enumerate(itertools.product(WEEKS, ["P1", "P2"], list(units)))],
+        columns=["week", "plant_id", "carrier", "quantity", "unit"],
+    )
+    shipments = pd.DataFrame(
+        [(w, lane, k, 50.0, 50.0 * wt) for w, (lane, k, wt) in
+         itertools.product(WEEKS, [("L1", "K1", 1.3), ("L2", "K2", 2.5), ("L3", "K2", 2.5), ("L4", "K3", 1.6)])],
+        columns=["week", "lane_id", "product_id", "units", "tonnes"],
+    )
+    factors = pd.DataFrame({
+        "factor_id": ["grid_DE_2023", "grid_CN_2023", "ng_co2", "freight_road_ttw", "freight_sea_ttw"],
+        "activity": ["electricity_grid", "electricity_grid", "natural_gas", "freight_road", "freight_sea"],
+        "gas": ["CO2e", "CO2", "CO2", "CO2e", "CO2e"],
+        "value": [0.38, 0.5306, 53.06, 0.10163, 0.01612],
+        "unit": ["kg/kWh", "kg/kWh", "kg/mmBtu", "kg/tonne_km", "kg/tonne_km"],
+        "source": ["UBA", "MEE China", "US EPA", "UK DESNZ 2025", "UK DESNZ 2025"],
+        "year": [2023, 2023, 2024, 2025, 2025],
+        "region": ["DE", "CN", "US", "GB", "GLOBAL"],
+        "version": ["v1"] * 5,
+        "basis": [None, None, None, "TTW", "TTW"],
+    })
+    contracts = pd.DataFrame({
+        "contract_id": ["C1", "C2"],
+        "plant_id": ["P1", "P2"],
+        "instrument": ["PPA", "EAC"],
+        "market": ["DE", "CN"],
+        "start": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+        "end": pd.to_datetime(["2024-12-31", "2024-06-30"]),
+        "mwh": [20000.0, 5000.0],
+        "factor_kg_per_kwh": [0.0, 0.0],
+    })
+    suppliers = pd.DataFrame({
+        "supplier_id": ["S1", "S2"],
+        "plant_id": ["P1", "P2"],
+        "year": [2023, 2023],
+        "category": ["purchased_goods", "purchased_goods"],
+        "tco2e": [1200.5, 830.25],
+        "method": ["supplier-specific", "spend-based"],
+    })
+    return {
+        "plants": plants, "products": products, "markets": markets, "plant_products": plant_products,
+        "lanes": lanes, "demand_history": demand, "production_history": production, "energy_use": energy,
+        "shipments": shipments, "emission_factors": factors, "energy_contracts": contracts,
+        "supplier_emissions": suppliers,
+    }
+
+
+@pytest.fixture
+def network() -> dict[str, pd.DataFrame]:
+    """A fresh copy of the tiny valid network (contract dtypes), safe to modify."""
+    return _network()
+
+
+def _write_folder(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        if fmt == "csv":
+            df.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+@pytest.fixture
+def write_folder() -> Callable[..., Path]:
+    """``write_folder(tables, folder, fmt="csv"|"parquet")`` writes one file per table."""
+    return _write_folder
+
+
+@pytest.fixture
+def as_text() -> Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]]:
+    """Tables as the raw stage holds them: every value as text (what a CSV gives)."""
+    from features.validate import as_text_frame
+
+    return lambda tables: {n: as_text_frame(df) for n, df in tables.items()}

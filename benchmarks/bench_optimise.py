@@ -1,0 +1,170 @@
+"""Benchmark: build + solve the `large` planning instance through PuLP 4 / HiGHS, beside a direct
+highspy solve of the same model (the MPS file PuLP writes, read into highspy.Highs and run with the
+same options) in the same run.
+
+    .venv/bin/python benchmarks/bench_optimise.py [--horizon 20] [--method ipm] [--size large]
+
+Prints model-build seconds, PuLP solve seconds (matrix transfer + HiGHS run + write-back of values
+and duals), the direct highspy run, and the ratio (target: build + PuLP solve <= 1.3 x direct solve).
+Uses features.sample.generate(size) when it exists, otherwise a synthetic instance in the same table
+shapes. Takes minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def synthetic_tables(seed: int = 7, plants: int = 57, products: int = 300, markets: int = 43,
+                     weeks_history: int = 60) -> dict[str, pd.DataFrame]:
+    """A stand-in network in the co2plan table shapes (used only if features.sample is missing)."""
+    rng = np.random.default_rng(seed)
+    P = [f"P{i:02d}" for i in range(plants)]
+    K = [f"K{i:03d}" for i in range(products)]
+    M = [f"M{i:02d}" for i in range(markets)]
+    countries = ["DE", "FR", "ES", "PL", "CZ"]
+    t = {
+        "plants": pd.DataFrame({"plant_id": P, "name": P, "country": rng.choice(countries, plants),
+                                "grid_region": None, "lat": 0.0, "lon": 0.0,
+                                "capacity_units_per_week": rng.uniform(1500, 6000, plants), "equity_share": 1.0,
+                                "operational_control": True}),
+        "products": pd.DataFrame({"product_id": K, "name": K, "powertrain": "BEV", "segment": "C",
+                                  "weight_t": rng.uniform(1.2, 2.6, products), "price_eur": rng.uniform(2e4, 8e4,
+                                                                                                       products)}),
+        "markets": pd.DataFrame({"market_id": M, "name": M, "country": "DE", "lat": 0.0, "lon": 0.0}),
+    }
+    pairs = {(p, k) for k in K for p in rng.choice(P, 3, replace=False)}
+    pp = pd.DataFrame(sorted(pairs), columns=["plant_id", "product_id"])
+    pp["production_cost_eur_per_unit"] = rng.uniform(1.5e4, 4e4, len(pp))
+    pp["electricity_kwh_per_unit"] = rng.uniform(600, 1500, len(pp))
+    pp["natural_gas_kwh_per_unit"] = rng.uniform(300, 900, len(pp))
+    t["plant_products"] = pp
+    rows = []
+    for p in P:
+        for m in rng.choice(M, 20, replace=False):
+            for mode in rng.choice(["road", "rail", "sea"], 2, replace=False):
+                rows.append((f"{p}-{m}-{mode}", p, m, mode, rng.uniform(200, 9000), rng.uniform(0.02, 0.2) * 100,
+                             rng.uniform(1, 30), rng.uniform(500, 5000)))
+    t["lanes"] = pd.DataFrame(rows, columns=["lane_id", "plant_id", "market_id", "mode", "distance_km",
+                                             "cost_eur_per_t", "transit_days", "capacity_t_per_week"])
+    weeks = pd.date_range("2025-01-06", periods=weeks_history, freq="7D")
+    km = pd.MultiIndex.from_product([K, M]).to_frame(index=False, name=["product_id", "market_id"])
+    km = km.sample(frac=0.3, random_state=seed)
+    dh = km.loc[km.index.repeat(len(weeks))].reset_index(drop=True)
+    dh["week"] = np.tile(weeks, len(km))
+    dh["units"] = rng.poisson(20, len(dh)).astype(float)
+    t["demand_history"] = dh
+    from features.factors import reference_factors  # the factor library (freight, grid, gas)
+
+    t["emission_factors"] = reference_factors()
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", default="large")
+    ap.add_argument("--horizon", type=int, default=20)
+    ap.add_argument("--method", default="ipm")
+    ap.add_argument("--min-vars", type=int, default=400_000)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    import highspy
+    import pulp
+
+    from optimisation.inputs import PlanInputs
+    from optimisation.kpis import compute_kpis
+    from optimisation.model import build_model
+    from optimisation.scenario import ScenarioParams
+    from optimisation.solve import solve
+
+    t0 = time.perf_counter()
+    try:
+        from features.sample import generate
+
+        tables, source = generate(args.size), f"features.sample.generate({args.size!r})"
+    except ImportError:
+        tables, source = synthetic_tables(), "synthetic (features.sample not available)"
+    inputs = PlanInputs.from_tables(tables, horizon_weeks=args.horizon)
+    print(f"instance: {source}, inputs ready in {time.perf_counter() - t0:.1f} s")
+
+    params = ScenarioParams(horizon_weeks=args.horizon, highs_method=args.method, carbon_price_eur_per_t=80.0)
+    model = build_model(inputs, params)
+    if model.num_variables < args.min_vars:
+        raise SystemExit(f"only {model.num_variables} variables (< {args.min_vars}): raise --horizon")
+    n_rows = model.prob.numConstraints()
+    print(f"model: {model.num_variables:,} variables, {n_rows:,} constraints "
+          f"(horizon {args.horizon} weeks, carbon price {params.carbon_price_eur_per_t} EUR/t)")
+    build_s = model.build_seconds
+
+    res = solve(model)
+    k = compute_kpis(model, res)
+    pulp_solve_s = res.solve_seconds
+    info = model.prob.solverModel.getInfo()
+    pulp_run = (model.prob.solverModel.getRunTime(), info.ipm_iteration_count, info.crossover_iteration_count)
+    # breakdown of the PuLP solve: matrix hand-over and write-back timed again separately, for the
+    # fast path used above (PlanHiGHS) and for PuLP's generic pulp.HiGHS hand-over
+    keep = model.prob.solverModel
+    fast = model._solver
+    times = {}
+    for name, solver in (("fast", fast), ("stock", pulp.HiGHS(msg=False))):
+        model.prob.solverModel = highspy.Highs()
+        model.prob.solverModel.setOptionValue("output_flag", False)
+        t1 = time.perf_counter()
+        solver.buildSolverModel(model.prob)
+        times[f"{name}_transfer"] = time.perf_counter() - t1
+    model.prob.solverModel = keep
+    for name, solver in (("fast", fast), ("stock", pulp.HiGHS(msg=False))):
+        t1 = time.perf_counter()
+        solver.findSolutionValues(model.prob)
+        times[f"{name}_writeback"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    _ = compute_kpis(model, res)
+    kpi_s = time.perf_counter() - t1
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mps = os.path.join(tmp, "plan.mps")
+        t1 = time.perf_counter()
+        model.prob.writeMPS(mps)
+        write_mps_s = time.perf_counter() - t1
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        t1 = time.perf_counter()
+        h.readModel(mps)
+        read_s = time.perf_counter() - t1
+        h.setOptionValue("solver", args.method)
+        t1 = time.perf_counter()
+        h.run()
+        direct_s = time.perf_counter() - t1
+        direct_status = h.modelStatusToString(h.getModelStatus())
+        direct_obj = h.getInfo().objective_function_value
+        direct_run = (h.getRunTime(), h.getInfo().ipm_iteration_count, h.getInfo().crossover_iteration_count)
+
+    total = build_s + pulp_solve_s
+    offset = model.prob.objective.constant  # carbon cost of fixed emissions: not in the MPS file
+    print(f"PuLP   : status {res.status}, objective {res.objective_eur:,.2f} EUR, CO2e {k['co2e_total_t']:,.0f} t")
+    print(f"direct : status {direct_status}, objective {direct_obj + offset:,.2f} EUR incl. the constant "
+          f"{offset:,.2f} (rel. diff {abs(direct_obj + offset - res.objective_eur) / max(abs(direct_obj), 1):.2e})")
+    print(f"build (PuLP model)               {build_s:8.2f} s")
+    print(f"solve through PuLP (HiGHS {args.method})   {pulp_solve_s:8.2f} s  "
+          f"[of which matrix hand-over ~{times['fast_transfer']:.2f} s, write-back ~{times['fast_writeback']:.2f} s]")
+    print(f"  (generic pulp.HiGHS would take   hand-over {times['stock_transfer']:.2f} s, "
+          f"write-back {times['stock_writeback']:.2f} s)")
+    print(f"KPI extraction                   {kpi_s:8.2f} s")
+    print(f"direct highspy run (same MPS)    {direct_s:8.2f} s  [+ read MPS {read_s:.2f} s; PuLP writeMPS "
+          f"{write_mps_s:.2f} s]")
+    print(f"HiGHS's own run clock: in PuLP {pulp_run[0]:.2f} s ({pulp_run[1]} IPM + {pulp_run[2]} crossover "
+          f"iterations), direct {direct_run[0]:.2f} s ({direct_run[1]} + {direct_run[2]})")
+    print(f"ratio (build + PuLP solve) / direct run          = {total / direct_s:.2f}  (target <= 1.30)")
+    print(f"ratio (build + PuLP solve) / (read MPS + run)    = {total / (read_s + direct_s):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Plan tables and KPIs read back from a solved PlanModel, and the conflict diagnosis.
+
+Tables (all weeks are Mondays):
+- production_plan: plant_id, product_id, week, units (every eligible plant-product-week, zeros included),
+  current_units (mean weekly production of the current plan, when production_history is given)
+- flows: lane_id, plant_id, market_id, mode, product_id, week (departure), arrival_week, units, tonnes,
+  tco2e, cost_eur (rows with units > 1e-9 only)
+- unmet: product_id, market_id, week, demand_units (net of in-transit pipeline), units (unmet)
+- kpis: kpi, key, value, text (long format: one row per scalar KPI or per key of a breakdown)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimisation.model import PlanModel
+from optimisation.solve import SolveResult
+
+TOL = 1e-6
+
+
+def _values(model: PlanModel) -> np.ndarray:
+    return np.fromiter(((v.varValue or 0.0) for v in model.variables), dtype=float, count=len(model.variables))
+
+
+def plan_tables(model: PlanModel, values: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+    v = _values(model) if values is None else values
+    weeks = model.weeks
+    x, f, u = model.x, model.f, model.u
+    xv = np.maximum(v[x["col"].to_numpy()], 0.0)
+    plan = pd.DataFrame({"plant_id": x["plant_id"].to_numpy(), "product_id": x["product_id"].to_numpy(),
+                         "week": weeks[x["t"].to_numpy()], "units": xv})
+    if model.current_plan is not None:  # the current weekly plan beside the new one, for comparison
+        plan = plan.merge(model.current_plan.rename(columns={"units_per_week": "current_units"}),
+                          on=["plant_id", "product_id"], how="left")
+        plan["current_units"] = plan["current_units"].fillna(0.0)
+    fv = np.maximum(v[f["col"].to_numpy()], 0.0)
+    keep = fv > 1e-9
+    fk = f[keep]
+    flows = pd.DataFrame({"lane_id": fk["lane_id"].to_numpy(), "plant_id": fk["plant_id"].to_numpy(),
+                          "market_id": fk["market_id"].to_numpy(), "mode": fk["mode"].to_numpy(),
+                          "product_id": fk["product_id"].to_numpy(), "week": weeks[fk["t"].to_numpy()],
+                          "arrival_week": weeks[0] + pd.to_timedelta(7 * fk["t_arrive"].to_numpy(), unit="D"),
+                          "units": fv[keep]})
+    flows["tonnes"] = flows["units"] * fk["tonnes_per_unit"].to_numpy()
+    flows["tco2e"] = flows["units"] * fk["e_transport"].to_numpy()
+    flows["cost_eur"] = flows["units"] * fk["cost_eur"].to_numpy()
+    uv = np.maximum(v[u["col"].to_numpy()], 0.0)
+    unmet = pd.DataFrame({"product_id": u["product_id"].to_numpy(), "market_id": u["market_id"].to_numpy(),
+                          "week": weeks[u["t"].to_numpy()], "demand_units": u["demand"].to_numpy(),
+                          "units": uv})
+    return {"production_plan": plan, "flows": flows, "unmet": unmet}
+
+
+def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | None = None) -> dict[str, Any]:
+    """KPIs of a solved model (cost split, CO2e by scope/plant/mode, service, utilisation, CO2 dual,
+    diagnosis). Without a solution only status and timings are filled in."""
+    p = model.params
+    k: dict[str, Any] = {
+        "status": result.status, "solver": result.solver, "solve_seconds": result.solve_seconds,
+        "build_seconds": model.build_seconds, "n_variables": model.num_variables,
+        "n_constraints": model.prob.toRustModel().num_constraints, "horizon_weeks": len(model.weeks),
+        "first_week": str(model.weeks[0].date()), "scenario_id": p.scenario_id,
+        "co2_budget_t": model.co2_budget_t, "output_target_units": model.output_target_units,
+        "carbon_price_eur_per_t": p.carbon_price_eur_per_t,
+    }
+    if not result.has_solution:
+        k["diagnosis"] = {"missed": [], "message": f"no plan: solver status {result.status}"}
+        return k
+    v = _values(model) if values is None else values
+    x, f, u = model.x, model.f, model.u
+    xv, fv, uv = (np.maximum(v[d["col"].to_numpy()], 0.0) for d in (x, f, u))
+    s_co2 = float(max(v[model.s_co2_col], 0.0))
+    s_out = float(max(v[model.s_out_col], 0.0)) if model.s_out_col is not None else 0.0
+
+    fixed = model.fixed.groupby("scope")["fixed_tco2e"].sum()
+    scope1 = float(xv @ x["e_scope1"].to_numpy() + fixed.get("scope1", 0.0))
+    scope2m = float(xv @ x["e_scope2_market"].to_numpy() + fixed.get("scope2_market", 0.0))
+    scope2l = float(xv @ x["e_scope2_location"].to_numpy() + fixed.get("scope2_location", 0.0))
+    scope3 = float(fv @ f["e_transport"].to_numpy())
+    total = scope1 + scope2m + scope3
+    cp = p.carbon_price_eur_per_t
+    k.update({
+        "objective_eur": result.objective_eur,
+        "cost_production_eur": float(xv @ x["cost_eur"].to_numpy()),
+        "cost_freight_eur": float(fv @ f["cost_eur"].to_numpy()),
+        "cost_carbon_eur": float(cp * total),
+        "cost_unmet_penalty_eur": float(uv @ u["penalty_eur"].to_numpy()),
+        "cost_slack_penalty_eur": float(p.co2_slack_penalty_eur_per_t * s_co2
+                                        + p.output_slack_penalty_eur_per_unit * s_out),
+        "co2e_total_t": total, "co2e_scope1_t": scope1, "co2e_scope2_market_t": scope2m,
+        "co2e_scope2_location_t": scope2l, "co2e_scope3_transport_t": scope3,
+        "co2e_fixed_t": model.co2_fixed_t,
+    })
+    k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_carbon_eur"]
+                           + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    # breakdowns
+    prod_e = xv * (x["e_scope1"].to_numpy() + x["e_scope2_market"].to_numpy())
+    by_plant = pd.Series(prod_e).groupby(x["plant_id"].to_numpy()).sum()
+    fx = model.fixed[model.fixed["scope"].isin(["scope1", "scope2_market"])].groupby("plant_id")["fixed_tco2e"].sum()
+    by_plant = by_plant.add(fx, fill_value=0.0)
+    k["co2e_t_by_plant"] = {str(a): float(b) for a, b in by_plant.items()}
+    by_mode = pd.Series(fv * f["e_transport"].to_numpy()).groupby(f["mode"].to_numpy()).sum()
+    k["co2e_t_by_mode"] = {str(a): float(b) for a, b in by_mode.items()}
+    k["tonnes_by_mode"] = {str(a): float(b) for a, b in pd.Series(fv * f["tonnes_per_unit"].to_numpy()).groupby(
+        f["mode"].to_numpy()).sum().items()}
+    out = float(xv.sum())
+    dem = model.demand
+    demand_total = float(dem["demand"].sum())
+    unmet_total = float(uv.sum())
+    k.update({"output_units": out, "demand_units": demand_total, "pipeline_units": float(dem["pipeline"].sum()),
+              "unmet_units": unmet_total,
+              "service_level": 1.0 - unmet_total / demand_total if demand_total > 0 else 1.0})
+    dem_m = dem.groupby("market_id")["demand"].sum()
+    unmet_m = pd.Series(uv).groupby(u["market_id"].to_numpy()).sum().reindex(dem_m.index, fill_value=0.0)
+    k["service_level_by_market"] = {str(m): float(1.0 - unmet_m[m] / dem_m[m]) if dem_m[m] > 0 else 1.0
+                                    for m in dem_m.index}
+    prod_p = pd.Series(xv).groupby(x["plant_id"].to_numpy()).sum()
+    cap_p = model.capacity.groupby("plant_id")["capacity_units"].sum()
+    k["utilisation_by_plant"] = {str(pl): float(prod_p.get(pl, 0.0) / c) if c > 0 else 0.0
+                                 for pl, c in cap_p.items()}
+    k["output_units_by_plant"] = {str(a): float(b) for a, b in prod_p.items()}
+    # CO2 dual: on a minimisation the <= budget row's pi is <= 0; MAC = -pi (EUR per t CO2e)
+    pi = model.co2_row.pi
+    binding = model.co2_budget_t is not None and pi is not None
+    k["co2_mac_eur_per_t"] = float(-pi) if binding else 0.0
+    k["co2_budget_excess_t"] = s_co2
+    k["output_shortfall_units"] = s_out
+    k["diagnosis"] = diagnose(model, result, total, out, s_co2, s_out, unmet_total)
+    return k
+
+
+def diagnose(model: PlanModel, result: SolveResult, co2: float, output: float, s_co2: float, s_out: float,
+             unmet: float) -> dict[str, Any]:
+    """Which soft target is missed, and by how much (the slacks are priced, so the plan always returns)."""
+    missed: list[dict[str, Any]] = []
+    msgs: list[str] = []
+    if s_co2 > TOL and model.co2_budget_t is not None:
+        missed.append({"target": "co2_budget", "missed_by": s_co2, "unit": "t CO2e", "target_value":
+                       model.co2_budget_t, "achieved": co2})
+        msgs.append(f"CO2 budget of {model.co2_budget_t:,.1f} t missed by {s_co2:,.1f} t CO2e "
+                    f"(plan emits {co2:,.1f} t)")
+    if s_out > TOL and model.output_target_units is not None:
+        missed.append({"target": "output_target", "missed_by": s_out, "unit": "units",
+                       "target_value": model.output_target_units, "achieved": output})
+        msgs.append(f"output target of {model.output_target_units:,.0f} units missed by {s_out:,.1f} units "
+                    f"(plan builds {output:,.1f})")
+    conflict = bool(missed) and model.co2_budget_t is not None and model.output_target_units is not None
+    if conflict:
+        msgs.insert(0, "CO2 budget and output target conflict")
+    if not msgs:
+        msgs.append("all targets met")
+    if unmet > TOL:
+        msgs.append(f"{unmet:,.1f} units of demand unmet")
+    if result.status != "optimal":
+        msgs.append(f"solver status {result.status}: the plan is not proven optimal")
+    return {"conflict": conflict, "missed": missed, "message": "; ".join(msgs)}
+
+
+def kpi_table(kpis: dict[str, Any]) -> pd.DataFrame:
+    """Long KPI table: kpi, key, value (float), text (str)."""
+    rows: list[tuple[str, str, float, str]] = []
+    for name, val in kpis.items():
+        if name == "diagnosis":
+            rows.append(("diagnosis", "", np.nan, val["message"]))
+            for m in val["missed"]:
+                rows.append(("missed_by", m["target"], float(m["missed_by"]), m["unit"]))
+        elif isinstance(val, dict):
+            rows += [(name, str(a), float(b), "") for a, b in val.items()]
+        elif isinstance(val, (int, float, np.floating)) and not isinstance(val, bool):
+            rows.append((name, "", float(val), ""))
+        else:
+            rows.append((name, "", np.nan, "" if val is None else str(val)))
+    return pd.DataFrame(rows, columns=["kpi", "key", "value", "text"])
+
+
+def scalar_metrics(kpis: dict[str, Any]) -> dict[str, float]:
+    """Numeric scalar KPIs (for MLflow metrics), plus breakdowns as ``name.key``."""
+    out: dict[str, float] = {}
+    for name, val in kpis.items():
+        if isinstance(val, bool) or val is None:
+            continue
+        if isinstance(val, (int, float, np.floating)):
+            out[name] = float(val)
+        elif isinstance(val, dict) and name != "diagnosis":
+            for a, b in val.items():
+                key = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in f"{name}.{a}")
+                out[key] = float(b)
+    return out

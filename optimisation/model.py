@@ -1,0 +1,419 @@
+"""The planning LP (docs/OPTIMISATION.md): production x[p,k,t], shipments f[l,k,t], unmet demand
+u[k,m,t], a CO2 budget and an output target with priced slack, built in PuLP 4.
+
+Build speed: every index set is a numpy/pandas frame; each constraint row is handed to PuLP's Rust
+core as (variable-id array, coefficient array) in one call (the batch path behind
+``pulp.lpSum_vars_coefs``), never term by term through ``lpSum``. Units: vehicles (units), tonnes,
+EUR, t CO2e (kept in tonnes so that HiGHS sees a well-scaled matrix).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+from pulp import _rustcore
+
+from optimisation.inputs import InputError, PlanInputs, lane_tco2e_per_t, monday, mondays
+from optimisation.scenario import QUANTILE_COLUMN, ScenarioParams
+
+log = logging.getLogger(__name__)
+
+#: RHS used for "no CO2 budget": HiGHS treats |bounds| >= 1e20 as infinite
+NO_BUDGET = 1e20
+
+_SENSE = {"<=": _rustcore.Sense.LessEqual, ">=": _rustcore.Sense.GreaterEqual, "==": _rustcore.Sense.Equal}
+
+
+@dataclass
+class PlanModel:
+    """The built LP plus the index frames that map its columns and rows back to the tables."""
+
+    prob: pulp.LpProblem
+    params: ScenarioParams
+    weeks: pd.DatetimeIndex
+    x: pd.DataFrame  # plant_id, product_id, t, col, cost_eur, e_scope1, e_scope2_market, e_scope2_location
+    f: pd.DataFrame  # lane_id, plant_id, market_id, mode, product_id, t, t_arrive, col, tonnes_per_unit, ...
+    u: pd.DataFrame  # product_id, market_id, t, col, demand, penalty_eur
+    demand: pd.DataFrame  # product_id, market_id, t, week, demand (after shocks, before pipeline), pipeline
+    capacity: pd.DataFrame  # plant_id, t, capacity_units
+    fixed: pd.DataFrame  # plant_id, t, scope, fixed_tco2e
+    variables: list  # LpVariable in column order (col = position)
+    co2_row: pulp.LpConstraint
+    co2_fixed_t: float
+    co2_budget_t: float | None
+    output_row: pulp.LpConstraint | None
+    output_target_units: float | None
+    s_co2_col: int
+    s_out_col: int | None
+    capacity_rows: list = field(default_factory=list)  # LpConstraint per row of `capacity`
+    market_rows: list = field(default_factory=list)  # LpConstraint per row of `u` (market balance)
+    build_seconds: float = 0.0
+    matrix: dict | None = None  # CSR rows + objective + column bounds, as handed to PuLP (fast HiGHS path)
+    current_plan: pd.DataFrame | None = None  # plant_id, product_id, units_per_week
+
+    @property
+    def num_variables(self) -> int:
+        return len(self.variables)
+
+    def set_co2_budget(self, budget_t: float | None) -> None:
+        """Change the CO2 budget (t CO2e over the horizon) in the PuLP model (the row's RHS)."""
+        self.co2_budget_t = budget_t
+        rhs = NO_BUDGET if budget_t is None else budget_t - self.co2_fixed_t
+        self.co2_row.changeRHS(rhs)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _weeks(inputs: PlanInputs, params: ScenarioParams) -> pd.DatetimeIndex:
+    fc_weeks = pd.DatetimeIndex(sorted(mondays(inputs.demand_forecast["week"]).unique()))
+    if len(fc_weeks) == 0:
+        raise InputError("demand_forecast: empty")
+    start = monday(params.start_week) if params.start_week else fc_weeks[0]
+    weeks = pd.date_range(start, periods=params.horizon_weeks, freq="7D")
+    missing = weeks.difference(fc_weeks)
+    if len(missing):
+        raise InputError(f"demand_forecast: covers {len(weeks) - len(missing)} of the {len(weeks)} horizon weeks "
+                         f"from {start.date()} (first missing: {missing[0].date()}); shorten horizon_weeks or "
+                         "set start_week")
+    return weeks
+
+
+def _week_mask(n_weeks: int, from_week: int, to_week: int | None) -> np.ndarray:
+    t = np.arange(n_weeks)
+    hi = n_weeks if to_week is None else to_week
+    return (t >= from_week - 1) & (t <= hi - 1)
+
+
+def transit_weeks(transit_days) -> np.ndarray:
+    """Whole weeks between departure and arrival: transit_days / 7 rounded half up (0-3 days: same week)."""
+    return np.floor(np.asarray(transit_days, float) / 7.0 + 0.5).astype(int)
+
+
+def _demand(inputs: PlanInputs, params: ScenarioParams, weeks: pd.DatetimeIndex) -> pd.DataFrame:
+    col = QUANTILE_COLUMN[params.demand_quantile]
+    fc = inputs.demand_forecast
+    fc = fc[fc["week"].isin(weeks)]
+    d = fc.groupby(["product_id", "market_id", "week"], as_index=False)[col].sum().rename(columns={col: "demand"})
+    if (d["demand"] < 0).any() or d["demand"].isna().any():
+        raise InputError(f"demand_forecast: column {col} has negative or missing values")
+    d["t"] = ((d["week"] - weeks[0]).dt.days // 7).astype(int)
+    n = len(weeks)
+    for shock in params.demand_shocks:
+        sel = _week_mask(n, shock.from_week, shock.to_week)[d["t"].to_numpy()]
+        if shock.market_id is not None:
+            sel &= (d["market_id"] == shock.market_id).to_numpy()
+        if shock.product_id is not None:
+            sel &= (d["product_id"] == shock.product_id).to_numpy()
+        if not sel.any():
+            raise InputError(f"demand_shocks: {shock.model_dump(exclude_none=True)} matches no demand row")
+        d.loc[sel, "demand"] *= 1.0 + shock.pct / 100.0
+    d["pipeline"] = 0.0
+    if inputs.shipments is not None and not inputs.shipments.empty:
+        # shipments that left before the horizon and arrive inside it (in transit at the start)
+        max_tau = int(transit_weeks(inputs.lanes["transit_days"]).max()) if len(inputs.lanes) else 0
+        sh = inputs.shipments
+        sh_week = pd.to_datetime(sh["week"])
+        sh = sh[(sh_week < weeks[0]) & (sh_week >= weeks[0] - pd.Timedelta(weeks=max_tau + 1))]
+        sh = sh.merge(inputs.lanes[["lane_id", "market_id", "transit_days"]], on="lane_id")
+        sh["arrive"] = mondays(sh["week"]).to_numpy() + pd.to_timedelta(
+            7 * transit_weeks(sh["transit_days"]), unit="D")
+        sh = sh[sh["arrive"].isin(weeks)]
+        if len(sh):
+            pipe = sh.groupby(["product_id", "market_id", "arrive"])["units"].sum().rename("p").reset_index()
+            d = d.merge(pipe.rename(columns={"arrive": "week"}), on=["product_id", "market_id", "week"], how="left")
+            d["pipeline"] = d.pop("p").fillna(0.0)
+    return d.sort_values(["product_id", "market_id", "t"], ignore_index=True)
+
+
+def _current_plan(inputs: PlanInputs, params: ScenarioParams) -> pd.DataFrame | None:
+    ph = inputs.production_history
+    if ph is None or ph.empty:
+        return None
+    ph = ph.assign(week=mondays(ph["week"]).to_numpy())
+    last = ph["week"].max()
+    window = ph[ph["week"] > last - pd.Timedelta(weeks=params.current_plan_weeks)]
+    n_weeks = window["week"].nunique()  # weeks with history in the window (missing rows count as 0)
+    plan = window.groupby(["plant_id", "product_id"])["units"].sum() / n_weeks
+    return plan.rename("units_per_week").reset_index()
+
+
+def _coefficients(inputs: PlanInputs, params: ScenarioParams, weeks: pd.DatetimeIndex,
+                  plants: list[str]) -> pd.DataFrame:
+    """Wide table plant_id, t -> marginal and fixed per scope (renewable share applied to scope2_market).
+    Weeks the forecaster did not cover take the plant's nearest covered week (logged)."""
+    c = inputs.coefficients
+    c = c[c["plant_id"].isin(plants)]
+    c = c.assign(week=mondays(c["week"]).to_numpy())
+    missing = sorted(set(plants) - set(c["plant_id"]))
+    if missing:
+        raise InputError(f"plant_emission_coefficients: no rows for plant(s) {missing}")
+    wide = c.pivot_table(index=["plant_id", "week"], columns="scope",
+                         values=["marginal_tco2e_per_unit", "fixed_tco2e"], aggfunc="mean")
+    wide.columns = [f"{'m' if a.startswith('marginal') else 'fx'}_{s}" for a, s in wide.columns]
+    for scope in ("scope1", "scope2_location", "scope2_market"):
+        for pre in ("m", "fx"):
+            if f"{pre}_{scope}" not in wide.columns:
+                if scope == "scope2_location":
+                    wide[f"{pre}_{scope}"] = 0.0
+                else:
+                    raise InputError(f"plant_emission_coefficients: no rows with scope {scope}")
+    grid = pd.MultiIndex.from_product([plants, weeks], names=["plant_id", "week"])
+    covered = wide.index.intersection(grid)
+    if len(covered) < len(grid):
+        log.warning("plant_emission_coefficients cover %d of %d plant-weeks; the rest take the plant's "
+                    "nearest covered week", len(covered), len(grid))
+    full = wide.reindex(wide.index.union(grid)).sort_index()
+    full = full.groupby(level="plant_id").transform(lambda s: s.ffill().bfill()).reindex(grid)
+    full = full.reset_index()
+    full["t"] = ((full["week"] - weeks[0]).dt.days // 7).astype(int)
+    share = {r.plant_id: r.share_pct / 100.0 for r in params.renewable_share}
+    unknown = sorted(set(share) - set(plants))
+    if unknown:
+        raise InputError(f"renewable_share: plant_id not in plants: {unknown}")
+    scale = 1.0 - full["plant_id"].map(share).fillna(0.0)
+    full["m_scope2_market"] *= scale
+    full["fx_scope2_market"] *= scale
+    return full
+
+
+class _Rows:
+    """Collects constraint rows as COO triplets, then adds them to the problem row by row through
+    the Rust batch path (one call per row)."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.senses: list[np.ndarray] = []
+        self.rhs: list[np.ndarray] = []
+        self.prefix: list[np.ndarray] = []
+        self.n = 0
+
+    def family(self, prefix: str, n_rows: int, sense: str, rhs, row, col, val) -> int:
+        """Add ``n_rows`` rows named ``<prefix>_<i>``; (row, col, val) are 0-based within the family.
+        Returns the index of the family's first row."""
+        first = self.n
+        self.rows.append(np.asarray(row, np.int64) + first)
+        self.cols.append(np.asarray(col, np.int64))
+        self.vals.append(np.asarray(val, float))
+        self.senses.append(np.full(n_rows, sense, dtype=object))
+        self.rhs.append(np.broadcast_to(np.asarray(rhs, float), (n_rows,)).copy())
+        self.prefix.append(np.array([f"{prefix}_{i}" for i in range(n_rows)], dtype=object))
+        self.n += n_rows
+        return first
+
+    def add_to(self, prob: pulp.LpProblem, ids: np.ndarray) -> list[pulp.LpConstraint]:
+        row = np.concatenate(self.rows)
+        col = np.concatenate(self.cols)
+        val = np.concatenate(self.vals)
+        if not np.isfinite(val).all():
+            raise InputError("model: non-finite coefficient (check the input tables for NaN/inf)")
+        order = np.argsort(row, kind="stable")
+        row, pos, val = row[order], col[order], val[order]
+        col = ids[pos]
+        starts = np.searchsorted(row, np.arange(self.n + 1))
+        senses = np.concatenate(self.senses)
+        rhs = np.concatenate(self.rhs)
+        names = np.concatenate(self.prefix)
+        # kept for the HiGHS fast path (optimisation.solve.PlanHiGHS): CSR rows in PuLP's row order
+        self.csr = {"indptr": starts.astype(np.int32), "index": pos.astype(np.int32), "value": val,
+                    "rhs": rhs, "sense": senses}
+        model = prob.toRustModel()  # public accessor of the Rust model the rows are added to
+        out = []
+        add, Expr, Con = model.add_constraint, _rustcore.AffineExpr, pulp.LpConstraint
+        for s, e, r, sense, name in zip(starts[:-1].tolist(), starts[1:].tolist(), (-rhs).tolist(),
+                                        [_SENSE[x] for x in senses], names.tolist(), strict=True):
+            expr = Expr()
+            expr.add_term_ids_coeffs(model, col[s:e], val[s:e])
+            expr.set_constant(r)
+            expr.set_sense(sense)
+            expr.set_name(name)
+            out.append(Con(add(expr)))
+        return out
+
+
+# ----------------------------------------------------------------------------- build
+def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
+    """Build the LP for one scenario (see docs/OPTIMISATION.md for the formulation)."""
+    t0 = time.perf_counter()
+    weeks = _weeks(inputs, params)
+    n_t = len(weeks)
+    plants = inputs.plants.set_index("plant_id")
+    products = inputs.products.set_index("product_id")
+    for item in params.plant_capacity:
+        if item.plant_id not in plants.index:
+            raise InputError(f"plant_capacity: plant_id {item.plant_id!r} not in plants")
+
+    # --- capacity per plant-week
+    cap = pd.DataFrame({"plant_id": np.repeat(plants.index.to_numpy(), n_t),
+                        "t": np.tile(np.arange(n_t), len(plants))})
+    cap["capacity_units"] = plants.loc[cap["plant_id"], "capacity_units_per_week"].to_numpy(float)
+    pct = np.ones(len(cap))
+    for item in params.plant_capacity:
+        sel = (cap["plant_id"] == item.plant_id).to_numpy() & _week_mask(n_t, item.from_week, item.to_week)[
+            cap["t"].to_numpy()]
+        pct[sel] = item.capacity_pct / 100.0
+    cap["capacity_units"] *= pct
+
+    # --- production x[p,k,t] for eligible pairs
+    pp = inputs.plant_products[["plant_id", "product_id", "production_cost_eur_per_unit"]]
+    pp = pp[pp["product_id"].isin(products.index)].reset_index(drop=True)
+    x = pp.loc[np.repeat(pp.index.to_numpy(), n_t)].reset_index(drop=True)
+    x["t"] = np.tile(np.arange(n_t), len(pp))
+    coef = _coefficients(inputs, params, weeks, sorted(pp["plant_id"].unique()))
+    x = x.merge(coef[["plant_id", "t", "m_scope1", "m_scope2_market", "m_scope2_location"]], on=["plant_id", "t"],
+                how="left")
+    x = x.rename(columns={"production_cost_eur_per_unit": "cost_eur", "m_scope1": "e_scope1",
+                          "m_scope2_market": "e_scope2_market", "m_scope2_location": "e_scope2_location"})
+    x["e_budget"] = x["e_scope1"] + x["e_scope2_market"]
+
+    # --- demand and unmet u[k,m,t]
+    dem = _demand(inputs, params, weeks)
+    dem["net"] = np.maximum(dem["demand"] - dem["pipeline"], 0.0)
+    u = dem.loc[dem["net"] > 0, ["product_id", "market_id", "t", "net"]].rename(columns={"net": "demand"})
+    u = u.reset_index(drop=True)
+    if params.unmet_penalty_eur_per_unit is not None:
+        u["penalty_eur"] = params.unmet_penalty_eur_per_unit
+    else:
+        u["penalty_eur"] = products.loc[u["product_id"], "price_eur"].to_numpy(float)
+
+    # --- shipments f[l,k,t]: allowed modes, eligible products, markets with demand, arrival in horizon
+    lanes = inputs.lanes.copy()
+    banned = set(params.banned_modes) | {m.mode for m in params.mode_limits if m.capacity_pct == 0}
+    lanes = lanes[~lanes["mode"].isin(banned)]
+    mode_pct = {m.mode: m.capacity_pct / 100.0 for m in params.mode_limits}
+    lanes["cap_t"] = lanes["capacity_t_per_week"] * lanes["mode"].map(mode_pct).fillna(1.0)
+    lanes["tau"] = transit_weeks(lanes["transit_days"])
+    lanes["tco2e_per_t"] = lane_tco2e_per_t(lanes, inputs.emission_factors, params.transport_basis).to_numpy()
+    served = u[["product_id", "market_id"]].drop_duplicates()
+    lk = lanes.merge(pp[["plant_id", "product_id"]], on="plant_id").merge(served, on=["product_id", "market_id"])
+    lk = lk.reset_index(drop=True)
+    f = lk.loc[np.repeat(lk.index.to_numpy(), n_t)].reset_index(drop=True)
+    f["t"] = np.tile(np.arange(n_t), len(lk))
+    f["t_arrive"] = f["t"] + f["tau"]
+    if params.max_move_pct is None:
+        # arrivals after the horizon serve no modelled demand; they are kept only under max-move floors,
+        # where the last weeks' production must still leave on some lane
+        f = f[f["t_arrive"] < n_t].reset_index(drop=True)
+    w = products.loc[f["product_id"], "weight_t"].to_numpy(float)
+    f["tonnes_per_unit"] = w
+    f["cost_eur"] = w * f["cost_eur_per_t"].to_numpy(float)
+    f["e_transport"] = w * f["tco2e_per_t"].to_numpy(float)
+    f = f[["lane_id", "plant_id", "market_id", "mode", "product_id", "t", "t_arrive", "tonnes_per_unit",
+           "cost_eur", "e_transport", "cap_t"]]
+
+    # --- columns: x | f | u | s_co2 | s_out
+    nx, nf, nu = len(x), len(f), len(u)
+    x["col"] = np.arange(nx)
+    f["col"] = nx + np.arange(nf)
+    u["col"] = nx + nf + np.arange(nu)
+    s_co2_col = nx + nf + nu
+    target = None
+    if params.output_target_units is not None:
+        target = float(params.output_target_units)
+    elif params.output_target_pct is not None:
+        target = float(dem["net"].sum()) * params.output_target_pct / 100.0  # demand net of the pipeline
+    s_out_col = s_co2_col + 1 if target is not None else None
+    n_cols = s_co2_col + 1 + (1 if target is not None else 0)
+
+    prob = pulp.LpProblem(f"co2plan_{params.scenario_id}", pulp.LpMinimize)
+    names = ([f"x_{i}" for i in range(nx)] + [f"f_{i}" for i in range(nf)] + [f"u_{i}" for i in range(nu)]
+             + ["s_co2"] + (["s_out"] if target is not None else []))
+    # one batch call into the Rust core (what add_variable_dicts does, without the per-name formatting)
+    rust_vars = prob.toRustModel().add_variables_batch(names, 0.0, float("inf"), _rustcore.Category.Continuous)
+    variables = [pulp.LpVariable(v) for v in rust_vars]
+    first, last = rust_vars[0].id(), rust_vars[-1].id()
+    if last - first == n_cols - 1:  # batch ids are consecutive
+        ids = np.arange(first, last + 1, dtype=np.uint64)
+    else:  # pragma: no cover - defensive
+        ids = np.fromiter((v.id() for v in rust_vars), dtype=np.uint64, count=n_cols)
+
+    # --- max move from the current plan: bounds on x (capacity changes override)
+    current = _current_plan(inputs, params)
+    if params.max_move_pct is not None:
+        if current is None:
+            raise InputError("max_move_pct: needs production_history to know the current plan")
+        x0 = x.merge(current, on=["plant_id", "product_id"], how="left")["units_per_week"].fillna(0.0).to_numpy()
+        m = params.max_move_pct / 100.0
+        cap_pt = cap.set_index(["plant_id", "t"])["capacity_units"]
+        cap_x = cap_pt.reindex(pd.MultiIndex.from_frame(x[["plant_id", "t"]])).to_numpy()
+        lb = np.maximum(x0 * (1.0 - m), 0.0)
+        lb_sum = pd.Series(lb).groupby([x["plant_id"], x["t"]]).transform("sum").to_numpy()
+        lb *= np.minimum(1.0, np.divide(cap_x, lb_sum, out=np.ones_like(lb), where=lb_sum > 0))
+        ub = x0 * (1.0 + m)
+        for v, lo, hi in zip(rust_vars[:nx], lb, ub, strict=True):
+            v.set_lb(float(lo))
+            v.set_ub(float(max(hi, lo)))
+        x["lb"], x["ub"] = lb, np.maximum(ub, lb)
+
+    # --- rows
+    rows = _Rows()
+    # plant balance (p,k,t): x - sum_l f = 0 (production shipped in the week it is built)
+    pkt = x.set_index(["plant_id", "product_id", "t"])["col"]
+    pb_of_f = pkt.reindex(pd.MultiIndex.from_frame(f[["plant_id", "product_id", "t"]])).to_numpy()
+    rows.family("pb", nx, "==", 0.0, np.concatenate([np.arange(nx), pb_of_f]),
+                np.concatenate([x["col"], f["col"]]), np.concatenate([np.ones(nx), -np.ones(nf)]))
+    # market balance (k,m,t): sum_l f[l,k,t - tau_l] + u >= net demand
+    kmt = pd.Series(np.arange(nu), index=pd.MultiIndex.from_frame(u[["product_id", "market_id", "t"]]))
+    mb_of_f = kmt.reindex(pd.MultiIndex.from_arrays([f["product_id"], f["market_id"], f["t_arrive"]]))
+    has = mb_of_f.notna().to_numpy()
+    mb_first = rows.family("mb", nu, ">=", u["demand"].to_numpy(),
+                           np.concatenate([np.arange(nu), mb_of_f.to_numpy()[has].astype(np.int64)]),
+                           np.concatenate([u["col"], f["col"][has]]), np.ones(nu + int(has.sum())))
+    # plant capacity (p,t): sum_k x <= capacity
+    pt = pd.Series(np.arange(len(cap)), index=pd.MultiIndex.from_frame(cap[["plant_id", "t"]]))
+    cap_first = rows.family("pc", len(cap), "<=", cap["capacity_units"].to_numpy(),
+                            pt.reindex(pd.MultiIndex.from_frame(x[["plant_id", "t"]])).to_numpy(), x["col"],
+                            np.ones(nx))
+    # lane capacity (l,t) in tonnes
+    lt_keys = f[["lane_id", "t"]].drop_duplicates().reset_index(drop=True)
+    lt = pd.Series(np.arange(len(lt_keys)), index=pd.MultiIndex.from_frame(lt_keys))
+    lane_cap = f.drop_duplicates(["lane_id", "t"]).set_index(["lane_id", "t"])["cap_t"].reindex(lt.index)
+    rows.family("lc", len(lt_keys), "<=", lane_cap.to_numpy(),
+                lt.reindex(pd.MultiIndex.from_frame(f[["lane_id", "t"]])).to_numpy(), f["col"],
+                f["tonnes_per_unit"])
+    # CO2 budget: sum e x + sum e f - s_co2 <= budget - fixed
+    fixed = coef.melt(id_vars=["plant_id", "t"], value_vars=["fx_scope1", "fx_scope2_market", "fx_scope2_location"],
+                      var_name="scope", value_name="fixed_tco2e")
+    fixed["scope"] = fixed["scope"].str[3:]
+    co2_fixed = float(fixed.loc[fixed["scope"].isin(["scope1", "scope2_market"]), "fixed_tco2e"].sum())
+    budget = params.co2_budget_t
+    co2_first = rows.family("co2_budget", 1, "<=", NO_BUDGET if budget is None else budget - co2_fixed,
+                            np.zeros(nx + nf + 1, np.int64), np.concatenate([x["col"], f["col"], [s_co2_col]]),
+                            np.concatenate([x["e_budget"], f["e_transport"], [-1.0]]))
+    out_first = None
+    if target is not None:
+        out_first = rows.family("output_target", 1, ">=", target, np.zeros(nx + 1, np.int64),
+                                np.concatenate([x["col"], [s_out_col]]), np.ones(nx + 1))
+    constraints = rows.add_to(prob, ids)
+
+    # --- objective: cost + carbon price x CO2e + penalties (+ constant carbon cost of fixed emissions)
+    cp = params.carbon_price_eur_per_t
+    obj = np.concatenate([x["cost_eur"] + cp * x["e_budget"], f["cost_eur"] + cp * f["e_transport"],
+                          u["penalty_eur"], [params.co2_slack_penalty_eur_per_t]]
+                         + ([[params.output_slack_penalty_eur_per_unit]] if target is not None else []))
+    expr = _rustcore.AffineExpr()
+    expr.add_term_ids_coeffs(prob.toRustModel(), ids, obj.astype(float))
+    expr.set_constant(cp * co2_fixed)
+    prob.setObjective(pulp.LpAffineExpression(expr))
+    col_lb, col_ub = np.zeros(n_cols), np.full(n_cols, np.inf)
+    if "lb" in x.columns:
+        col_lb[:nx], col_ub[:nx] = x["lb"].to_numpy(), x["ub"].to_numpy()
+    matrix = {**rows.csr, "obj": obj.astype(float), "col_lb": col_lb, "col_ub": col_ub, "first_id": int(ids[0])}
+
+    # bookkeeping for reporting
+    dem["week"] = weeks[dem["t"].to_numpy()]
+    pm = PlanModel(prob=prob, params=params, weeks=weeks, x=x, f=f, u=u, demand=dem, capacity=cap, fixed=fixed,
+                   variables=variables, co2_row=constraints[co2_first], co2_fixed_t=co2_fixed,
+                   co2_budget_t=budget, output_row=None if out_first is None else constraints[out_first],
+                   output_target_units=target, s_co2_col=s_co2_col, s_out_col=s_out_col,
+                   capacity_rows=constraints[cap_first:cap_first + len(cap)],
+                   market_rows=constraints[mb_first:mb_first + nu], current_plan=current, matrix=matrix)
+    pm.build_seconds = time.perf_counter() - t0
+    log.info("built %s: %d variables, %d constraints in %.2f s", prob.name, n_cols, len(constraints),
+             pm.build_seconds)
+    return pm

@@ -1,0 +1,188 @@
+"""Scenario parameters of one planning solve: one typed, validated model used by the command line
+and the scenario DAG alike (the DAG builds Airflow Params from ``ScenarioParams.model_json_schema()``,
+which is returned self-contained: nested models are inlined, no ``$ref``).
+
+Units are in the field names and descriptions. Week numbers are 1-based positions in the horizon
+(week 1 is the first planned week).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Mode = Literal["road", "rail", "sea", "air"]
+DemandQuantile = Literal["p50", "p90", "p97.5", "p10"]
+
+#: demand_forecast column used for each demand quantile (see docs/OPTIMISATION.md)
+QUANTILE_COLUMN: dict[str, str] = {"p50": "yhat", "p90": "yhat_hi_80", "p97.5": "yhat_hi_95", "p10": "yhat_lo_80"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DemandShock(_Strict):
+    """Scale demand of one market, one product, or one product in one market."""
+
+    market_id: str | None = Field(None, title="Market", description="market id; empty = every market")
+    product_id: str | None = Field(None, title="Product", description="product id; empty = every product")
+    pct: float = Field(..., ge=-100, le=1000, title="Demand change (%)",
+                       description="percent change of demand, e.g. 10 = +10 %, -100 = no demand")
+    from_week: int = Field(1, ge=1, title="From week", description="first horizon week (1-based)")
+    to_week: int | None = Field(None, ge=1, title="To week", description="last horizon week; empty = end")
+
+    @model_validator(mode="after")
+    def _target(self) -> DemandShock:
+        if self.market_id is None and self.product_id is None:
+            raise ValueError("demand_shocks: give market_id, product_id or both")
+        if self.to_week is not None and self.to_week < self.from_week:
+            raise ValueError("demand_shocks: to_week must be >= from_week")
+        return self
+
+
+class PlantCapacityChange(_Strict):
+    """Plant outage (capacity_pct 0) or capacity change over a range of horizon weeks."""
+
+    plant_id: str = Field(..., title="Plant")
+    capacity_pct: float = Field(..., ge=0, le=500, title="Capacity (% of nominal)",
+                                description="0 = outage, 50 = half capacity, 120 = overtime")
+    from_week: int = Field(1, ge=1, title="From week", description="first horizon week (1-based)")
+    to_week: int | None = Field(None, ge=1, title="To week", description="last horizon week; empty = end")
+
+    @model_validator(mode="after")
+    def _weeks(self) -> PlantCapacityChange:
+        if self.to_week is not None and self.to_week < self.from_week:
+            raise ValueError("plant_capacity: to_week must be >= from_week")
+        return self
+
+
+class ModeLimit(_Strict):
+    """Limit every lane of one transport mode to a share of its capacity (0 = ban)."""
+
+    mode: Mode = Field(..., title="Mode")
+    capacity_pct: float = Field(..., ge=0, le=500, title="Lane capacity (% of nominal)",
+                                description="0 bans the mode")
+
+
+class RenewableShare(_Strict):
+    """Renewable electricity share at a plant: scales its market-based scope-2 coefficients by (1 - share)."""
+
+    plant_id: str = Field(..., title="Plant")
+    share_pct: float = Field(..., ge=0, le=100, title="Renewable share (%)",
+                             description="share of the plant's electricity covered by renewable instruments")
+
+
+class ScenarioParams(_Strict):
+    """Typed scenario of one planning solve (see docs/OPTIMISATION.md for the formulation)."""
+
+    scenario_id: str = Field("baseline", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$",
+                             title="Scenario id", description="name of the scenario, used in lake paths")
+    horizon_weeks: int = Field(13, ge=1, le=104, title="Horizon (weeks)")
+    start_week: str | None = Field(None, title="First planned week (ISO date)",
+                                   description="Monday of the first week; empty = first forecast week")
+    demand_quantile: DemandQuantile = Field("p50", title="Demand quantile",
+                                            description="p50 = point forecast, p90/p97.5 upper, p10 lower")
+    demand_shocks: list[DemandShock] = Field(default_factory=list, title="Demand shocks (%)")
+    # CO2 budget: absolute, or % below the unconstrained plan of the same scenario
+    co2_budget_t: float | None = Field(None, ge=0, title="CO2 budget (t CO2e over the horizon)",
+                                       description="scope 1 + scope 2 market-based + transport scope 3")
+    co2_reduction_pct: float | None = Field(None, gt=0, lt=100, title="CO2 reduction (% below baseline plan)",
+                                            description="budget = (1 - pct/100) x CO2e of the cost-optimal "
+                                                        "plan without budget")
+    carbon_price_eur_per_t: float = Field(0.0, ge=0, le=10_000, title="Carbon price (EUR / t CO2e)")
+    # output target
+    output_target_units: float | None = Field(None, ge=0, title="Output target (units over the horizon)")
+    output_target_pct: float | None = Field(None, ge=0, le=200, title="Output target (% of demand)",
+                                            description="percent of total demand over the horizon")
+    plant_capacity: list[PlantCapacityChange] = Field(default_factory=list,
+                                                      title="Plant outages and capacity changes")
+    banned_modes: list[Mode] = Field(default_factory=list, title="Banned transport modes")
+    mode_limits: list[ModeLimit] = Field(default_factory=list, title="Transport mode capacity limits")
+    renewable_share: list[RenewableShare] = Field(default_factory=list, title="Renewable share by plant")
+    max_move_pct: float | None = Field(None, ge=0, le=1000, title="Max move from current plan (%)",
+                                       description="bound on each plant-product weekly volume: current "
+                                                   "plan x (1 +/- pct/100); capacity changes override")
+    current_plan_weeks: int = Field(4, ge=1, le=52, title="Current plan window (weeks)",
+                                    description="the current plan = mean weekly production of the last "
+                                                "N weeks of production_history")
+    transport_basis: Literal["TTW", "WTW"] = Field("TTW", title="Freight factor basis",
+                                                   description="tank-to-wheel or well-to-wheel")
+    # penalties (objective weights of soft constraints)
+    unmet_penalty_eur_per_unit: float | None = Field(None, ge=0, title="Unmet demand penalty (EUR / unit)",
+                                                     description="empty = the product's price_eur")
+    co2_slack_penalty_eur_per_t: float = Field(10_000.0, ge=0, title="CO2 budget excess penalty (EUR / t)")
+    output_slack_penalty_eur_per_unit: float = Field(50_000.0, ge=0,
+                                                     title="Output target shortfall penalty (EUR / unit)")
+    # solver
+    solver: Literal["highs", "cbc"] = Field("highs", title="Solver")
+    highs_method: Literal["ipm", "simplex", "choose"] = Field("ipm", title="HiGHS LP method",
+                                                              description="interior point for large LPs")
+    time_limit_s: float | None = Field(None, gt=0, le=86_400, title="Solver time limit (s)")
+    threads: int | None = Field(None, ge=1, le=64, title="Solver threads")
+
+    @model_validator(mode="after")
+    def _exclusive(self) -> ScenarioParams:
+        if self.co2_budget_t is not None and self.co2_reduction_pct is not None:
+            raise ValueError("co2_budget_t and co2_reduction_pct: give one, not both")
+        if self.output_target_units is not None and self.output_target_pct is not None:
+            raise ValueError("output_target_units and output_target_pct: give one, not both")
+        for name, items in (("plant_capacity", self.plant_capacity), ("demand_shocks", self.demand_shocks)):
+            for item in items:
+                if item.from_week > self.horizon_weeks:
+                    raise ValueError(f"{name}: from_week {item.from_week} is beyond horizon_weeks "
+                                     f"{self.horizon_weeks}")
+        if self.start_week is not None:
+            import pandas as pd
+
+            try:
+                ts = pd.Timestamp(self.start_week)
+            except ValueError as err:
+                raise ValueError(f"start_week: not a date: {self.start_week!r}") from err
+            if ts.dayofweek != 0:
+                raise ValueError(f"start_week: {self.start_week} is not a Monday")
+        return self
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """The JSON schema with nested models inlined (no ``$defs``/``$ref``), for Airflow Params."""
+        schema = super().model_json_schema(*args, **kwargs)
+        defs = schema.pop("$defs", {})
+
+        def inline(node: Any) -> Any:
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    target = copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]])
+                    rest = {k: v for k, v in node.items() if k != "$ref"}
+                    return inline({**target, **rest})
+                return {k: inline(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [inline(v) for v in node]
+            return node
+
+        return inline(schema)
+
+    def flat_params(self) -> dict[str, str | float | int]:
+        """Flat key -> scalar view for MLflow params (lists as compact JSON)."""
+        import json
+
+        out: dict[str, str | float | int] = {}
+        for key, value in self.model_dump(mode="json").items():
+            if isinstance(value, (list, dict)):
+                out[key] = json.dumps(value, separators=(",", ":"))[:500]
+            elif value is None:
+                out[key] = "none"
+            else:
+                out[key] = value
+        return out
+
+
+def as_params(params: ScenarioParams | dict | None) -> ScenarioParams:
+    """Accept a ScenarioParams, a plain dict (validated here) or None (defaults)."""
+    if params is None:
+        return ScenarioParams()
+    if isinstance(params, ScenarioParams):
+        return params
+    return ScenarioParams.model_validate(params)

@@ -1,0 +1,120 @@
+"""Lake stages of the optimiser (plain functions; the DAGs and the CLI call these).
+
+Reads   validated/<run_id>/{plants, products, plant_products, markets, lanes, emission_factors,
+        demand_history, production_history, shipments}
+        forecast/<forecast_run_id or run_id>/{demand_forecast, plant_emission_coefficients}
+        (stand-ins with a logged warning when absent)
+Writes  plan/<run_id>/<scenario_id>/{production_plan, flows, unmet, kpis}
+        plan/<run_id>/<scenario_id>/pareto_frontier  (pareto)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from co2plan import lake
+from optimisation.inputs import OPTIONAL_TABLES, REQUIRED_TABLES, InputError, PlanInputs
+from optimisation.kpis import kpi_table
+from optimisation.pareto import pareto_frontier
+from optimisation.plan import run_plan
+from optimisation.scenario import ScenarioParams, as_params
+
+log = logging.getLogger(__name__)
+
+
+def load_inputs(run_id: str, root: str | None, params: ScenarioParams,
+                forecast_run_id: str | None = None) -> tuple[PlanInputs, dict[str, str]]:
+    """PlanInputs from the lake; returns (inputs, sources) where sources says where the forecast
+    tables came from ("forecast/<id>" or "stand-in")."""
+    available = set(lake.list_tables("validated", run_id, root))
+    missing = [t for t in REQUIRED_TABLES if t not in available]
+    if missing:
+        raise InputError(f"validated/{run_id}: missing table(s) {missing}")
+    tables = {t: lake.read_table("validated", run_id, t, root) for t in REQUIRED_TABLES}
+    for t in OPTIONAL_TABLES:
+        if t in available:
+            tables[t] = lake.read_table("validated", run_id, t, root)
+    fc_run = forecast_run_id or run_id
+    fc_tables = set(lake.list_tables("forecast", fc_run, root))
+    sources: dict[str, str] = {}
+    forecast = coefficients = None
+    if "demand_forecast" in fc_tables:
+        forecast = lake.read_table("forecast", fc_run, "demand_forecast", root)
+        sources["demand_forecast"] = f"forecast/{fc_run}"
+    else:
+        log.warning("forecast/%s/demand_forecast not found: using the stand-in forecast", fc_run)
+        sources["demand_forecast"] = "stand-in"
+    if "plant_emission_coefficients" in fc_tables:
+        coefficients = lake.read_table("forecast", fc_run, "plant_emission_coefficients", root)
+        sources["plant_emission_coefficients"] = f"forecast/{fc_run}"
+    else:
+        log.warning("forecast/%s/plant_emission_coefficients not found: using the stand-in coefficients",
+                    fc_run)
+        sources["plant_emission_coefficients"] = "stand-in"
+    inputs = PlanInputs.from_tables(tables, forecast, coefficients, horizon_weeks=params.horizon_weeks,
+                                    start_week=params.start_week)
+    return inputs, sources
+
+
+def _write(tables: dict[str, pd.DataFrame], run_id: str, scenario_id: str, root: str | None) -> dict[str, str]:
+    return {name: lake.write_table(df, "plan", f"{run_id}/{scenario_id}", name, root)
+            for name, df in tables.items()}
+
+
+def optimise(run_id: str, root: str | None = None, params: ScenarioParams | dict | None = None,
+             forecast_run_id: str | None = None, scenario_id: str = "baseline",
+             log_mlflow: bool = True) -> dict[str, Any]:
+    """Solve one scenario on a lake run; write the plan tables; log to MLflow; return URIs + KPIs.
+
+    ``scenario_id`` names the output folder (it overrides ``params.scenario_id``). The returned dict
+    is JSON-able (XCom / manifest): {"status", "uris", "kpis", "sources", "mlflow_run_id"}."""
+    params = as_params(params).model_copy(update={"scenario_id": scenario_id})
+    inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
+    outcome = run_plan(inputs, params)
+    tables = dict(outcome.tables)
+    tables["kpis"] = kpi_table(outcome.kpis)
+    uris = _write(tables, run_id, scenario_id, root)
+    mlflow_run = None
+    if log_mlflow:
+        from optimisation.tracking import log_solve
+
+        mlflow_run = log_solve(f"{run_id}/{scenario_id}", {**params.flat_params(), "run_id": run_id,
+                                                            "forecast_run_id": forecast_run_id or run_id,
+                                                            **{f"source.{k}": v for k, v in sources.items()}},
+                               outcome.kpis, tables, tags={"run_id": run_id, "scenario_id": scenario_id})
+    kpis = {k: v for k, v in outcome.kpis.items()}
+    summary = {"status": outcome.result.status, "uris": uris, "kpis": kpis, "sources": sources,
+               "mlflow_run_id": mlflow_run}
+    lake.update_manifest(run_id, f"optimise/{scenario_id}",
+                         {"status": summary["status"], "uris": uris, "sources": sources,
+                          "mlflow_run_id": mlflow_run, "params": params.model_dump(mode="json")}, root)
+    if not outcome.result.has_solution:
+        log.error("scenario %s on run %s: no plan (%s)", scenario_id, run_id, outcome.result.status)
+    return summary
+
+
+def pareto(run_id: str, root: str | None = None, params: ScenarioParams | dict | None = None,
+           forecast_run_id: str | None = None, scenario_id: str = "baseline", n_points: int = 8,
+           log_mlflow: bool = True) -> dict[str, Any]:
+    """Epsilon-constraint CO2 sweep on a lake run; writes plan/<run_id>/<scenario_id>/pareto_frontier."""
+    params = as_params(params).model_copy(update={"scenario_id": scenario_id})
+    inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
+    frontier = pareto_frontier(inputs, params, n_points=n_points)
+    uri = lake.write_table(frontier, "plan", f"{run_id}/{scenario_id}", "pareto_frontier", root)
+    mlflow_run = None
+    if log_mlflow:
+        from optimisation.tracking import log_solve
+
+        k = {"n_points": float(len(frontier)), "status": ",".join(sorted(set(frontier["status"]))),
+             "co2e_min_t": float(frontier["co2e_t"].min()), "co2e_max_t": float(frontier["co2e_t"].max()),
+             "cost_min_eur": float(frontier["cost_eur"].min()), "cost_max_eur": float(frontier["cost_eur"].max())}
+        mlflow_run = log_solve(f"{run_id}/{scenario_id}/pareto", {**params.flat_params(), "run_id": run_id,
+                                                                   "n_points": n_points}, k,
+                               {"pareto_frontier": frontier}, tags={"run_id": run_id, "kind": "pareto"})
+    lake.update_manifest(run_id, f"pareto/{scenario_id}", {"uri": uri, "points": len(frontier),
+                                                           "sources": sources}, root)
+    return {"uri": uri, "points": len(frontier), "sources": sources, "mlflow_run_id": mlflow_run,
+            "frontier": frontier.to_dict(orient="records")}

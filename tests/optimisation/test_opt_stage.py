@@ -1,0 +1,81 @@
+"""Lake wrappers end to end: validated tables in a temporary lake, a real MLflow SQLite store."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from co2plan import lake
+from optimisation.stage import optimise, pareto
+
+RUN = "2026-01-05T0500"
+
+
+def _write_validated(root: str, make) -> None:
+    inputs = make()
+    tables = {"plants": inputs.plants, "products": inputs.products, "plant_products": inputs.plant_products,
+              "markets": inputs.markets, "lanes": inputs.lanes}
+    ef = pd.concat([inputs.emission_factors, pd.DataFrame({
+        "factor_id": ["gde", "gfr", "ng"], "activity": ["electricity_grid", "electricity_grid", "natural_gas"],
+        "gas": ["CO2e", "CO2e", "CO2e"], "value": [0.4, 0.05, 0.2], "unit": "kg/kWh", "source": "test",
+        "year": 2025, "region": ["DE", "FR", "GLOBAL"], "version": "t", "basis": None})], ignore_index=True)
+    tables["emission_factors"] = ef
+    # 8 weeks of flat demand (100/week) before the first planned week 2026-01-05
+    weeks = pd.date_range("2025-11-10", periods=8, freq="7D")
+    tables["demand_history"] = pd.DataFrame({"week": weeks, "product_id": "K", "market_id": "M", "units": 100.0})
+    for name, df in tables.items():
+        lake.write_table(df, "validated", RUN, name, root)
+
+
+def test_optimise_with_stand_ins_writes_plan_and_logs_mlflow(tmp_path, make, mlflow_store):
+    root = str(tmp_path / "lake")
+    _write_validated(root, make)
+    # stand-in coefficients: A (DE) 1000 kWh x 0.4 + 500 kWh x 0.2 -> 0.4 + 0.1 t/unit; B (FR) 0.05 + 0.1
+    # transport 0.02 t/unit; all demand goes to A (cheaper): 100 units/week for 2 weeks
+    out = optimise(RUN, root=root, params={"horizon_weeks": 2}, scenario_id="base")
+    assert out["status"] == "optimal"
+    assert out["sources"] == {"demand_forecast": "stand-in", "plant_emission_coefficients": "stand-in"}
+    plan = lake.read_uri(out["uris"]["production_plan"])
+    assert plan.groupby("plant_id")["units"].sum().to_dict() == pytest.approx({"A": 200.0, "B": 0.0})
+    assert out["uris"]["flows"].endswith(f"plan/{RUN}/base/flows.parquet")
+    kpis = lake.read_uri(out["uris"]["kpis"])
+    assert kpis.loc[kpis["kpi"] == "status", "text"].item() == "optimal"
+    # fixed = 20 % x marginal x 70 % of capacity (no production history), per plant-week
+    fixed = 2 * 0.2 * 70 * ((0.4 + 0.1) + (0.05 + 0.1))
+    assert out["kpis"]["co2e_total_t"] == pytest.approx(200 * (0.5 + 0.02) + fixed)
+    assert lake.read_manifest(RUN, root)["optimise/base"]["status"] == "optimal"
+    assert json.loads(json.dumps(out))["kpis"]["output_units"] == pytest.approx(200.0)  # XCom-safe
+    # MLflow: one run with params, metrics, status tag and the plan as artifacts
+    mlflow.set_tracking_uri(mlflow_store)
+    client = MlflowClient()
+    exp = client.get_experiment_by_name("co2plan-plan")
+    run = client.get_run(out["mlflow_run_id"])
+    assert run.info.experiment_id == exp.experiment_id
+    assert run.data.params["horizon_weeks"] == "2" and run.data.tags["status"] == "optimal"
+    assert run.data.metrics["co2e_total_t"] == pytest.approx(out["kpis"]["co2e_total_t"])
+    assert run.data.metrics["output_units"] == pytest.approx(200.0)
+    arts = {a.path for a in client.list_artifacts(run.info.run_id, "plan")}
+    assert {"plan/production_plan.parquet", "plan/flows.parquet", "plan/kpis.json"} <= arts
+
+
+def test_optimise_reads_forecast_tables_and_pareto_writes_frontier(tmp_path, make, mlflow_store):
+    root = str(tmp_path / "lake")
+    _write_validated(root, make)
+    inputs = make()
+    lake.write_table(inputs.demand_forecast, "forecast", "fc1", "demand_forecast", root)
+    lake.write_table(inputs.coefficients, "forecast", "fc1", "plant_emission_coefficients", root)
+    out = optimise(RUN, root=root, params={"horizon_weeks": 1, "co2_budget_t": 150}, forecast_run_id="fc1",
+                   log_mlflow=False)
+    assert out["sources"]["demand_forecast"] == "forecast/fc1"
+    assert out["kpis"]["co2_mac_eur_per_t"] == pytest.approx(20 / 1.5)
+    res = pareto(RUN, root=root, params={"horizon_weeks": 1, "unmet_penalty_eur_per_unit": 100_000},
+                 forecast_run_id="fc1", n_points=3)
+    frontier = lake.read_uri(res["uri"])
+    assert frontier["co2e_t"].tolist() == pytest.approx([52.0, 127.0, 202.0], abs=1e-4)
+    assert frontier["objective_eur"].tolist() == pytest.approx([13000.0, 13000 - 75 * 20 / 1.5, 11000.0])
+    assert res["uri"].endswith(f"plan/{RUN}/baseline/pareto_frontier.parquet")
+    assert len(json.loads(json.dumps(res))["frontier"]) == 3

@@ -1,0 +1,349 @@
+"""Plant energy forecaster and the optimiser's linear emission coefficients.
+
+Energy per plant x week x carrier (canonical units: electricity and natural gas in kWh, diesel in litres,
+the units of ``features.accounting.carrier_intensities``) is modelled two ways:
+
+- a linear model per (plant, carrier): ``energy = a + b * volume + c * sin(2 pi w / 52) + d * cos(...)``
+  (least squares; ``b`` is the marginal energy per vehicle, ``a + season`` the fixed weekly load) — the
+  optimiser needs exactly this linear form;
+- one global LightGBM model over all plants and carriers on relative energy (energy / plant-carrier
+  mean) from relative volume, plant, carrier, week of year and month — the non-linear reference.
+
+``emission_coefficients`` multiplies the linear terms by the carrier intensities (t CO2e per unit) of the
+accounting engine and sums per scope. ``linearisation_error`` compares the linear CO2e with the LightGBM
+CO2e over a range of volumes (default 60%..130% of each plant's recent mean volume).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.demand_features import month, week_of_year
+from models.metrics import wape
+
+CANONICAL_UNIT = {"electricity": "kWh", "natural_gas": "kWh", "diesel": "litre"}
+# fixed conversions to the canonical unit; pipeline gas by volume uses the US EPA HHV (1,026 Btu/scf)
+KWH_PER_SCF_GAS = 1026.0 / 3412.14163
+TO_CANONICAL = {
+    ("electricity", "kWh"): 1.0, ("electricity", "MWh"): 1000.0, ("electricity", "GJ"): 1 / 0.0036,
+    ("natural_gas", "kWh"): 1.0, ("natural_gas", "MWh"): 1000.0, ("natural_gas", "GJ"): 1 / 0.0036,
+    ("natural_gas", "mmBtu"): 293.07107, ("natural_gas", "therm"): 29.307107,
+    ("natural_gas", "scf"): KWH_PER_SCF_GAS, ("natural_gas", "m3"): KWH_PER_SCF_GAS * 35.3146667,
+    ("diesel", "litre"): 1.0, ("diesel", "US_gallon"): 3.785411784,
+}
+SCOPE_OF_CARRIER = {"electricity": ("scope2_location", "scope2_market"), "natural_gas": ("scope1",),
+                    "diesel": ("scope1",)}
+# Fallback intensities (t CO2e per canonical unit) used only when features.accounting is unavailable:
+# natural gas US EPA 53.06 kg CO2 + 1.0 g CH4 + 0.10 g N2O per mmBtu (AR5 GWP 28 / 265) = 0.18124 kg/kWh;
+# diesel US EPA 10.21 kg CO2 per US gallon = 2.697 kg/litre; electricity IEA world average 0.46 kg/kWh.
+FALLBACK_INTENSITY = {("electricity", "scope2_location"): 0.46e-3, ("electricity", "scope2_market"): 0.46e-3,
+                      ("natural_gas", "scope1"): (53.06 + 1.0e-3 * 28 + 0.10e-3 * 265) / 293.07107 / 1000,
+                      ("diesel", "scope1"): 10.21 / 3.785411784 / 1000}
+COEFFICIENT_COLUMNS = ["plant_id", "week", "scope", "marginal_tco2e_per_unit", "fixed_tco2e"]
+
+
+def canonical_energy(energy_use: pd.DataFrame) -> pd.DataFrame:
+    """energy_use -> plant_id, week, carrier, energy (canonical unit). Unknown (carrier, unit) pairs raise."""
+    eu = energy_use.copy()
+    eu["week"] = pd.to_datetime(eu["week"])
+    key = list(zip(eu["carrier"], eu["unit"], strict=True))
+    bad = sorted({k for k in key if k not in TO_CANONICAL})
+    if bad:
+        raise ValueError(f"energy_use: cannot convert (carrier, unit) {bad} to the canonical units {CANONICAL_UNIT}")
+    eu["energy"] = eu["quantity"].astype(float) * np.array([TO_CANONICAL[k] for k in key])
+    return eu.groupby(["plant_id", "week", "carrier"], as_index=False)["energy"].sum()
+
+
+def plant_volume(production_history: pd.DataFrame) -> pd.DataFrame:
+    """Weekly units built per plant: plant_id, week, volume."""
+    ph = production_history.copy()
+    ph["week"] = pd.to_datetime(ph["week"])
+    return ph.groupby(["plant_id", "week"], as_index=False)["units"].sum().rename(columns={"units": "volume"})
+
+
+def energy_panel(energy_use: pd.DataFrame, production_history: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Join energy and volume per plant x week x carrier. Weeks with energy but no production count as
+    volume 0; weeks with production but no energy reading are left out of fitting and reported."""
+    e = canonical_energy(energy_use)
+    v = plant_volume(production_history)
+    panel = e.merge(v, on=["plant_id", "week"], how="left")
+    report = {"no_production_rows": int(panel["volume"].isna().sum())}
+    panel["volume"] = panel["volume"].fillna(0.0)
+    carriers = e[["plant_id", "carrier"]].drop_duplicates()
+    missing = v.merge(carriers, on="plant_id").merge(e, on=["plant_id", "week", "carrier"], how="left")
+    report["missing_energy_rows"] = int(missing["energy"].isna().sum())
+    return panel.sort_values(["plant_id", "carrier", "week"]).reset_index(drop=True), report
+
+
+def _season(weeks: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    w = week_of_year(pd.DatetimeIndex(weeks)).astype(float)
+    return np.sin(2 * np.pi * w / 52.0), np.cos(2 * np.pi * w / 52.0)
+
+
+@dataclass
+class EnergyConfig:
+    n_estimators: int = 200
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_child_samples: int = 10
+    n_jobs: int = 1
+    seed: int = 7
+
+
+class EnergyForecaster:
+    """Linear per (plant, carrier) + global LightGBM energy model."""
+
+    def __init__(self, config: EnergyConfig | None = None):
+        self.config = config or EnergyConfig()
+        self.linear: pd.DataFrame | None = None  # plant_id, carrier, a, b, c_sin, c_cos, n
+        self.norm: pd.DataFrame | None = None  # plant_id, carrier, energy_mean, volume_mean
+        self.lgbm = None
+        self.categories: dict[str, list[str]] = {}
+        self.report: dict[str, Any] = {}
+        self.feature_importance: pd.Series | None = None
+
+    def fit(self, panel: pd.DataFrame) -> EnergyForecaster:
+        from lightgbm import LGBMRegressor
+
+        rows, neg = [], []
+        for (pid, car), g in panel.groupby(["plant_id", "carrier"], sort=True):
+            s, c = _season(g["week"])
+            X = np.column_stack([np.ones(len(g)), g["volume"].to_numpy(float), s, c])
+            coef, *_ = np.linalg.lstsq(X, g["energy"].to_numpy(float), rcond=None)
+            if coef[1] < 0:
+                neg.append(f"{pid}/{car}")
+                X2 = X[:, [0, 2, 3]]
+                c2, *_ = np.linalg.lstsq(X2, g["energy"].to_numpy(float), rcond=None)
+                coef = np.array([c2[0], 0.0, c2[1], c2[2]])
+            rows.append({"plant_id": pid, "carrier": car, "a": coef[0], "b": coef[1], "c_sin": coef[2],
+                         "c_cos": coef[3], "n": len(g)})
+        self.linear = pd.DataFrame(rows)
+        self.report = {"negative_slope_set_to_zero": neg}
+        self.norm = panel.groupby(["plant_id", "carrier"], as_index=False).agg(
+            energy_mean=("energy", "mean"), volume_mean=("volume", "mean"))
+        self.categories = {"plant_id": sorted(panel["plant_id"].unique()),
+                           "carrier": sorted(panel["carrier"].unique())}
+        X, y = self._features(panel, with_target=True)
+        c = self.config
+        self.lgbm = LGBMRegressor(n_estimators=c.n_estimators, learning_rate=c.learning_rate,
+                                  num_leaves=c.num_leaves, min_child_samples=c.min_child_samples, n_jobs=c.n_jobs,
+                                  random_state=c.seed, verbosity=-1).fit(X, y)
+        self.feature_importance = pd.Series(self.lgbm.booster_.feature_importance("gain"),
+                                            index=self.lgbm.booster_.feature_name()).sort_values(ascending=False)
+        return self
+
+    def _features(self, frame: pd.DataFrame, with_target: bool = False):
+        f = frame.merge(self.norm, on=["plant_id", "carrier"], how="left")
+        vm = f["volume_mean"].where(f["volume_mean"] > 0, 1.0)
+        X = pd.DataFrame({
+            "plant": pd.Categorical(f["plant_id"], categories=self.categories["plant_id"]),
+            "carrier": pd.Categorical(f["carrier"], categories=self.categories["carrier"]),
+            "rel_volume": f["volume"].to_numpy(float) / vm.fillna(1.0).to_numpy(float),
+            "week_of_year": week_of_year(pd.DatetimeIndex(f["week"])),
+            "month": month(pd.DatetimeIndex(f["week"])),
+        })
+        if with_target:
+            return X, f["energy"].to_numpy(float) / f["energy_mean"].where(f["energy_mean"] > 0, 1.0).to_numpy(float)
+        return X, f["energy_mean"].to_numpy(float)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """LightGBM energy for rows (plant_id, week, carrier, volume); unknown plant/carrier -> linear or 0."""
+        X, scale = self._features(frame)
+        pred = np.maximum(self.lgbm.predict(X), 0.0) * scale
+        lin = self.predict_linear(frame)
+        return np.where(np.isnan(pred), lin, pred)
+
+    def predict_linear(self, frame: pd.DataFrame) -> np.ndarray:
+        f = frame.merge(self.linear, on=["plant_id", "carrier"], how="left")
+        s, c = _season(f["week"])
+        out = f["a"] + f["b"] * f["volume"] + f["c_sin"] * s + f["c_cos"] * c
+        return np.maximum(out.fillna(0.0).to_numpy(float), 0.0)
+
+    def fixed_and_marginal(self, plants: list[str], weeks: pd.DatetimeIndex) -> pd.DataFrame:
+        """plant_id, week, carrier, fixed (energy/week at zero volume), marginal (energy per unit)."""
+        grid = pd.MultiIndex.from_product([plants, weeks], names=["plant_id", "week"]).to_frame(index=False)
+        f = grid.merge(self.linear, on="plant_id", how="inner")
+        s, c = _season(f["week"])
+        f["fixed"] = f["a"] + f["c_sin"] * s + f["c_cos"] * c
+        f["marginal"] = f["b"]
+        return f[["plant_id", "week", "carrier", "fixed", "marginal"]]
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+
+def backtest_energy(panel: pd.DataFrame, config: EnergyConfig | None = None, n_folds: int = 3,
+                    step: int = 13) -> dict[str, Any]:
+    """Rolling origin on energy given the actual volume (the plan is known at planning time): WAPE of
+    LightGBM, the linear model and seasonal naive (52) per fold."""
+    last = panel["week"].max()
+    rows = []
+    for k in range(n_folds):
+        origin = last - pd.Timedelta(weeks=step * (n_folds - k))
+        train = panel[panel["week"] <= origin]
+        test = panel[(panel["week"] > origin) & (panel["week"] <= origin + pd.Timedelta(weeks=step))].copy()
+        m = EnergyForecaster(config).fit(train)
+        test["lgbm"] = m.predict(test)
+        test["linear"] = m.predict_linear(test)
+        prev = panel[["plant_id", "carrier", "week", "energy"]].copy()
+        prev["week"] = prev["week"] + pd.Timedelta(weeks=52)
+        test = test.merge(prev.rename(columns={"energy": "snaive"}), on=["plant_id", "carrier", "week"], how="left")
+        test["snaive"] = test["snaive"].fillna(test["lgbm"])
+        for name in ("lgbm", "linear", "snaive"):
+            rows.append({"fold": k, "origin": origin.date().isoformat(), "model": name,
+                         "wape": wape(test["energy"], test[name])})
+    folds = pd.DataFrame(rows)
+    summary = folds.groupby("model")["wape"].mean().to_dict()
+    return {"folds": folds, "summary": summary}
+
+
+def carrier_intensity_table(plants: pd.DataFrame, weeks: pd.DatetimeIndex, factors: pd.DataFrame | None = None,
+                            contracts: pd.DataFrame | None = None, gwp_set: str = "AR5") -> tuple[pd.DataFrame, str]:
+    """(plant_id, week, carrier, scope, unit, tco2e_per_unit), source) from the accounting engine, or the
+    documented FALLBACK_INTENSITY constants when it cannot be imported."""
+    try:
+        from features.accounting import carrier_intensities
+    except ImportError:
+        rows = [{"plant_id": p, "week": w, "carrier": c, "scope": s, "unit": CANONICAL_UNIT[c], "tco2e_per_unit": v}
+                for p in plants["plant_id"] for w in weeks for (c, s), v in FALLBACK_INTENSITY.items()]
+        return pd.DataFrame(rows), "fallback_constants"
+    ci = carrier_intensities(plants, factors, contracts, weeks, gwp_set)
+    ci["week"] = pd.to_datetime(ci["week"])
+    bad = ci[ci["unit"] != ci["carrier"].map(CANONICAL_UNIT)]
+    if len(bad):
+        raise ValueError(f"carrier_intensities: unexpected units {sorted(set(zip(bad.carrier, bad.unit, strict=True)))}")
+    return ci, "features.accounting.carrier_intensities"
+
+
+def emission_coefficients(model: EnergyForecaster, intensities: pd.DataFrame, weeks: pd.DatetimeIndex,
+                          plants: list[str] | None = None) -> pd.DataFrame:
+    """plant_id, week, scope, marginal_tco2e_per_unit, fixed_tco2e over ``weeks``."""
+    plants = plants or sorted(model.linear["plant_id"].unique())
+    fm = model.fixed_and_marginal(plants, pd.DatetimeIndex(weeks))
+    j = fm.merge(intensities[["plant_id", "week", "carrier", "scope", "tco2e_per_unit"]],
+                 on=["plant_id", "week", "carrier"], how="left")
+    missing = j["tco2e_per_unit"].isna()
+    if missing.any():
+        ex = j.loc[missing, ["plant_id", "carrier"]].drop_duplicates().head(5).to_dict("records")
+        raise ValueError(f"carrier intensities missing for {int(missing.sum())} plant-week-carrier rows, e.g. {ex}")
+    j["marginal_tco2e_per_unit"] = j["marginal"] * j["tco2e_per_unit"]
+    j["fixed_tco2e"] = j["fixed"].clip(lower=0) * j["tco2e_per_unit"]
+    out = j.groupby(["plant_id", "week", "scope"], as_index=False)[["marginal_tco2e_per_unit", "fixed_tco2e"]].sum()
+    return out[COEFFICIENT_COLUMNS].sort_values(["plant_id", "week", "scope"]).reset_index(drop=True)
+
+
+def linearisation_error(model: EnergyForecaster, intensities: pd.DataFrame, coefficients: pd.DataFrame,
+                        recent_volume: pd.Series, fractions=(0.6, 0.8, 1.0, 1.15, 1.3),
+                        scopes=("scope1", "scope2_market")) -> dict[str, Any]:
+    """Relative error of the linear CO2e (fixed + marginal x volume) against the LightGBM energy model's
+    CO2e, for each plant and planning week at volumes ``fraction x recent mean volume``."""
+    coef = coefficients[coefficients["scope"].isin(scopes)].groupby(["plant_id", "week"], as_index=False)[
+        ["marginal_tco2e_per_unit", "fixed_tco2e"]].sum()
+    ci = intensities[intensities["scope"].isin(scopes)].groupby(["plant_id", "week", "carrier"], as_index=False)[
+        "tco2e_per_unit"].sum()
+    rows = []
+    for frac in fractions:
+        grid = coef[["plant_id", "week"]].copy()
+        grid["volume"] = grid["plant_id"].map(recent_volume).fillna(0.0) * frac
+        g = grid.merge(ci, on=["plant_id", "week"])
+        g["energy"] = model.predict(g[["plant_id", "week", "carrier", "volume"]])
+        g["t"] = g["energy"] * g["tco2e_per_unit"]
+        nl = g.groupby(["plant_id", "week"], as_index=False)["t"].sum()
+        m = coef.merge(grid, on=["plant_id", "week"]).merge(nl, on=["plant_id", "week"])
+        m["lin"] = m["fixed_tco2e"] + m["marginal_tco2e_per_unit"] * m["volume"]
+        m["rel"] = (m["lin"] - m["t"]) / m["t"].where(m["t"] > 0)
+        m["fraction"] = frac
+        rows.append(m[["plant_id", "week", "fraction", "volume", "lin", "t", "rel"]])
+    detail = pd.concat(rows, ignore_index=True)
+    by_frac = detail.groupby("fraction")["rel"].apply(lambda r: float(np.nanmean(np.abs(r)))).to_dict()
+    return {"mean_abs_rel_error": float(np.nanmean(np.abs(detail["rel"]))),
+            "p95_abs_rel_error": float(np.nanpercentile(np.abs(detail["rel"]), 95)),
+            "max_abs_rel_error": float(np.nanmax(np.abs(detail["rel"]))),
+            "by_volume_fraction": {str(k): v for k, v in by_frac.items()}, "detail": detail}
+
+
+def planning_weeks(last_week: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(last_week) + pd.Timedelta(weeks=1), periods=horizon, freq="W-MON")
+
+
+def emissions_tables(plants: pd.DataFrame, production_history: pd.DataFrame, energy_use: pd.DataFrame,
+                     factors: pd.DataFrame | None = None, contracts: pd.DataFrame | None = None,
+                     horizon: int = 26, gwp_set: str = "AR5", config: EnergyConfig | None = None,
+                     n_folds: int = 3) -> dict[str, Any]:
+    """Pure-table core: fit, backtest, coefficients and linearisation error."""
+    t0 = time.perf_counter()
+    panel, input_report = energy_panel(energy_use, production_history)
+    bt = backtest_energy(panel, config, n_folds=n_folds)
+    model = EnergyForecaster(config).fit(panel)
+    weeks = planning_weeks(panel["week"].max(), horizon)
+    known = plants[plants["plant_id"].isin(model.linear["plant_id"])]
+    ci, source = carrier_intensity_table(known, weeks, factors, contracts, gwp_set)
+    coef = emission_coefficients(model, ci, weeks)
+    vol = plant_volume(production_history)
+    recent = vol[vol["week"] > vol["week"].max() - pd.Timedelta(weeks=13)].groupby("plant_id")["volume"].mean()
+    lin = linearisation_error(model, ci, coef, recent)
+    no_energy = sorted(set(plants["plant_id"]) - set(model.linear["plant_id"]))
+    report = {**input_report, **model.report, "plants_without_energy_data": no_energy}
+    return {"model": model, "coefficients": coef, "backtest": bt, "linearisation": lin, "intensities": ci,
+            "intensity_source": source, "report": report, "seconds": time.perf_counter() - t0,
+            "panel": panel}
+
+
+def forecast_emissions(run_id: str, root: str | None = None, horizon: int = 26, gwp_set: str = "AR5",
+                       config: dict[str, Any] | None = None, tracking_uri: str | None = None,
+                       log_mlflow: bool = True) -> dict[str, Any]:
+    """Fit the energy models on validated/<run_id>, log/register "co2plan-energy" in MLflow (champion
+    rule on the linear model's backtest WAPE, the model the coefficients come from) and write
+    forecast/<run_id>/plant_emission_coefficients (+ energy_linearisation)."""
+    from co2plan import lake
+    from models import registry
+    from models.pyfunc import EnergyPyfunc
+    from models.stages import merge_manifest
+
+    def read(table: str, required: bool = True) -> pd.DataFrame | None:
+        if not required and not lake.exists(lake.table_uri("validated", run_id, table, root)):
+            return None
+        return lake.read_table("validated", run_id, table, root)
+
+    plants, ph, eu = read("plants"), read("production_history"), read("energy_use")
+    factors, contracts = read("emission_factors", False), read("energy_contracts", False)
+    cfg = EnergyConfig(**(config or {}))
+    out = emissions_tables(plants, ph, eu, factors, contracts, horizon, gwp_set, cfg)
+    coef, lin, bt = out["coefficients"], out["linearisation"], out["backtest"]
+    uris = {"plant_emission_coefficients": lake.write_table(coef, "forecast", run_id,
+                                                            "plant_emission_coefficients", root),
+            "energy_linearisation": lake.write_table(lin["detail"], "forecast", run_id, "energy_linearisation",
+                                                     root)}
+    metrics = {registry.SELECTION_METRIC: bt["summary"]["linear"], "lgbm_wape": bt["summary"]["lgbm"],
+               "linear_wape": bt["summary"]["linear"], "snaive_wape": bt["summary"]["snaive"],
+               "linearisation_mean_abs_rel_error": lin["mean_abs_rel_error"],
+               "linearisation_p95_abs_rel_error": lin["p95_abs_rel_error"],
+               "linearisation_max_abs_rel_error": lin["max_abs_rel_error"]}
+    result: dict[str, Any] = {"rows": len(coef), "plants": int(coef["plant_id"].nunique()),
+                              "first_week": str(coef["week"].min().date()), "last_week": str(coef["week"].max().date()),
+                              "intensity_source": out["intensity_source"], "gwp_set": gwp_set,
+                              "metrics": metrics, "report": out["report"], "uris": uris,
+                              "linearisation_by_volume_fraction": lin["by_volume_fraction"]}
+    if log_mlflow:
+        registry.configure(tracking_uri)
+        panel = out["panel"]
+        example = panel.tail(5)[["plant_id", "week", "carrier", "volume"]].reset_index(drop=True)
+        example["week"] = example["week"].astype("datetime64[ns]")
+        ex_out = example.copy()
+        ex_out["energy"] = out["model"].predict(example)
+        logged = registry.log_and_register(
+            experiment=registry.ENERGY_EXPERIMENT, model_name=registry.ENERGY_MODEL, python_model=EnergyPyfunc(),
+            payload=out["model"], params={**cfg.__dict__, "horizon": horizon, "gwp_set": gwp_set},
+            metrics=metrics, fold_metrics=bt["folds"],
+            tags={"lake_run_id": run_id, "dataset_hash": lake.frame_hash(eu), "stage": "forecast_emissions",
+                  "intensity_source": out["intensity_source"]},
+            input_example=example, output_example=ex_out, importance=out["model"].feature_importance,
+            extra_artifacts={"linear_coefficients": out["model"].linear})
+        result.update({k: logged[k] for k in ("mlflow_run_id", "model_version", "champion_moved", "champion_version")})
+    merge_manifest(run_id, "emissions", result, root)
+    return result

@@ -1,0 +1,169 @@
+"""MLflow tracking and registry helpers shared by the demand and energy forecasters.
+
+One experiment per model ("co2plan-demand", "co2plan-energy"); each training run logs params, per-fold
+metrics (``<model>_<metric>`` with step = fold), aggregates (``backtest_wape`` etc.), the lake run id and
+dataset hash as tags, a feature-importance PNG and the pyfunc model with signature and input example.
+The new version is registered; the alias ``champion`` moves to it only when its ``backtest_wape`` is
+strictly lower than the current champion's (or there is no champion yet).
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from co2plan.settings import mlflow_artifact_root, mlflow_tracking_uri
+
+DEMAND_EXPERIMENT = "co2plan-demand"
+ENERGY_EXPERIMENT = "co2plan-energy"
+DEMAND_MODEL = "co2plan-demand"
+ENERGY_MODEL = "co2plan-energy"
+CHAMPION = "champion"
+SELECTION_METRIC = "backtest_wape"
+
+
+def configure(tracking_uri: str | None = None) -> str:
+    """Point mlflow at ``tracking_uri`` (default: settings.mlflow_tracking_uri(), i.e. MLFLOW_TRACKING_URI)."""
+    uri = tracking_uri or mlflow_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str) -> str:
+    """Experiment id of ``name``, created with its artifacts under settings.mlflow_artifact_root()."""
+    client = MlflowClient()
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    return client.create_experiment(name, artifact_location=f"{mlflow_artifact_root().rstrip('/')}/{name}")
+
+
+def champion_version(model_name: str) -> Any | None:
+    """The ModelVersion carrying the champion alias, or None."""
+    try:
+        return MlflowClient().get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def _version_metric(mv) -> float | None:
+    tag = (mv.tags or {}).get(SELECTION_METRIC)
+    if tag is not None:
+        return float(tag)
+    run = MlflowClient().get_run(mv.run_id)
+    return run.data.metrics.get(SELECTION_METRIC)
+
+
+def promote_if_better(model_name: str, version: str, wape: float) -> dict[str, Any]:
+    """Move ``champion`` to ``version`` iff its WAPE beats the current champion's. Returns the decision."""
+    client = MlflowClient()
+    client.set_model_version_tag(model_name, version, SELECTION_METRIC, repr(float(wape)))
+    current = champion_version(model_name)
+    old = _version_metric(current) if current is not None else None
+    moved = current is None or old is None or float(wape) < float(old)
+    if moved:
+        client.set_registered_model_alias(model_name, CHAMPION, str(version))
+    return {"champion_moved": bool(moved), "champion_version": str(version if moved else current.version),
+            "previous_champion_version": None if current is None else str(current.version),
+            "previous_champion_wape": old, "challenger_wape": float(wape)}
+
+
+def pip_requirements() -> list[str]:
+    """Pinned requirements of the pyfunc models (explicit: MLflow's inference would reload the model in a
+    subprocess, which takes seconds)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    reqs = []
+    for pkg in ("mlflow", "lightgbm", "mlforecast", "statsforecast", "pandas", "numpy", "scikit-learn", "pyarrow"):
+        try:
+            reqs.append(f"{pkg}=={version(pkg)}")
+        except PackageNotFoundError:
+            continue
+    return reqs
+
+
+def importance_figure(importance: pd.Series, title: str, top: int = 20):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    imp = importance.sort_values(ascending=True).tail(top)
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(imp) + 1.2))
+    ax.barh(imp.index.astype(str), imp.to_numpy())
+    ax.set_xlabel("gain")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def log_and_register(*, experiment: str, model_name: str, python_model: mlflow.pyfunc.PythonModel,
+                     payload: Any, params: dict[str, Any], metrics: dict[str, float],
+                     fold_metrics: pd.DataFrame | None, tags: dict[str, str], input_example: pd.DataFrame,
+                     output_example: pd.DataFrame, importance: pd.Series | None,
+                     predict_params: dict[str, Any] | None = None,
+                     extra_artifacts: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
+    """Log one training run, register the model and apply the champion rule.
+
+    ``payload`` is pickled into the model's artifacts as ``model.pkl`` (the python_model loads it).
+    ``fold_metrics`` has a ``fold`` column, a ``model`` column and metric columns.
+    """
+    from mlflow.models import infer_signature
+
+    configure(mlflow.get_tracking_uri())
+    exp_id = ensure_experiment(experiment)
+    with mlflow.start_run(experiment_id=exp_id) as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags(tags)
+        mlflow.log_params({k: (v if not isinstance(v, list | tuple | dict) else str(v)) for k, v in params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and pd.notna(v)})
+        if fold_metrics is not None:
+            from mlflow.entities import Metric
+
+            now = int(time.time() * 1000)
+            batch = [Metric(f"{row['model']}_{col}", float(row[col]), now, int(row["fold"]))
+                     for _, row in fold_metrics.iterrows() for col in fold_metrics.columns
+                     if col not in ("fold", "model", "origin") and pd.notna(row[col])]
+            MlflowClient().log_batch(run.info.run_id, metrics=batch)
+            path = Path(tmp) / "backtest_folds.csv"
+            fold_metrics.to_csv(path, index=False)
+            mlflow.log_artifact(str(path))
+        for name, frame in (extra_artifacts or {}).items():
+            path = Path(tmp) / f"{name}.csv"
+            frame.to_csv(path, index=False)
+            mlflow.log_artifact(str(path))
+        if importance is not None and len(importance):
+            fig = importance_figure(importance, f"{model_name}: feature importance")
+            mlflow.log_figure(fig, "feature_importance.png")
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        pkl = Path(tmp) / "model.pkl"
+        pkl.write_bytes(pickle.dumps(payload))
+        signature = infer_signature(input_example, output_example, params=predict_params)
+        info = mlflow.pyfunc.log_model(name="model", python_model=python_model, artifacts={"model": str(pkl)},
+                                       signature=signature, input_example=input_example,
+                                       registered_model_name=model_name, pip_requirements=pip_requirements())
+        version = str(info.registered_model_version)
+        decision = promote_if_better(model_name, version, metrics[SELECTION_METRIC])
+        mlflow.set_tag("champion_moved", str(decision["champion_moved"]))
+    return {"mlflow_run_id": run.info.run_id, "model_name": model_name, "model_version": version,
+            "model_uri": f"models:/{model_name}/{version}", **decision}
+
+
+def load_model(model_uri: str):
+    """Load a pyfunc model (e.g. ``models:/co2plan-demand@champion``)."""
+    configure(mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None)
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def champion_uri(model_name: str) -> str:
+    return f"models:/{model_name}@{CHAMPION}"

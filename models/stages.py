@@ -1,0 +1,144 @@
+"""Lake stages of the forecasters: (run_id, root) in, small JSON-able dict out (for XCom and the manifest).
+
+- ``train_demand``     validated/<run_id>/{demand_history, products, markets} -> MLflow run + registered
+                       version of "co2plan-demand" (champion moved iff backtest WAPE beats it);
+                       writes forecast/<run_id>/{demand_backtest, demand_input_report}
+- ``forecast_demand``  validated/<run_id>/... + models:/co2plan-demand@champion
+                       -> forecast/<run_id>/{demand_forecast, demand_forecast_report}
+- ``forecast_emissions`` (models.emissions) -> forecast/<run_id>/plant_emission_coefficients
+
+Each records its result in its own manifest section: ``forecast/demand_training``,
+``forecast/demand_forecast``, ``forecast/emissions``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from co2plan import lake
+from features.demand_features import prepare_demand_panel
+from models import registry
+from models.backtest import backtest_demand
+from models.demand import FORECAST_COLUMNS, DemandConfig, DemandForecaster, forecast_table
+from models.pyfunc import DEMAND_INPUT_COLUMNS, DemandPyfunc, unwrap
+
+SAMPLE_IDS = 20  # ids listed per issue in the returned dict; the full list is in the lake table
+
+
+def report_frame(report: dict[str, list]) -> pd.DataFrame:
+    """Flatten a forecaster report into rows (issue, unique_id, detail)."""
+    rows = [{"issue": issue, "unique_id": r.get("unique_id", ""), "detail": r.get("detail", "")}
+            for issue, items in report.items() for r in items]
+    return pd.DataFrame(rows, columns=["issue", "unique_id", "detail"])
+
+
+def report_summary(report: dict[str, list]) -> dict[str, Any]:
+    return {issue: {"count": len(items), "ids": [r.get("unique_id", "") for r in items[:SAMPLE_IDS]]}
+            for issue, items in report.items() if items}
+
+
+def merge_manifest(run_id: str, key: str, content: dict[str, Any], root: str | None) -> None:
+    """Record ``content`` as manifest section ``forecast/<key>`` (one section per stage, so that the
+    demand and emissions stages running in parallel never overwrite each other)."""
+    lake.update_manifest(run_id, f"forecast/{key}", content, root)
+
+
+def _read_demand_inputs(run_id: str, root: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    dh = lake.read_table("validated", run_id, "demand_history", root)
+    products = lake.read_table("validated", run_id, "products", root)
+    markets = lake.read_table("validated", run_id, "markets", root)
+    return dh, products, markets
+
+
+def demand_input_example(panel: pd.DataFrame, n_series: int = 2, weeks: int = 80) -> pd.DataFrame:
+    """A small slice of history in the pyfunc input schema."""
+    ids = sorted(panel["unique_id"].unique())[:n_series]
+    sub = panel[panel["unique_id"].isin(ids)].sort_values(["unique_id", "ds"]).groupby("unique_id").tail(weeks)
+    out = sub.rename(columns={"ds": "week", "y": "units"})[DEMAND_INPUT_COLUMNS].reset_index(drop=True)
+    out["week"] = out["week"].astype("datetime64[ns]")
+    return out
+
+
+def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, markets: pd.DataFrame,
+                        config: DemandConfig, n_folds: int = 3, step: int = 13,
+                        tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """Backtest, fit, log and register the demand model (pure tables in, MLflow out)."""
+    t0 = time.perf_counter()
+    panel, report = prepare_demand_panel(demand_history, products, markets, min_history=config.min_history)
+    bt = backtest_demand(panel, report, config, n_folds=n_folds, step=step)
+    t_bt = time.perf_counter() - t0
+    model = DemandForecaster(config).fit(panel, report)
+    s = bt["summary"]
+    metrics = {
+        registry.SELECTION_METRIC: s["model"]["wape"],
+        "backtest_mase": s["model"]["mase"], "backtest_bias": s["model"]["bias"],
+        "backtest_coverage_80": s["model"]["coverage_80"], "backtest_coverage_95": s["model"]["coverage_95"],
+        "lgbm_only_wape": s["lgbm_only"]["wape"], "snaive_wape": s["snaive"]["wape"],
+        "stat_wape": s["stat"]["wape"], "snaive_mase": s["snaive"]["mase"], "stat_mase": s["stat"]["mase"],
+        "skill_wape_vs_snaive": s["skill"]["wape_vs_snaive"], "skill_wape_vs_stat": s["skill"]["wape_vs_stat"],
+        "calibration_points": model.calibration_points, "n_series": panel["unique_id"].nunique(),
+        "backtest_seconds": t_bt,
+    }
+    example = demand_input_example(panel)
+    ex_fc, _ = forecast_table(model, example[["week", "product_id", "market_id", "units"]],
+                              example[["product_id", "powertrain", "segment"]].drop_duplicates(), None,
+                              config.horizon)
+    params = {**model.params(), "n_folds": n_folds, "fold_step": step, "n_calibration_windows":
+              getattr(model, "calibration_windows", None)}
+    all_tags = {"dataset_hash": lake.frame_hash(demand_history), **(tags or {})}
+    logged = registry.log_and_register(
+        experiment=registry.DEMAND_EXPERIMENT, model_name=registry.DEMAND_MODEL, python_model=DemandPyfunc(),
+        payload=model, params=params, metrics=metrics, fold_metrics=bt["folds"], tags=all_tags,
+        input_example=example, output_example=ex_fc[FORECAST_COLUMNS], importance=model.feature_importance,
+        predict_params={"horizon": int(config.horizon)})
+    return {**logged, "metrics": metrics, "folds": bt["folds"], "report": report, "model": model}
+
+
+def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config: dict[str, Any] | None = None,
+                 n_folds: int = 3, step: int = 13, tracking_uri: str | None = None) -> dict[str, Any]:
+    """Train, backtest, log and register the demand model on validated/<run_id>; returns metrics, the
+    model version and whether the champion alias moved."""
+    registry.configure(tracking_uri)
+    dh, products, markets = _read_demand_inputs(run_id, root)
+    cfg = DemandConfig.from_dict({**(config or {}), "horizon": horizon})
+    out = train_demand_tables(dh, products, markets, cfg, n_folds, step,
+                              tags={"lake_run_id": run_id, "stage": "train_demand"})
+    uris = {"demand_backtest": lake.write_table(out["folds"], "forecast", run_id, "demand_backtest", root),
+            "demand_input_report": lake.write_table(report_frame(out["report"]), "forecast", run_id,
+                                                    "demand_input_report", root)}
+    result = {k: out[k] for k in ("mlflow_run_id", "model_name", "model_version", "model_uri", "champion_moved",
+                                  "champion_version", "previous_champion_version", "previous_champion_wape")}
+    result.update(metrics={k: float(v) for k, v in out["metrics"].items()}, uris=uris,
+                  input_report=report_summary(out["report"]), dataset_hash=lake.frame_hash(dh))
+    merge_manifest(run_id, "demand_training", result, root)
+    return result
+
+
+def forecast_demand(run_id: str, root: str | None = None, horizon: int = 26, model_uri: str | None = None,
+                    tracking_uri: str | None = None) -> dict[str, Any]:
+    """Forecast validated/<run_id>/demand_history with ``model_uri`` (default the champion) and write
+    forecast/<run_id>/demand_forecast (+ demand_forecast_report)."""
+    registry.configure(tracking_uri)
+    uri = model_uri or registry.champion_uri(registry.DEMAND_MODEL)
+    version = None
+    if uri.endswith(f"@{registry.CHAMPION}"):
+        mv = registry.champion_version(registry.DEMAND_MODEL)
+        if mv is None:
+            raise RuntimeError(f"{uri}: no champion registered yet; run train_demand first")
+        version = str(mv.version)
+    model = unwrap(registry.load_model(uri))
+    dh, products, markets = _read_demand_inputs(run_id, root)
+    fc, report = forecast_table(model, dh, products, markets, horizon)
+    uris = {"demand_forecast": lake.write_table(fc, "forecast", run_id, "demand_forecast", root),
+            "demand_forecast_report": lake.write_table(report_frame(report), "forecast", run_id,
+                                                       "demand_forecast_report", root)}
+    result = {"model_uri": uri, "model_version": version, "horizon": int(horizon), "rows": len(fc),
+              "series": int(fc[["product_id", "market_id"]].drop_duplicates().shape[0]),
+              "first_week": str(fc["week"].min().date()), "last_week": str(fc["week"].max().date()),
+              "total_units": float(fc["yhat"].sum()), "uris": uris, "report": report_summary(report),
+              "dataset_hash": lake.frame_hash(dh)}
+    merge_manifest(run_id, "demand_forecast", result, root)
+    return result

@@ -1,0 +1,80 @@
+"""Demand training and forecasting through the lake and a real MLflow store (SQLite in tmp_path)."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from co2plan import lake
+from models import registry
+from models.demand import FORECAST_COLUMNS
+from models.stages import forecast_demand, train_demand
+
+FAST = {"n_estimators": 40, "num_leaves": 15, "min_child_samples": 5, "calib_windows": 2, "calib_step": 8,
+        "baseline": "snaive"}
+WEAK = {**FAST, "n_estimators": 2, "learning_rate": 0.01}
+
+
+@pytest.fixture
+def lake_run(tmp_path, small_demand):
+    root = str(tmp_path / "lake")
+    for name in ("demand_history", "products", "markets"):
+        lake.write_table(small_demand[name], "validated", "r1", name, root)
+    return root
+
+
+def test_champion_moves_only_when_challenger_beats_it(lake_run, mlflow_store, small_demand):
+    weak = train_demand("r1", lake_run, horizon=8, config=WEAK, step=8)
+    assert weak["model_version"] == "1" and weak["champion_moved"] is True  # first version: champion
+    good = train_demand("r1", lake_run, horizon=8, config=FAST, step=8)
+    assert good["metrics"]["backtest_wape"] < weak["metrics"]["backtest_wape"]
+    assert good["champion_moved"] is True and good["champion_version"] == "2"
+    worse = train_demand("r1", lake_run, horizon=8, config=WEAK, step=8)
+    assert worse["champion_moved"] is False and worse["champion_version"] == "2"
+    assert worse["previous_champion_wape"] == pytest.approx(good["metrics"]["backtest_wape"])
+    mv = MlflowClient().get_model_version_by_alias(registry.DEMAND_MODEL, "champion")
+    assert str(mv.version) == "2"
+
+    # runs are comparable with search_runs: params, aggregate metrics and lineage tags
+    runs = mlflow.search_runs(experiment_names=[registry.DEMAND_EXPERIMENT], order_by=["metrics.backtest_wape ASC"])
+    assert len(runs) == 3
+    assert runs.iloc[0]["run_id"] == good["mlflow_run_id"]
+    assert {"metrics.snaive_wape", "metrics.stat_wape", "metrics.backtest_coverage_80", "params.n_estimators",
+            "tags.lake_run_id", "tags.dataset_hash"} <= set(runs.columns)
+    assert set(runs["tags.dataset_hash"]) == {lake.frame_hash(small_demand["demand_history"])}
+    assert set(runs["params.n_estimators"]) == {"2", "40"}
+    client = MlflowClient()
+    hist = client.get_metric_history(good["mlflow_run_id"], "model_wape")
+    assert sorted(m.step for m in hist) == [0, 1, 2]
+    arts = {a.path for a in client.list_artifacts(good["mlflow_run_id"])}
+    assert {"feature_importance.png", "backtest_folds.csv"} <= arts
+    manifest = lake.read_manifest("r1", lake_run)
+    assert manifest["forecast/demand_training"]["model_version"] == "3"
+
+    # forecasting loads the champion by default
+    out = forecast_demand("r1", lake_run, horizon=8)
+    assert out["model_version"] == "2" and out["model_uri"].endswith("@champion")
+    fc = lake.read_table("forecast", "r1", "demand_forecast", lake_run)
+    assert list(fc.columns) == FORECAST_COLUMNS and len(fc) == 12 * 8
+    assert fc[FORECAST_COLUMNS[3:]].notna().all().all()
+    assert fc["week"].min() == small_demand["demand_history"]["week"].max() + pd.Timedelta(weeks=1)
+    manifest = lake.read_manifest("r1", lake_run)
+    assert manifest["forecast/demand_forecast"]["model_version"] == "2"
+    assert "forecast/demand_training" in manifest  # one section per stage, nothing overwritten
+
+    # the registered pyfunc model (signature with the horizon param) gives the same forecast
+    pyf = mlflow.pyfunc.load_model(registry.champion_uri(registry.DEMAND_MODEL))
+    inp = small_demand["demand_history"].merge(small_demand["products"][["product_id", "powertrain", "segment"]])
+    pf = pyf.predict(inp, params={"horizon": 8})
+    key = ["week", "product_id", "market_id"]
+    m = fc.merge(pf, on=key, suffixes=("", "_pyf"))
+    assert len(m) == len(fc)
+    assert m["yhat"].to_numpy() == pytest.approx(m["yhat_pyf"].to_numpy())
+    assert pyf.metadata.get_params_schema() is not None
+
+
+def test_forecast_without_champion_is_a_clear_error(lake_run, mlflow_store):
+    with pytest.raises(RuntimeError, match="no champion"):
+        forecast_demand("r1", lake_run, horizon=8)

@@ -1,0 +1,138 @@
+"""Accounting engine throughput against a bare vectorised pandas multiply of the same rows.
+
+Builds N energy_use rows (default 10 million: plants x weeks x {electricity, natural_gas, diesel}) and
+times, in the same run:
+
+- bare:   energy_use merged with a per-(plant, carrier) CO2e-factor table, then quantity x factor;
+- engine: features.accounting.build_ledger (Scope 1 per gas with unit conversion, Scope 2 location- and
+          market-based with contractual instruments, lineage columns), with the full ledger and with
+          detail=False (without the derivable quantity, unit and factor_year columns).
+
+Both are timed twice: with the string columns as Python objects (what a plain parquet read gives) and as
+categoricals. Prints rows per second of each and the ratio engine/bare (target >= 0.5). Run:
+
+    .venv/bin/python benchmarks/bench_accounting.py [--rows 10000000] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+
+import numpy as np
+import pandas as pd
+
+from features.accounting import build_ledger, carrier_intensities
+from features.factors import reference_factors
+
+COUNTRIES = [("DE", None), ("FR", None), ("ES", None), ("PL", None), ("CZ", None), ("GB", None), ("US", None),
+             ("US", "SRSO"), ("US", "RFCW"), ("MX", None), ("CN", None), ("HU", None), ("SK", None)]
+CARRIERS = [("electricity", "kWh"), ("natural_gas", "kWh"), ("diesel", "litre")]
+
+
+def make_inputs(n_rows: int, seed: int = 7) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    weeks = pd.date_range("2021-01-04", periods=260, freq="W-MON")
+    n_plants = max(1, int(np.ceil(n_rows / (len(weeks) * len(CARRIERS)))))
+    cc = [COUNTRIES[i % len(COUNTRIES)] for i in range(n_plants)]
+    plants = pd.DataFrame({
+        "plant_id": [f"P{i:05d}" for i in range(n_plants)], "name": "plant",
+        "country": [c for c, _ in cc], "grid_region": [g for _, g in cc], "lat": 0.0, "lon": 0.0,
+        "capacity_units_per_week": 1000.0, "equity_share": rng.uniform(0.2, 1.0, n_plants).round(2),
+        "operational_control": rng.uniform(size=n_plants) < 0.8,
+    })
+    # rows: plant-major, then week, then carrier
+    total = n_plants * len(weeks) * len(CARRIERS)
+    pi = np.repeat(np.arange(n_plants), len(weeks) * len(CARRIERS))[:n_rows]
+    wi = np.tile(np.repeat(np.arange(len(weeks)), len(CARRIERS)), n_plants)[:n_rows]
+    ci = np.tile(np.arange(len(CARRIERS)), n_plants * len(weeks))[:n_rows]
+    assert total >= n_rows
+    plant_ids = plants["plant_id"].to_numpy(dtype=object)
+    energy_use = pd.DataFrame({
+        "week": weeks.to_numpy()[wi],
+        "plant_id": plant_ids[pi],
+        "carrier": np.array([c for c, _ in CARRIERS], dtype=object)[ci],
+        "quantity": rng.uniform(100.0, 10_000.0, n_rows),
+        "unit": np.array([u for _, u in CARRIERS], dtype=object)[ci],
+    })
+    # one EAC and one PPA per 10th plant (market = the plant's country)
+    sel = plants.iloc[::10]
+    contracts = pd.concat([
+        pd.DataFrame({"contract_id": "EAC-" + sel["plant_id"], "plant_id": sel["plant_id"], "instrument": "EAC",
+                      "market": sel["country"], "start": pd.Timestamp("2022-01-01"),
+                      "end": pd.Timestamp("2022-12-31"), "mwh": 100.0, "factor_kg_per_kwh": 0.0}),
+        pd.DataFrame({"contract_id": "PPA-" + sel["plant_id"], "plant_id": sel["plant_id"], "instrument": "PPA",
+                      "market": sel["country"], "start": pd.Timestamp("2023-01-01"),
+                      "end": pd.Timestamp("2025-12-31"), "mwh": 500.0, "factor_kg_per_kwh": 0.02}),
+    ], ignore_index=True)
+    return {"plants": plants, "energy_use": energy_use, "contracts": contracts, "weeks": pd.Series(weeks)}
+
+
+def bare_multiply(energy_use: pd.DataFrame, plant_factor: pd.DataFrame) -> np.ndarray:
+    """The baseline: merge a small factor table onto the rows, multiply quantity by factor."""
+    m = energy_use.merge(plant_factor, on=["plant_id", "carrier"], how="left")
+    return m["quantity"].to_numpy() * m["tco2e_per_unit"].to_numpy()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    data = make_inputs(args.rows)
+    factors = reference_factors()
+    eu = data["energy_use"]
+    print(f"inputs: {len(eu):,} energy_use rows, {len(data['plants']):,} plants, "
+          f"{len(data['contracts']):,} contracts (built in {time.perf_counter() - t0:.1f} s)")
+
+    # the bare baseline's factor table: t CO2e per unit per (plant, carrier), one number each
+    ci = carrier_intensities(data["plants"], factors, None, data["weeks"].iloc[[0]])
+    ci = ci[ci["scope"].isin(["scope1", "scope2_location"])]
+    plant_factor = ci[["plant_id", "carrier", "tco2e_per_unit"]].reset_index(drop=True)
+
+    results = []
+    for label, frame, pf in variants(eu, plant_factor):
+        bare_t: list[float] = []
+        eng_t: dict[bool, list[float]] = {True: [], False: []}
+        n_rows: dict[bool, tuple[int, int]] = {}
+        for _ in range(args.repeat):
+            gc.collect()
+            t = time.perf_counter()
+            out = bare_multiply(frame, pf)
+            bare_t.append(time.perf_counter() - t)
+            assert len(out) == len(frame)
+            del out
+            for detail in (True, False):
+                gc.collect()
+                t = time.perf_counter()
+                ledger, _ = build_ledger(data["plants"], frame, factors, data["contracts"], detail=detail)
+                eng_t[detail].append(time.perf_counter() - t)
+                n_rows[detail] = (len(ledger), ledger.shape[1])
+                del ledger
+        bare = min(bare_t)
+        n = len(frame)
+        print(f"[{label}]")
+        print(f"  bare merge+multiply        : {bare:6.2f} s  {n / bare:13,.0f} rows/s")
+        for detail in (True, False):
+            eng = min(eng_t[detail])
+            name = "engine, full ledger" if detail else "engine, detail=False"
+            rows, cols = n_rows[detail]
+            print(f"  {name:27s}: {eng:6.2f} s  {n / eng:13,.0f} rows/s  ratio {bare / eng:4.2f}  "
+                  f"({rows:,} ledger rows x {cols} columns)")
+            results.append((label, detail, bare / eng))
+    print("target: ratio engine/bare >= 0.50 (best of --repeat runs, same process, same rows)")
+
+
+def variants(eu: pd.DataFrame, plant_factor: pd.DataFrame):
+    """The same rows with string columns as Python objects (a plain parquet read) and as categoricals."""
+    yield "object strings", eu, plant_factor
+    cat = eu.astype({"plant_id": "category", "carrier": "category", "unit": "category"})
+    pf = plant_factor.astype({"plant_id": cat["plant_id"].dtype, "carrier": cat["carrier"].dtype})
+    yield "categorical strings", cat, pf
+
+
+if __name__ == "__main__":
+    main()

@@ -49,9 +49,10 @@ def _run_dag(dag_id: str, conf: dict, logical_date: str | None, log_name: str) -
             if "[co2plan]" in line or "ParamValidationError" in line or "Traceback" in line:
                 print("  " + line.split("[co2plan]", 1)[-1].strip(), flush=True)
         rc = proc.wait()
-    failed = _dag_failed(log_path)
+    state = _last_run_state(env, dag_id)
+    failed = state != "success"
     print(f"[co2plan] DAG {dag_id} finished in {time.perf_counter() - t0:.0f} s: "
-          f"{'FAILED' if rc or failed else 'success'}", flush=True)
+          f"{state}", flush=True)
     if rc or failed:
         tail = log_path.read_text(encoding="utf-8").splitlines()[-40:]
         print("\n".join(tail), file=sys.stderr)
@@ -59,16 +60,25 @@ def _run_dag(dag_id: str, conf: dict, logical_date: str | None, log_name: str) -
     return 0
 
 
-def _dag_failed(log_path: Path) -> bool:
-    text = log_path.read_text(encoding="utf-8")
-    return "state=failed" in text.split("DagRun Finished")[-1][:2000] if "DagRun Finished" in text else True
+def _last_run_state(env: dict[str, str], dag_id: str) -> str:
+    """State of the DAG's newest run, read from the Airflow metadata database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    try:
+        with engine.connect() as con:
+            row = con.execute(sa.text("select state from dag_run where dag_id = :d order by id desc limit 1"),
+                              {"d": dag_id}).first()
+    finally:
+        engine.dispose()
+    return str(row[0]) if row else "no run"
 
 
 def _cmd_weekly(args: argparse.Namespace) -> int:
     from co2plan.pipeline import headline
 
     conf = {"source": args.source, "retrain": args.retrain, "horizon_weeks": args.horizon,
-            "pareto_points": args.pareto_points}
+            "pareto_points": args.pareto_points, "co2_reduction_pct": args.co2_reduction_pct}
     date = args.date or time.strftime("%Y-%m-%d", time.gmtime())
     run_id = f"weekly-{date}"
     rc = _run_dag("weekly_plan_refresh", conf, date, run_id)
@@ -105,6 +115,21 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     return rc
 
 
+def _cmd_airflow(args: argparse.Namespace) -> int:
+    """Run any airflow command under the project's Airflow environment (home, dags folder, SQLite)."""
+    import os
+
+    from co2plan import tracking
+    from co2plan.airflow_home import airflow_bin, airflow_env, ensure_db
+
+    env = airflow_env()
+    env["MLFLOW_TRACKING_URI"] = tracking.configure()
+    ensure_db(env)
+    argv = [a for a in args.airflow_args if a != "--"]
+    os.execve(airflow_bin(), [airflow_bin(), *argv], env)
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="co2plan", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -120,9 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--source", default="sample:demo",
                    help="sample:demo | sample:large | folder/fsspec URL | SQLAlchemy URL")
     w.add_argument("--date", default=None, help="logical date YYYY-MM-DD (default today); names the run")
-    w.add_argument("--retrain", choices=["auto", "always", "never"], default="auto")
+    w.add_argument("--retrain", choices=["auto", "never"], default="auto")
     w.add_argument("--horizon", type=int, default=26)
     w.add_argument("--pareto-points", type=int, default=6)
+    w.add_argument("--co2-reduction-pct", type=float, default=5.0,
+                   help="CO2 budget of the weekly plan, %% below the unconstrained plan")
     w.set_defaults(func=_cmd_weekly)
 
     c = sub.add_parser("scenario", help="trigger the planner scenario DAG (airflow dags test)")
@@ -131,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="one scenario parameter (JSON value), repeatable, e.g. --set co2_reduction_pct=15")
     c.set_defaults(func=_cmd_scenario)
+
+    a = sub.add_parser("airflow", help="run an airflow command with the project's AIRFLOW_HOME, e.g. "
+                                        "'co2plan airflow standalone' for the UI")
+    a.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    a.set_defaults(func=_cmd_airflow)
     return p
 
 

@@ -92,29 +92,40 @@ def list_tables(stage: str, run_id: str, root: str | None = None) -> list[str]:
 
 
 def list_runs(root: str | None = None) -> list[str]:
-    """Run ids that have a manifest, oldest first by name (run ids sort by time)."""
+    """Run ids that have a manifest, sorted by name (weekly run ids sort by date)."""
     fs, path = _fs(_join(root or lake_root(), "runs"))
     if not fs.exists(path):
         return []
     return sorted(p.rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
 
 
+def _section_uri(run_id: str, section: str, root: str | None) -> str:
+    return _join(root or lake_root(), "runs", run_id, "sections", section.replace("/", "__") + ".json")
+
+
 def read_manifest(run_id: str, root: str | None = None) -> dict[str, Any]:
-    uri = manifest_uri(run_id, root)
-    fs, path = _fs(uri)
+    """The run manifest: one entry per section. Sections are stored as separate files so that stages
+    running in parallel (accounting beside training) never overwrite each other's record."""
+    fs, path = _fs(_join(root or lake_root(), "runs", run_id, "sections"))
+    manifest: dict[str, Any] = {"run_id": run_id}
     if not fs.exists(path):
-        return {"run_id": run_id}
-    with fs.open(path, "rb") as fh:
-        return json.loads(fh.read().decode("utf-8"))
+        return manifest
+    for p in sorted(fs.ls(path, detail=False)):
+        name = p.rsplit("/", 1)[-1]
+        if name.endswith(".json") and not name.startswith(".tmp"):
+            with fs.open(p, "rb") as fh:
+                manifest[name[: -len(".json")].replace("__", "/")] = json.loads(fh.read().decode("utf-8"))
+    return manifest
 
 
 def update_manifest(run_id: str, section: str, content: Mapping[str, Any], root: str | None = None) -> dict:
-    """Replace one section of the run manifest (idempotent: same content, same file)."""
+    """Replace one section of the run manifest and refresh ``manifest.json`` (idempotent: the same
+    content gives the same files)."""
+    data = json.dumps(json.loads(json.dumps(content, default=str)), indent=2, sort_keys=True)
+    atomic_write_bytes(_section_uri(run_id, section, root), data.encode("utf-8"))
     manifest = read_manifest(run_id, root)
-    manifest["run_id"] = run_id
-    manifest[section] = json.loads(json.dumps(content, default=str))
-    data = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
-    atomic_write_bytes(manifest_uri(run_id, root), data)
+    atomic_write_bytes(manifest_uri(run_id, root),
+                       json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
     return manifest
 
 

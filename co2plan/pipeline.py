@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from co2plan import lake
 from co2plan.settings import sample_dir
 
 log = logging.getLogger("co2plan.pipeline")
@@ -40,12 +41,27 @@ def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: st
     return f"{prefix}-{when:%Y-%m-%d}"
 
 
+def _jsonable(v: Any) -> Any:
+    """XCom and manifests are JSON: NaN/inf become None, numpy scalars become Python numbers."""
+    import math
+
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
 def _timed(section: str, run_id: str, fn, *args, **kwargs) -> dict:
     t0 = time.perf_counter()
-    out = dict(fn(*args, **kwargs) or {})
+    out = _jsonable(dict(fn(*args, **kwargs) or {}))
     out.setdefault("run_id", run_id)
     out["seconds"] = round(time.perf_counter() - t0, 3)
-    log.info("%s done in %.1f s", section, out["seconds"])
+    print(f"[co2plan] {section}: done in {out['seconds']:.1f} s", flush=True)
     return out
 
 
@@ -99,3 +115,259 @@ def _small(d: Any) -> dict:
             v = str(v)
         out[k] = v
     return out
+
+
+def train_stage(run_id: str, root: str | None = None, retrain: str = "auto", horizon_weeks: int = 26) -> dict:
+    """Train a demand challenger (promoted to champion only if its backtest WAPE is better), or with
+    ``retrain="never"`` reuse the champion, training once if there is none."""
+    from co2plan import tracking
+    from models import registry
+    from models.stages import train_demand
+
+    tracking.configure()
+    if retrain == "never" and registry.champion_version(registry.DEMAND_MODEL) is not None:
+        mv = registry.champion_version(registry.DEMAND_MODEL)
+        return {"run_id": run_id, "trained": False, "model_version": str(mv.version),
+                "model_uri": registry.champion_uri(registry.DEMAND_MODEL)}
+
+    def go():
+        out = train_demand(run_id, root=root, horizon=horizon_weeks)
+        return {"trained": True, **{k: out[k] for k in ("model_version", "champion_moved", "champion_version",
+                                                        "model_uri", "metrics")}}
+
+    return _timed("train demand forecaster", run_id, go)
+
+
+def forecast_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26, gwp_set: str = "AR5") -> dict:
+    from co2plan import tracking
+    from models.emissions import forecast_emissions
+    from models.stages import forecast_demand
+
+    tracking.configure()
+
+    def go():
+        d = forecast_demand(run_id, root=root, horizon=horizon_weeks)
+        e = forecast_emissions(run_id, root=root, horizon=horizon_weeks, gwp_set=gwp_set)
+        return {"demand": {k: d[k] for k in ("model_version", "rows", "first_week", "last_week", "total_units")},
+                "emissions": _small({k: v for k, v in e.items() if k in ("model_version", "rows", "linearisation",
+                                                                         "uris")})}
+
+    return _timed("forecast demand and plant emissions", run_id, go)
+
+
+def optimise_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26, pareto_points: int = 6,
+                   params: dict | None = None, scenario_id: str = "baseline",
+                   forecast_run_id: str | None = None) -> dict:
+    """Solve the plan of one scenario (the weekly baseline by default) and, if asked, sweep the CO2
+    budget for the cost/CO2 frontier."""
+    from co2plan import tracking
+    from optimisation.scenario import ScenarioParams
+    from optimisation.stage import optimise, pareto
+
+    tracking.configure()
+    p = ScenarioParams.model_validate({"horizon_weeks": horizon_weeks, **(params or {}),
+                                       "scenario_id": scenario_id})
+
+    def go():
+        out = optimise(run_id, root=root, params=p, scenario_id=scenario_id, forecast_run_id=forecast_run_id)
+        if out["status"] not in ("optimal", "time_limit"):
+            raise RuntimeError(f"plan {run_id}/{scenario_id}: solver status {out['status']}, no plan")
+        res = {"scenario_id": scenario_id, "status": out["status"], "uris": out["uris"],
+               "kpis": _headline_kpis(out["kpis"]), "mlflow_run_id": out["mlflow_run_id"]}
+        if pareto_points:
+            fr = pareto(run_id, root=root, params=p, scenario_id=scenario_id, n_points=pareto_points,
+                        forecast_run_id=forecast_run_id)
+            res["pareto"] = {"uri": fr["uri"], "points": fr["points"]}
+        lake.update_manifest(run_id, f"plan/{scenario_id}", res, root)
+        return res
+
+    return _timed(f"optimise {scenario_id}", run_id, go)
+
+
+HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur", "cost_carbon_eur",
+            "co2e_total_t", "co2e_scope1_t", "co2e_scope2_market_t", "co2e_scope2_location_t",
+            "co2e_scope3_transport_t", "co2_budget_t", "co2_mac_eur_per_t", "output_units", "demand_units",
+            "pipeline_units", "unmet_units",
+            "service_level", "solve_seconds", "n_variables")
+
+
+def _headline_kpis(kpis: dict) -> dict:
+    out = {k: kpis.get(k) for k in HEADLINE if k in kpis}
+    out["diagnosis"] = (kpis.get("diagnosis") or {}).get("message", "")
+    return out
+
+
+def _kpis_from_table(df) -> dict:
+    scalars = df[df["key"] == ""]
+    out: dict[str, Any] = {}
+    for row in scalars.itertuples(index=False):
+        out[row.kpi] = row.text if row.text else row.value
+    return out
+
+
+def report_stage(run_id: str, root: str | None = None, scenario_id: str = "baseline") -> dict:
+    """Gather the run's tables from the lake, render report/<run_id>/[<scenario>/]report.html and
+    summary.png, and log both to MLflow beside the plan's run."""
+    import pandas as pd
+
+    from co2plan import tracking
+    from co2plan.report import ReportData, render_report
+    from co2plan.settings import lake_root
+
+    def go():
+        plan_id = f"{run_id}/{scenario_id}"
+        kpi_long = lake.read_table("plan", plan_id, "kpis", root)
+        kpis = _kpis_from_table(kpi_long)
+        summary = lake.read_table("ledger", run_id, "emissions_summary", root)
+        by_scope = summary.groupby("scope", as_index=False)["co2e_t"].sum()
+        by_plant = summary.groupby(["plant_id", "scope"], as_index=False)["co2e_t"].sum()
+        by_plant = by_plant[by_plant["scope"] != "scope2_location"]
+        flows = lake.read_table("plan", plan_id, "flows", root)
+        by_mode = flows.groupby("mode", as_index=False)["tco2e"].sum().rename(columns={"tco2e": "co2e_t"})
+        hist = lake.read_table("validated", run_id, "demand_history", root)
+        actual = hist.groupby("week", as_index=False)["units"].sum().rename(columns={"units": "actual"})
+        actual = actual[actual["week"] >= actual["week"].max() - pd.Timedelta(weeks=78)]
+        fc = lake.read_table("forecast", run_id, "demand_forecast", root)
+        cols = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+        fc = fc.groupby("week", as_index=False)[cols].sum()
+        demand = pd.concat([actual, fc], ignore_index=True)
+        util = kpi_long[kpi_long["kpi"] == "output_units_by_plant"][["key", "value"]].rename(
+            columns={"key": "plant_id", "value": "planned_units"})
+        ratio = kpi_long[kpi_long["kpi"] == "utilisation_by_plant"][["key", "value"]].rename(
+            columns={"key": "plant_id", "value": "utilisation"})
+        util = ratio.merge(util, on="plant_id", how="left").fillna({"planned_units": 0.0})
+        util["capacity_units"] = util["planned_units"] / util["utilisation"].where(util["utilisation"] > 0)
+        util["capacity_units"] = util["capacity_units"].fillna(0.0)
+        frontier = pd.DataFrame()
+        if lake.exists(lake.table_uri("plan", plan_id, "pareto_frontier", root)):
+            frontier = lake.read_table("plan", plan_id, "pareto_frontier", root)
+            frontier = frontier.rename(columns={"co2e_t": "co2_t"})
+            frontier = frontier[frontier["status"].isin(["optimal", "time_limit"])]
+        chosen = {"co2_t": float(kpis.get("co2e_total_t", 0.0)), "objective_eur": float(kpis.get("objective_eur", 0.0))}
+        head = {k: kpis[k] for k in HEADLINE if k in kpis}
+        head["co2_shadow_price_eur_per_t"] = float(kpis.get("co2_mac_eur_per_t", 0.0))
+        head["diagnosis"] = kpis.get("diagnosis", "")
+        data = ReportData(
+            title=f"co2plan — {run_id} — scenario {scenario_id}", kpis=head, emissions_by_scope=by_scope,
+            emissions_by_plant=by_plant, plan_emissions_by_mode=by_mode, demand=demand, utilisation=util,
+            frontier=frontier, chosen=chosen,
+            tables={"Service level by market": kpi_long[kpi_long["kpi"] == "service_level_by_market"][
+                ["key", "value"]].rename(columns={"key": "market_id", "value": "service_level"}),
+                "Emissions by scope (history, t CO2e)": by_scope})
+        base = lake_root() if root is None else root
+        folder = f"{base}/report/{run_id}" + ("" if scenario_id == "baseline" else f"/{scenario_id}")
+        if "://" in folder and not folder.startswith("file://"):
+            raise NotImplementedError("report rendering writes to a local lake; upload for remote lakes")
+        paths = render_report(data, folder.removeprefix("file://"))
+        import mlflow
+
+        tracking.configure()
+        mlflow.set_experiment("co2plan-plan")
+        with mlflow.start_run(run_name=f"{plan_id}/report", tags={"run_id": run_id, "scenario_id": scenario_id,
+                                                                    "kind": "report"}):
+            mlflow.log_artifact(paths["html"])
+            mlflow.log_artifact(paths["png"])
+        res = {"scenario_id": scenario_id, **paths, "kpis": head}
+        lake.update_manifest(run_id, "report" if scenario_id == "baseline" else f"report/{scenario_id}",
+                             res, root)
+        return res
+
+    return _timed("report", run_id, go)
+
+
+def publish_stage(run_id: str, root: str | None = None) -> dict:
+    """Point ``published/latest.json`` at this run's plan and report, and record the whole run in MLflow
+    (experiment co2plan-weekly) with the manifest as an artifact."""
+    import json
+
+    import mlflow
+
+    from co2plan import tracking
+    from co2plan.settings import lake_root
+
+    manifest = lake.read_manifest(run_id, root)
+    plan = manifest.get("plan/baseline", {})
+    pointer = {"run_id": run_id, "plan": plan.get("uris", {}), "report": manifest.get("report", {}).get("html"),
+               "kpis": plan.get("kpis", {})}
+    base = lake_root() if root is None else root
+    lake.atomic_write_bytes(f"{base}/published/latest.json",
+                            json.dumps(pointer, indent=2, sort_keys=True, default=str).encode())
+    lake.atomic_write_bytes(f"{base}/published/{run_id}.json",
+                            json.dumps(pointer, indent=2, sort_keys=True, default=str).encode())
+    tracking.configure()
+    mlflow.set_experiment("co2plan-weekly")
+    with mlflow.start_run(run_name=run_id, tags={"run_id": run_id}) as r:
+        mlflow.log_params({"run_id": run_id, "source": manifest.get("extract", {}).get("source", "")[:250]})
+        mlflow.log_metrics({k: float(v) for k, v in pointer["kpis"].items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        mlflow.log_dict(manifest, "manifest.json")
+        if pointer["report"]:
+            mlflow.log_artifact(pointer["report"])
+    out = {"run_id": run_id, "latest": f"{base}/published/latest.json", "mlflow_run_id": r.info.run_id}
+    lake.update_manifest(run_id, "publish", out, root)
+    return out
+
+
+def latest_weekly_run(root: str | None = None) -> str:
+    runs = [r for r in lake.list_runs(root) if r.startswith("weekly-")
+            and "plan/baseline" in lake.read_manifest(r, root)]
+    if not runs:
+        raise LookupError("no weekly run with a plan in the lake yet: run the weekly refresh first "
+                          "(bash scripts/weekly-refresh.sh)")
+    return runs[-1]
+
+
+def scenario_stage(params: dict[str, Any], context: dict[str, Any] | None = None, root: str | None = None) -> dict:
+    """A planner scenario on a weekly run's data and forecasts (the latest by default)."""
+    from pydantic import ValidationError
+
+    from optimisation.scenario import ScenarioParams
+
+    base = params.get("base_run_id") or latest_weekly_run(root)
+    fields = {k: v for k, v in params.items() if k in ScenarioParams.model_fields}
+    try:
+        p = ScenarioParams.model_validate(fields)
+    except ValidationError as e:  # Airflow checked the schema; this catches cross-field rules
+        raise ValueError(f"scenario refused: {e}") from e
+    out = optimise_stage(base, root=root, horizon_weeks=p.horizon_weeks, pareto_points=int(params.get(
+        "pareto_points") or 0), params=p.model_dump(mode="json"), scenario_id=p.scenario_id)
+    return {**out, "run_id": base}
+
+
+def latest_scenario_run(scenario_id: str, root: str | None = None) -> str:
+    runs = [r for r in lake.list_runs(root) if f"plan/{scenario_id}" in lake.read_manifest(r, root)]
+    if not runs:
+        raise LookupError(f"no run has scenario {scenario_id!r}")
+    return runs[-1]
+
+
+def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None) -> str:
+    """The headline KPIs of a run's plan, for the terminal."""
+    m = lake.read_manifest(run_id, root)
+    plan = m.get(f"plan/{scenario_id}", {})
+    k = plan.get("kpis", {})
+    rep = m.get("report" if scenario_id == "baseline" else f"report/{scenario_id}", {})
+    val = m.get("validate", {})
+
+    def f(key, fmt="{:,.0f}"):
+        v = k.get(key)
+        return fmt.format(v) if isinstance(v, (int, float)) else str(v)
+
+    lines = [
+        f"co2plan {run_id} — scenario {scenario_id}: solver {k.get('status')} in {f('solve_seconds', '{:.1f}')} s "
+        f"({f('n_variables')} variables)",
+        f"  built {f('output_units')} units; demand {f('demand_units')} units, of which {f('pipeline_units')} "
+        f"arrive from shipments already in transit; service level {f('service_level', '{:.1%}')}",
+        f"  cost: production {f('cost_production_eur')} EUR, freight {f('cost_freight_eur')} EUR, "
+        f"carbon {f('cost_carbon_eur')} EUR",
+        f"  CO2e over the horizon: {f('co2e_total_t')} t (scope 1 {f('co2e_scope1_t')}, scope 2 market "
+        f"{f('co2e_scope2_market_t')}, scope 3 transport {f('co2e_scope3_transport_t')}); "
+        f"budget {f('co2_budget_t')}",
+        f"  CO2 shadow price (marginal abatement cost): {f('co2_mac_eur_per_t', '{:,.2f}')} EUR/t",
+        f"  {k.get('diagnosis', '')}",
+    ]
+    if val:
+        lines.append(f"  validation: {val.get('totals', {})}")
+    if rep:
+        lines.append(f"  report: {rep.get('html')}\n  summary picture: {rep.get('png')}")
+    return "\n".join(lines)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 SCOPE_COLOURS = {"scope1": "#d95f02", "scope2_location": "#7570b3", "scope2_market": "#1b9e77",
-                 "scope3_transport": "#e7298a"}
+                 "scope3_transport": "#e7298a", "scope3_cat4": "#e7298a"}
 
 
 @dataclass
@@ -29,8 +29,8 @@ class ReportData:
     plan_emissions_by_mode: pd.DataFrame  # mode, co2e_t (planned freight)
     demand: pd.DataFrame  # week, actual, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95 (totals)
     utilisation: pd.DataFrame  # plant_id, planned_units, capacity_units
-    frontier: pd.DataFrame = field(default_factory=pd.DataFrame)  # co2_t, cost_eur, mac_eur_per_t
-    chosen: dict[str, float] | None = None  # {"co2_t": .., "cost_eur": ..} of the plan
+    frontier: pd.DataFrame = field(default_factory=pd.DataFrame)  # co2_t, objective_eur, co2_mac_eur_per_t
+    chosen: dict[str, float] | None = None  # {"co2_t": .., "objective_eur": ..} of the plan
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra tables shown in the HTML
 
 
@@ -66,7 +66,7 @@ def _fig_demand(ax, d: ReportData):
         ax.fill_between(f["week"], f["yhat_lo_95"], f["yhat_hi_95"], alpha=0.2, color="#1f78b4", label="95%")
         ax.fill_between(f["week"], f["yhat_lo_80"], f["yhat_hi_80"], alpha=0.35, color="#1f78b4", label="80%")
         ax.plot(f["week"], f["yhat"], color="#1f78b4", lw=1.5, label="forecast")
-    ax.set_title("Demand: actuals and forecast (units/week, all markets)")
+    ax.set_title("Demand: actuals and forecast (units/week, all markets;\nbands are sums of series bounds)")
     ax.legend(fontsize=7)
     ax.tick_params(axis="x", rotation=20)
 
@@ -86,15 +86,19 @@ def _fig_frontier(ax, d: ReportData):
         ax.set_axis_off()
         return
     df = df.sort_values("co2_t")
-    ax.plot(df["co2_t"], df["cost_eur"] / 1e6, marker="o", color="#e6ab02", label="frontier")
+    ax.plot(df["co2_t"], df["objective_eur"] / 1e6, marker="o", color="#e6ab02", label="frontier")
+    for row in df.itertuples(index=False):
+        ax.annotate(f"{row.co2_mac_eur_per_t:,.0f}", (row.co2_t, row.objective_eur / 1e6), fontsize=7,
+                    textcoords="offset points", xytext=(4, 4))
     if d.chosen:
-        ax.scatter([d.chosen["co2_t"]], [d.chosen["cost_eur"] / 1e6], color="red", zorder=5, s=60,
+        ax.scatter([d.chosen["co2_t"]], [d.chosen["objective_eur"] / 1e6], color="red", zorder=5, s=60,
                    label="chosen plan")
     mac = d.kpis.get("co2_shadow_price_eur_per_t")
     ax.set_title(f"Cost / CO2 frontier (shadow price {mac:,.1f} EUR/t)" if mac is not None
                  else "Cost / CO2 frontier")
     ax.set_xlabel("t CO2e over horizon")
-    ax.set_ylabel("cost (M EUR)")
+    ax.set_ylabel("cost incl. unmet-demand penalty (M EUR)")
+    ax.text(0.02, 0.02, "labels: CO2 shadow price at each point (EUR/t)", transform=ax.transAxes, fontsize=7)
     ax.legend(fontsize=7)
 
 

@@ -59,8 +59,19 @@ def load_inputs(run_id: str, root: str | None, params: ScenarioParams,
     return inputs, sources
 
 
+#: wall-clock figures: logged to MLflow and the manifest, kept out of the lake tables so that re-running
+#: a run id rewrites byte-identical files
+TIMING_KPIS = ("solve_seconds", "build_seconds")
+
+
+def _deterministic(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    if name == "kpis":
+        return df[~df["kpi"].isin(TIMING_KPIS)].reset_index(drop=True)
+    return df.drop(columns=[c for c in TIMING_KPIS if c in df.columns])
+
+
 def _write(tables: dict[str, pd.DataFrame], run_id: str, scenario_id: str, root: str | None) -> dict[str, str]:
-    return {name: lake.write_table(df, "plan", f"{run_id}/{scenario_id}", name, root)
+    return {name: lake.write_table(_deterministic(name, df), "plan", f"{run_id}/{scenario_id}", name, root)
             for name, df in tables.items()}
 
 
@@ -103,7 +114,8 @@ def pareto(run_id: str, root: str | None = None, params: ScenarioParams | dict |
     params = as_params(params).model_copy(update={"scenario_id": scenario_id})
     inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
     frontier = pareto_frontier(inputs, params, n_points=n_points)
-    uri = lake.write_table(frontier, "plan", f"{run_id}/{scenario_id}", "pareto_frontier", root)
+    uri = lake.write_table(_deterministic("pareto_frontier", frontier), "plan", f"{run_id}/{scenario_id}",
+                           "pareto_frontier", root)
     mlflow_run = None
     if log_mlflow:
         from optimisation.tracking import log_solve

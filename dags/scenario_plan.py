@@ -1,0 +1,55 @@
+"""Planner scenario: re-plan production and freight on the latest (or a chosen) forecast run with the
+parameters of a scenario, optionally with a cost/CO2 Pareto sweep, and log it to MLflow beside the
+baseline plan. Triggered by hand (UI form, CLI or REST API); never scheduled.
+
+The trigger form is generated from optimisation.scenario.ScenarioParams, so the form, the CLI and
+the optimiser share one typed, validated definition; Airflow refuses a value that breaks its schema
+and names the field.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from co2plan.params import field_schemas
+from optimisation.scenario import ScenarioParams
+
+SCENARIO_FIELDS = field_schemas(ScenarioParams)
+
+PARAMS = {
+    "base_run_id": Param(None, type=["null", "string"], title="Base run",
+                         description="Lake run id whose validated data and forecasts to plan on; "
+                                     "empty = the latest weekly run."),
+    "pareto_points": Param(0, type="integer", minimum=0, maximum=30, title="Pareto points",
+                           description="Also sweep the CO2 budget over this many points (0 = no sweep)."),
+    **{name: Param(default, **schema) for name, (default, schema) in SCENARIO_FIELDS.items()},
+}
+
+
+@dag(
+    dag_id="scenario_plan",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 5, tz="UTC"),
+    catchup=False,
+    tags=["co2plan", "scenario"],
+    params=PARAMS,
+    doc_md=__doc__,
+)
+def scenario_plan():
+    @task
+    def plan(params=None, **context) -> dict:
+        from co2plan import pipeline
+
+        return pipeline.scenario_stage(dict(params), context)
+
+    @task
+    def report(planned: dict) -> dict:
+        from co2plan import pipeline
+
+        return pipeline.report_stage(planned["run_id"], scenario_id=planned["scenario_id"])
+
+    report(plan())
+
+
+scenario_plan()

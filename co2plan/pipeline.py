@@ -247,6 +247,8 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
         head = {k: kpis[k] for k in HEADLINE if k in kpis}
         head["co2_shadow_price_eur_per_t"] = float(kpis.get("co2_mac_eur_per_t", 0.0))
         head["diagnosis"] = kpis.get("diagnosis", "")
+        if "boundary" in summary.columns and len(summary):
+            head["boundary"] = str(summary["boundary"].iloc[0]).replace("_", " ")
         data = ReportData(
             title=f"co2plan — {run_id} — scenario {scenario_id}", kpis=head, emissions_by_scope=by_scope,
             emissions_by_plant=by_plant, plan_emissions_by_mode=by_mode, demand=demand, utilisation=util,

@@ -48,7 +48,7 @@ def _fig_emissions_plant(ax, d: ReportData):
     for scope in df.columns:
         ax.barh(df.index, df[scope], left=bottom, label=scope, color=SCOPE_COLOURS.get(scope, "grey"))
         bottom = df[scope] if bottom is None else bottom + df[scope]
-    ax.set_title("Emissions by plant (t CO2e)")
+    ax.set_title(f"Emissions by plant (history, t CO2e; {d.kpis.get('boundary', 'operational control')})")
     ax.legend(fontsize=7)
 
 

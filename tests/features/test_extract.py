@@ -101,7 +101,7 @@ def test_same_input_same_run_id_gives_byte_identical_lake_files(tmp_path, networ
         first = {p: p.read_bytes() for p in files}
         extract(source, run_id, root=str(root))
         assert {p: p.read_bytes() for p in files} == first
-        assert len(files) == len(TABLE_ORDER) + 1  # raw tables + manifest
+        assert len(files) == len(TABLE_ORDER) + 2  # raw tables + manifest.json + its extract section
         assert not [p for p in root.rglob(".tmp-*")]
 
 

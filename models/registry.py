@@ -121,7 +121,8 @@ def log_and_register(*, experiment: str, model_name: str, python_model: mlflow.p
 
     configure(mlflow.get_tracking_uri())
     exp_id = ensure_experiment(experiment)
-    with mlflow.start_run(experiment_id=exp_id) as run, tempfile.TemporaryDirectory() as tmp:
+    run_name = f"{model_name}/{tags['lake_run_id']}" if tags.get("lake_run_id") else None
+    with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tags(tags)
         mlflow.log_params({k: (v if not isinstance(v, list | tuple | dict) else str(v)) for k, v in params.items()})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and pd.notna(v)})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from co2plan.settings import PROJECT_ROOT
@@ -49,3 +50,15 @@ def ensure_db(env: dict[str, str]) -> None:
     subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stamp.write_text(conn)
+
+
+@contextmanager
+def fail_fast_on_bad_input():
+    """For DAG tasks: bad data or bad parameters fail the task at once with the stage's own message;
+    only other errors (I/O, a database or tracking server briefly away) use the retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except (ValueError, LookupError) as e:  # TableUnusableError, AccountingError, ValidationError, ...
+        raise AirflowFailException(f"{type(e).__name__}: {e}") from e

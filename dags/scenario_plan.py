@@ -12,6 +12,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from co2plan.airflow_home import fail_fast_on_bad_input
 from co2plan.params import field_schemas
 from optimisation.scenario import ScenarioParams
 
@@ -41,13 +42,15 @@ def scenario_plan():
     def plan(params=None, **context) -> dict:
         from co2plan import pipeline
 
-        return pipeline.scenario_stage(dict(params), context)
+        with fail_fast_on_bad_input():
+            return pipeline.scenario_stage(dict(params), context)
 
     @task
     def report(planned: dict) -> dict:
         from co2plan import pipeline
 
-        return pipeline.report_stage(planned["run_id"], scenario_id=planned["scenario_id"])
+        with fail_fast_on_bad_input():
+            return pipeline.report_stage(planned["run_id"], scenario_id=planned["scenario_id"])
 
     report(plan())
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
+from co2plan.airflow_home import fail_fast_on_bad_input
 from co2plan.settings import lake_root
 
 LAKE = lake_root()
@@ -61,53 +62,61 @@ def weekly_plan_refresh():
     def extract(params=None, **context) -> dict:
         from co2plan import pipeline
 
-        return pipeline.extract_stage(_run_id(context), source=params["source"])
+        with fail_fast_on_bad_input():
+            return pipeline.extract_stage(_run_id(context), source=params["source"])
 
     @task(outlets=[_asset("validated"), _asset("quarantine")])
     def validate(extracted: dict) -> dict:
         from co2plan import pipeline
 
-        return pipeline.validate_stage(extracted["run_id"])
+        with fail_fast_on_bad_input():
+            return pipeline.validate_stage(extracted["run_id"])
 
     @task(outlets=[_asset("ledger")])
     def account(validated: dict, params=None) -> dict:
         from co2plan import pipeline
 
-        return pipeline.account_stage(validated["run_id"], gwp_set=params["gwp_set"])
+        with fail_fast_on_bad_input():
+            return pipeline.account_stage(validated["run_id"], gwp_set=params["gwp_set"])
 
     @task
     def train_or_load(validated: dict, params=None) -> dict:
         from co2plan import pipeline
 
-        return pipeline.train_stage(validated["run_id"], retrain=params["retrain"],
+        with fail_fast_on_bad_input():
+            return pipeline.train_stage(validated["run_id"], retrain=params["retrain"],
                                     horizon_weeks=params["horizon_weeks"])
 
     @task(outlets=[_asset("forecast")])
     def forecast(trained: dict, accounted: dict, params=None) -> dict:
         from co2plan import pipeline
 
-        return pipeline.forecast_stage(trained["run_id"], horizon_weeks=params["horizon_weeks"],
-                                       gwp_set=params["gwp_set"])
+        with fail_fast_on_bad_input():
+            return pipeline.forecast_stage(trained["run_id"], horizon_weeks=params["horizon_weeks"],
+                                           gwp_set=params["gwp_set"])
 
     @task(outlets=[_asset("plan")])
     def optimise(forecasted: dict, params=None) -> dict:
         from co2plan import pipeline
 
-        return pipeline.optimise_stage(forecasted["run_id"], horizon_weeks=params["horizon_weeks"],
-                                       pareto_points=params["pareto_points"],
-                                       params={"co2_reduction_pct": params["co2_reduction_pct"]})
+        with fail_fast_on_bad_input():
+            return pipeline.optimise_stage(forecasted["run_id"], horizon_weeks=params["horizon_weeks"],
+                                           pareto_points=params["pareto_points"],
+                                           params={"co2_reduction_pct": params["co2_reduction_pct"]})
 
     @task(outlets=[_asset("report")])
     def report(planned: dict) -> dict:
         from co2plan import pipeline
 
-        return pipeline.report_stage(planned["run_id"])
+        with fail_fast_on_bad_input():
+            return pipeline.report_stage(planned["run_id"])
 
     @task(outlets=[_asset("published")])
     def publish(reported: dict) -> dict:
         from co2plan import pipeline
 
-        return pipeline.publish_stage(reported["run_id"])
+        with fail_fast_on_bad_input():
+            return pipeline.publish_stage(reported["run_id"])
 
     extracted = extract()
     validated = validate(extracted)

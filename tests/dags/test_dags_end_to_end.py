@@ -80,3 +80,24 @@ def test_bad_scenario_is_refused(airflow_db):
     proc = run_dag(airflow_db, "scenario_plan", {"co2_reduction_pct": 150})
     assert proc.returncode != 0
     assert "co2_reduction_pct" in proc.stdout + proc.stderr
+
+
+def test_bad_source_fails_fast_with_the_table_named(airflow_db, tmp_path):
+    """A source without a required table stops the run at extraction, with no retries, naming it."""
+    import sqlite3
+
+    from features.sample import write_sample
+
+    folder = write_sample(tmp_path / "src", size="demo", seed=7, fmt="csv")
+    (folder / "lanes.csv").unlink()
+    proc = run_dag(airflow_db, "weekly_plan_refresh", {"source": str(folder), "run_id": "bad-source"},
+                   "2026-11-30")
+    assert proc.returncode != 0
+    assert "lanes" in proc.stdout + proc.stderr
+    db = airflow_db["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    with sqlite3.connect(db) as con:
+        state, tries = con.execute("select state, try_number from task_instance where task_id = 'extract' "
+                                   "and run_id = (select run_id from dag_run where dag_id = 'weekly_plan_refresh' "
+                                   "order by id desc limit 1)").fetchone()
+    assert (state, tries) == ("failed", 1)
+    assert not (Path(airflow_db["LAKE"]) / "validated" / "bad-source").exists()

@@ -364,7 +364,7 @@ def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None
         f"carbon {f('cost_carbon_eur')} EUR",
         f"  CO2e over the horizon: {f('co2e_total_t')} t (scope 1 {f('co2e_scope1_t')}, scope 2 market "
         f"{f('co2e_scope2_market_t')}, scope 3 transport {f('co2e_scope3_transport_t')}); "
-        f"budget {f('co2_budget_t')}",
+        + (f"budget {f('co2_budget_t')} t" if k.get("co2_budget_t") is not None else "no CO2 budget"),
         f"  CO2 shadow price (marginal abatement cost): {f('co2_mac_eur_per_t', '{:,.2f}')} EUR/t",
         f"  {k.get('diagnosis', '')}",
     ]

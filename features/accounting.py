@@ -316,18 +316,6 @@ def _merge_runs(runs: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
     return spans
 
 
-def _dense_factorize(key: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..k-1 and distinct values of a non-negative int key; a lookup table when the key range is
-    small (no hashing), else pandas' hash factorize."""
-    if key_range <= 50_000_000:
-        present = np.bincount(key, minlength=key_range) > 0
-        uniq = np.flatnonzero(present)
-        lut = np.cumsum(present, dtype=np.int32) - 1
-        return np.take(lut, key, mode="clip"), uniq.astype(np.int64)
-    codes, uniq = pd.factorize(key, sort=False)
-    return codes, np.asarray(uniq, dtype=np.int64)
-
-
 def _key_sort(key_codes: np.ndarray, nkeys: int) -> tuple[np.ndarray, np.ndarray]:
     """A stable permutation grouping rows by key (radix sort on a small int type) and each key's bounds."""
     small = key_codes.astype(np.int16 if nkeys < 2 ** 15 else np.int32)
@@ -394,8 +382,8 @@ class _LedgerParts:
         if col in _NUMERIC:
             dt = _NUMERIC[col]
             if col == "source_row" and all(isinstance(v, (np.ndarray, _Prod)) for _, v, _ in pieces):
-                top = max((int(x.max()) for _, v, _ in pieces
-                           for x in [v.values if isinstance(v, _Prod) else v] if len(x)), default=0)
+                arrays = {id(x): x for _, v, _ in pieces for x in [v.values if isinstance(v, _Prod) else v]}
+                top = max((int(x.max()) for x in arrays.values() if len(x)), default=0)  # each array once
                 dt = np.int32 if top < 2 ** 31 - 1 else np.int64  # half the bytes for realistic tables
             arr = np.empty(total, dtype=dt)
             o = 0
@@ -423,16 +411,22 @@ class _LedgerParts:
         # categorical: union of the pieces' categories, codes remapped straight into one array
         cats: dict[Any, int] = {}
         remaps = []
+        seen: dict[int, np.ndarray] = {}  # pieces sharing one category list (plant ids) are mapped once
         for _, v, _runs in pieces:
             if v is None:
                 remaps.append(None)
                 continue
             if not isinstance(v, (_Cat, _KC, _RC)):
                 v = _Cat(np.zeros(1, dtype=np.int32), [v], None)
-            rm = np.array([cats.setdefault(c, len(cats)) for c in v.categories] + [-1], dtype=np.int32)
+            rm = seen.get(id(v.categories))
+            if rm is None:
+                rm = np.array([cats.setdefault(c, len(cats)) for c in v.categories] + [-1], dtype=np.int32)
+                seen[id(v.categories)] = rm
             remaps.append((v, rm))
         dt = np.int8 if len(cats) < 127 else np.int16 if len(cats) < 32767 else np.int32
-        arr = np.empty(total, dtype=dt)
+        # zeroed memory from calloc is not paged in until written: fills with code 0 (the first category:
+        # one GWP set, one source table, the library's factor version, ...) are skipped and cost nothing
+        arr = np.zeros(total, dtype=dt)
         o = 0
         for (n, _, runs), r in zip(pieces, remaps, strict=True):
             sl = arr[o:o + n]
@@ -442,7 +436,8 @@ class _LedgerParts:
                 small = r[1].astype(dt)[r[0].codes]
                 pos = 0
                 for lo, hi, k in runs:
-                    sl[pos:pos + hi - lo] = small[k]
+                    if small[k]:
+                        sl[pos:pos + hi - lo] = small[k]
                     pos += hi - lo
             elif isinstance(r[0], _RC):
                 v, rm = r
@@ -459,7 +454,8 @@ class _LedgerParts:
             else:
                 v, rm = r
                 if v.index is None and len(v.codes) == 1:
-                    sl[...] = rm[v.codes[0]]
+                    if rm[v.codes[0]]:
+                        sl[...] = rm[v.codes[0]]
                 elif v.index is None:
                     np.take(rm.astype(dt), v.codes, out=sl, mode="wrap")  # -1 codes pick the trailing -1
                 elif len(v.codes) > len(v.index):  # row-level codes: gather the few rows needed
@@ -467,7 +463,8 @@ class _LedgerParts:
                 else:
                     small = rm.astype(dt)[v.codes]
                     if len(small) and (small == small[0]).all():
-                        sl[...] = small[0]  # one category for every key: a fill, not a gather
+                        if small[0]:
+                            sl[...] = small[0]  # one category for every key: a fill, not a gather
                     else:
                         np.take(small, v.index, out=sl, mode="clip")
             o += n
@@ -488,12 +485,31 @@ def _dates(s: pd.Series) -> np.ndarray:
     return pd.to_datetime(s).to_numpy(dtype="datetime64[ns]")
 
 
+_CHUNK = 1 << 20  # rows per block for per-row temporaries: small blocks are reused, not freshly paged in
+
+
 def _years(weeks: pd.Series | np.ndarray) -> np.ndarray:
-    """Calendar year of each date (via the distinct dates: far faster than a per-row calendar conversion)."""
-    w = _dates(weeks) if isinstance(weeks, pd.Series) else weeks
-    codes, uniq = pd.factorize(w)
-    years = (np.asarray(uniq, dtype="datetime64[ns]").astype("datetime64[Y]").astype(np.int64) + 1970)
-    return np.take(years.astype(np.int16), codes, mode="clip")  # int16: a quarter of the bytes
+    """Calendar year of each date as int16: a binary search of the date (int64 ns) among the few new-year
+    boundaries of the range, block by block (no calendar conversion per row, no hashing, no large
+    temporaries)."""
+    w = _dates(weeks) if isinstance(weeks, pd.Series) else np.asarray(weeks, dtype="datetime64[ns]")
+    out = np.empty(len(w), dtype=np.int16)
+    if not len(w):
+        return out
+    wi = w.view(np.int64)
+    lo, hi = int(wi.min()), int(wi.max())
+    if lo == np.iinfo(np.int64).min:  # a NaT: per distinct date, as before (NaT maps to a real year)
+        codes, uniq = pd.factorize(w)
+        years = np.asarray(uniq, dtype="datetime64[ns]").astype("datetime64[Y]").astype(np.int64) + 1970
+        return np.take(years.astype(np.int16), codes, mode="clip")
+    y_lo, y_hi = (int(np.datetime64(x, "ns").astype("datetime64[Y]").astype(np.int64)) + 1970 for x in (lo, hi))
+    edges = np.array([np.datetime64(f"{y:04d}-01-01", "ns") for y in range(y_lo + 1, y_hi + 1)],
+                     dtype="datetime64[ns]").view(np.int64)
+    for s in range(0, len(wi), _CHUNK):
+        blk = out[s:s + _CHUNK]
+        blk[...] = np.searchsorted(edges, wi[s:s + _CHUNK], side="right")
+        blk += y_lo
+    return out
 
 
 def _codes(values: pd.Series, table: str = "") -> tuple[np.ndarray, list]:
@@ -543,7 +559,8 @@ def _plant_codes(table: str, df: pd.DataFrame, plants: pd.DataFrame, col: str = 
         bad = [cats[i] for i in np.flatnonzero(pos < 0)]
         row = int(np.flatnonzero(np.isin(codes, np.flatnonzero(pos < 0)))[0])
         raise AccountingError(f"{table} row {row}: {col} {bad[0]!r} is not in plants (unknown: {bad[:5]})")
-    return np.take(pos.astype(np.int32), codes, mode="clip")
+    small = np.int16 if len(plants) < 2 ** 15 else np.int32  # narrow codes: fewer bytes to gather and sort
+    return np.take(pos.astype(small), codes, mode="clip")
 
 
 @dataclass
@@ -696,17 +713,20 @@ class _EnergyRows:
 
     keys: dict[str, Any] = field(default_factory=dict)  # distinct keys and each (sorted) row's key code
     bounds: np.ndarray | None = None  # rows of key k are bounds[k]:bounds[k+1]
+    _plant_ids: list | None = None
+
+    def plant_ids(self, plants: pd.DataFrame) -> list:
+        """The plant ids as one list object, so the ledger maps them to categories once, not per part."""
+        if self._plant_ids is None:
+            self._plant_ids = list(plants.index)
+        return self._plant_ids
 
     def row_cols(self, plants: pd.DataFrame) -> dict[str, Any]:
-        return {"plant_id": _RC(self.pcodes, list(plants.index)), "week": self.weeks, "source_row": self.src}
+        return {"plant_id": _RC(self.pcodes, self.plant_ids(plants)), "week": self.weeks, "source_row": self.src}
 
     def gather_cols(self, plants: pd.DataFrame, idx: np.ndarray) -> dict[str, Any]:
-        return {"plant_id": _Cat(self.pcodes, list(plants.index), idx), "week": _Prod(self.weeks, idx),
+        return {"plant_id": _Cat(self.pcodes, self.plant_ids(plants), idx), "week": _Prod(self.weeks, idx),
                 "source_row": _Prod(self.src, idx)}
-
-    def key_mask(self, key_flag: np.ndarray) -> np.ndarray:
-        """Per-row boolean from a per-key flag (rows are grouped by key)."""
-        return np.repeat(key_flag, np.diff(self.bounds))
 
     def key_error(self, k: int, exc: AccountingError) -> AccountingError:
         n = int(self.bounds[k + 1] - self.bounds[k])
@@ -733,9 +753,8 @@ def _energy_rows(energy_use: pd.DataFrame | _EnergyRows, plants: pd.DataFrame) -
         row = int(np.flatnonzero(np.isin(ccodes, bad))[0])
         raise AccountingError(f"energy_use row {row}: carrier {ccats[bad[0]]!r} is not one of {sorted(known)}")
     q = eu["quantity"].to_numpy(dtype=float)
-    badq = np.isnan(q) | (q < 0)
-    if badq.any():
-        row = int(np.flatnonzero(badq)[0])
+    if not (q >= 0).all():  # NaN >= 0 is False too
+        row = int(np.flatnonzero(np.isnan(q) | (q < 0))[0])
         raise AccountingError(f"energy_use row {row}: quantity {q[row]} must be a number >= 0")
     ucodes, ucats = _codes(eu["unit"], "energy_use")
     weeks = _dates(eu["week"])
@@ -747,40 +766,58 @@ def _energy_rows(energy_use: pd.DataFrame | _EnergyRows, plants: pd.DataFrame) -
                      [str(u) for u in ucats], years, weeks, q, None)
     # group the rows by key once: every scope then works on contiguous runs
     keys = _energy_keys(er, plants["_rep"].to_numpy())
-    perm, bounds = _key_sort(keys.pop("codes"), len(keys["year"]))
+    # a stable radix sort on the small raw key groups rows by key (raw keys are ordered like the keys)
+    perm = np.argsort(keys.pop("raw"), kind="stable")
+    bounds = np.zeros(len(keys["year"]) + 1, dtype=np.int64)
+    np.cumsum(keys.pop("counts"), out=bounds[1:])
 
     def t(a):
         return np.take(a, perm, mode="clip")
     # only what the scopes still need per row is permuted; carrier, unit and year live in the keys now
-    small = np.int32 if len(eu) < 2 ** 31 - 1 else np.int64
-    src = perm.astype(small) if "source_row" not in eu.columns else t(_source_rows(eu))
+    src = perm if "source_row" not in eu.columns else t(_source_rows(eu))  # written as int32 when it fits
     er = _EnergyRows(eu, perm, t(er.pcodes), None, ccats, None, er.ucats, None, t(weeks), t(q), src)
     er.keys, er.bounds = keys, bounds
     return er
 
 
 def _energy_keys(er: _EnergyRows, rep: np.ndarray) -> dict[str, Any]:
-    """Distinct (representative plant, carrier, unit, year) keys of the rows, and each row's key code."""
+    """Distinct (representative plant, carrier, unit, year) keys of the rows, each row's key (``raw``: a
+    small int, ordered like the keys) and the number of rows per key.
+
+    Representatives are ranked first, so the key range is (regions x carriers x units x years), a few
+    thousand at most: the key fits int16, is built block by block with in-place arithmetic and needs no
+    hashing; a row count per possible key gives the distinct keys.
+    """
     nc, nu = max(len(er.ccats), 1), max(len(er.ucats), 1)
     y0 = int(er.years.min()) if len(er.years) else 0
     ny = int(er.years.max()) - y0 + 1 if len(er.years) else 1
-    key = np.take(rep.astype(np.int64), er.pcodes, mode="clip")  # one array, then in-place arithmetic
-    key *= nc
-    key += er.ccodes
-    key *= nu
-    key += er.ucodes
-    key *= ny
-    key += er.years
-    key -= y0
-    kcodes, kuniq = _dense_factorize(key, len(rep) * nc * nu * ny)
-    yk = kuniq % ny + y0
-    rest = kuniq // ny
+    reps, rep_rank = np.unique(rep, return_inverse=True)
+    key_range = len(reps) * nc * nu * ny
+    dt = np.int16 if key_range < 2 ** 15 else np.int32 if key_range < 2 ** 31 else np.int64
+    plant_part = (rep_rank.astype(np.int64) * (nc * nu * ny)).astype(dt)
+    raw = np.empty(len(er.pcodes), dtype=dt)
+    counts = np.zeros(key_range, dtype=np.int64)
+    for s in range(0, len(raw), _CHUNK):
+        e = s + _CHUNK
+        blk = raw[s:e]
+        np.take(plant_part, er.pcodes[s:e], out=blk, mode="clip")
+        rest = er.ccodes[s:e].astype(dt)
+        rest *= nu
+        rest += er.ucodes[s:e]
+        rest *= ny
+        rest += er.years[s:e]
+        rest -= y0
+        blk += rest
+        counts += np.bincount(blk, minlength=key_range)
+    present = np.flatnonzero(counts)
+    yk = present % ny + y0
+    rest = present // ny
     uk = rest % nu
     rest //= nu
     ck = rest % nc
-    pk = rest // nc
-    return {"codes": kcodes, "plant": pk, "carrier": [er.ccats[i] for i in ck], "carrier_code": ck,
-            "unit": [er.ucats[i] for i in uk], "year": yk}
+    pk = reps[rest // nc]
+    return {"raw": raw, "counts": counts[present], "plant": pk, "carrier": [er.ccats[i] for i in ck],
+            "carrier_code": ck, "unit": [er.ucats[i] for i in uk], "year": yk}
 
 
 def _regions(plants: pd.DataFrame, p: int, with_global: bool, with_subregion: bool = True) -> list[str]:
@@ -866,9 +903,14 @@ def _scope2_into(parts: _LedgerParts, energy_use: pd.DataFrame | _EnergyRows, pl
           base={"source_table": "energy_use"})
 
     # market-based: instruments first, in precedence order, then residual mix (or grid average)
-    kwh = np.repeat(kwh_mult, np.diff(er.bounds))  # 0 on rows of other carriers
-    kwh *= er.qty
-    remainder, slices, report = _allocate_instruments(er, plants, kwh, contracts, er.key_mask(elec_key))
+    # kWh per row, written on the electricity runs only (rows of other carriers are never read)
+    kwh = np.empty(len(er.qty))
+    elec_spans = []
+    for k in np.flatnonzero(elec_key):
+        lo, hi = int(er.bounds[k]), int(er.bounds[k + 1])
+        np.multiply(er.qty[lo:hi], kwh_mult[k], out=kwh[lo:hi])
+        elec_spans.append((lo, hi))
+    remainder, slices, report = _allocate_instruments(er, plants, kwh, contracts, elec_spans)
     mkt_items = []
     for k in range(len(keys["year"])):
         if not elec_key[k]:
@@ -904,8 +946,23 @@ def _scope2_into(parts: _LedgerParts, energy_use: pd.DataFrame | _EnergyRows, pl
     return report
 
 
+def _level_groups(level: np.ndarray, n_len: np.ndarray, max_cells: int = 1 << 22):
+    """Contract positions per level (contracts with rows only), split so that a padded matrix (contracts x
+    longest) stays under ``max_cells`` (contracts of one level are independent, so any split is exact)."""
+    for lev in range(int(level.max()) + 1 if len(level) else 0):
+        js = np.flatnonzero((level == lev) & (n_len > 0))
+        js = js[np.argsort(n_len[js], kind="stable")]
+        i = 0
+        while i < len(js):
+            k = i + 1
+            while k < len(js) and (k + 1 - i) * int(n_len[js[k]]) <= max_cells:
+                k += 1
+            yield np.sort(js[i:k])
+            i = k
+
+
 def _allocate_instruments(er: _EnergyRows, plants: pd.DataFrame, kwh: np.ndarray,
-                          contracts: pd.DataFrame | None, elec_rows: np.ndarray):
+                          contracts: pd.DataFrame | None, elec_spans: list[tuple[int, int]]):
     """Cover electricity with contractual instruments, week by week in precedence order.
 
     A contract applies to rows of its own plant whose week (the Monday) lies in [start, end] and only when
@@ -942,39 +999,61 @@ def _allocate_instruments(er: _EnergyRows, plants: pd.DataFrame, kwh: np.ndarray
     for cid, mkt, ctry in c.loc[wrong_market, ["contract_id", "market", "_country"]].itertuples(index=False):
         report["instruments_not_counted"][str(cid)] = f"market {mkt} differs from the plant's country {ctry}"
     order = c[~wrong_market].sort_values(["plant_id", "_rank", "start", "contract_id"])
-    # electricity rows grouped by plant, chronological inside each plant
+    # electricity rows of plants with a contract, grouped by plant, chronological inside each plant
     has_contract = np.zeros(len(plants), dtype=bool)
     has_contract[plants.index.get_indexer(order["plant_id"].unique())] = True
-    sel = np.flatnonzero(np.take(has_contract, er.pcodes, mode="clip") & elec_rows)
+    parts = [lo + np.flatnonzero(np.take(has_contract, er.pcodes[lo:hi], mode="clip")) for lo, hi in elec_spans]
+    sel = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
     sel = sel[np.lexsort((er.weeks[sel], er.pcodes[sel]))]
-    sel_p = er.pcodes[sel]
-    rows_l, con_l, kwh_l = [], [], []
-    residual = kwh  # updated in place: the caller hands over its array
-    cids = c["contract_id"].astype(str).to_numpy()
-    o_plant = plants.index.get_indexer(order["plant_id"])
-    lo, hi = np.searchsorted(sel_p, o_plant, "left"), np.searchsorted(sel_p, o_plant, "right")
+    # each row as one sortable number (plant, week rank): a contract's rows are then one contiguous span
+    uweeks = np.unique(er.weeks[sel])
+    wrank = np.searchsorted(uweeks, er.weeks[sel])
+    stride = len(uweeks) + 1
+    row_key = er.pcodes[sel].astype(np.int64) * stride + wrank
+    o_plant = plants.index.get_indexer(order["plant_id"]).astype(np.int64)
     starts = order["start"].to_numpy(dtype="datetime64[ns]")
     ends = order["end"].to_numpy(dtype="datetime64[ns]")
-    mwhs = order["mwh"].to_numpy(dtype=float)
+    lo = np.searchsorted(row_key, o_plant * stride + np.searchsorted(uweeks, starts, "left"), "left")
+    hi = np.searchsorted(row_key, o_plant * stride + np.searchsorted(uweeks, ends, "right"), "left")
+    hi = np.where(np.isnat(starts) | np.isnat(ends), lo, np.maximum(hi, lo))  # NaT: no week qualifies
+    caps = order["mwh"].to_numpy(dtype=float) * 1000.0
+    # contracts of one plant use its rows one after the other (precedence order); contracts of different
+    # plants are independent. So contracts are taken in levels (the 1st of every plant, then the 2nd, ...),
+    # each level vectorised: its contracts' rows padded into a matrix, with a running sum along each line
+    # (the same additions, in the same order, as contract by contract)
+    level = order.groupby("plant_id", sort=False).cumcount().to_numpy()
+    n_len = hi - lo
+    residual = kwh  # updated in place: the caller hands over its array
+    applied = np.zeros(len(order))
+    out_j, out_t, out_rows, out_kwh = [], [], [], []
+    for js in _level_groups(level, n_len):
+        width = int(n_len[js].max())
+        t = np.arange(width)
+        valid = t[None, :] < n_len[js][:, None]
+        rows2 = sel[np.where(valid, lo[js][:, None] + t[None, :], 0)]
+        r = np.where(valid, residual[rows2], 0.0)
+        before = np.cumsum(r, axis=1) - r
+        take = np.clip(caps[js][:, None] - before, 0.0, r)
+        residual[rows2[valid]] -= take[valid]
+        applied[js] = take.sum(axis=1)
+        jj, tt = np.nonzero(valid & (take > 0))
+        out_j.append(js[jj])
+        out_t.append(tt)
+        out_rows.append(rows2[jj, tt])
+        out_kwh.append(take[jj, tt])
+    cids = c["contract_id"].astype(str).to_numpy()
     for j, ci in enumerate(order.index.to_numpy()):
-        rows = sel[lo[j]:hi[j]]
-        w = er.weeks[rows]
-        active = rows[(w >= starts[j]) & (w <= ends[j])]
-        if active.size == 0:
+        if n_len[j] == 0:
             report["instruments_not_counted"][cids[ci]] = "no consumption in its period"
-            continue
-        r = residual[active]
-        before = np.cumsum(r) - r
-        take = np.clip(mwhs[j] * 1000.0 - before, 0.0, r)
-        residual[active] -= take
-        used = take > 0
-        rows_l.append(active[used])
-        con_l.append(np.full(int(used.sum()), ci, dtype=np.int64))
-        kwh_l.append(take[used])
-        report["instruments_applied_mwh"][cids[ci]] = round(float(take.sum()) / 1000.0, 6)
-    if not rows_l:
+        else:
+            report["instruments_applied_mwh"][cids[ci]] = round(float(applied[j]) / 1000.0, 6)
+    if not out_j or not sum(len(x) for x in out_j):
         return kwh, None, report
-    rows_a, con_a, kwh_a = np.concatenate(rows_l), np.concatenate(con_l), np.concatenate(kwh_l)
+    j_a, t_a = np.concatenate(out_j), np.concatenate(out_t)
+    srt = np.lexsort((t_a, j_a))  # contract by contract (precedence order), chronological inside each
+    rows_a = np.concatenate(out_rows)[srt]
+    con_a = order.index.to_numpy()[j_a[srt]].astype(np.int64)
+    kwh_a = np.concatenate(out_kwh)[srt]
     return residual, {"row": rows_a, "contract": con_a, "kwh": kwh_a, "table": c}, report
 
 

@@ -465,3 +465,43 @@ def test_source_row_column_is_carried_when_present(ef):
     led, _ = acc.build_ledger(DE, E2.assign(source_row=[41, 42]), ef, None, SHIP.assign(source_row=[7, 9]), LANES)
     assert set(rows(led, "scope2_location")["source_row"]) == {41, 42}
     assert set(rows(led, "scope3_cat4")["source_row"]) == {7, 9}
+
+
+def test_stacked_instruments_of_several_plants_hand_computed(ef):
+    # two plants, rows interleaved and out of order; each plant uses its instruments in precedence order
+    # (the engine takes the 1st instrument of every plant together, then the 2nd, ...)
+    pl = plants(("PA", "DE", None, 1.0, True), ("PB", "DE", None, 1.0, True))
+    w3 = pd.Timestamp("2024-01-15")
+    e = energy((w3, "PA", "electricity", 100.0, "MWh"), (WEEK2, "PB", "electricity", 40.0, "MWh"),
+               (WEEK1, "PA", "electricity", 100.0, "MWh"), (WEEK1, "PB", "electricity", 40.0, "MWh"),
+               (WEEK2, "PA", "electricity", 100.0, "MWh"))
+    c = contracts(("A-PPA", "PA", "PPA", "DE", "2024-01-08", "2024-12-31", 120.0, 0.02),
+                  ("A-EAC", "PA", "EAC", "DE", "2024-01-01", "2024-12-31", 150.0, 0.0),
+                  ("B-SUP", "PB", "supplier_rate", "DE", "2024-01-01", "2024-12-31", 60.0, 0.3),
+                  ("B-EAC", "PB", "EAC", "DE", "2024-01-08", "2024-01-10", 10.0, 0.0),
+                  ("B-OLD", "PB", "PPA", "DE", "2023-01-01", "2023-12-31", 99.0, 0.0))
+    for frame in (e, e.astype({"plant_id": "category", "carrier": "category", "unit": "category"})):
+        led, report = acc.build_ledger(pl, frame, ef, c)
+        mkt = rows(led, "scope2_market")
+        got = {(f, int(r)): q for f, r, q in mkt[["factor_id", "source_row", "quantity"]].itertuples(index=False)
+               if q > 0}
+        # PA: EAC 100 (W1, row 2) + 50 (W2, row 4); PPA 50 (W2) + 70 (W3, row 0); residual 30 in W3
+        # PB: EAC 10 (W2, row 1); supplier 40 (W1, row 3) + 20 (W2); residual 10 in W2
+        assert got == pytest.approx({("A-EAC", 2): 100_000, ("A-EAC", 4): 50_000, ("A-PPA", 4): 50_000,
+                                     ("A-PPA", 0): 70_000, ("B-EAC", 1): 10_000, ("B-SUP", 3): 40_000,
+                                     ("B-SUP", 1): 20_000, ("RM-DE-2023-CO2e", 0): 30_000,
+                                     ("RM-DE-2023-CO2e", 1): 10_000}, rel=REL)
+        assert report["instruments_applied_mwh"] == pytest.approx(
+            {"A-EAC": 150.0, "A-PPA": 120.0, "B-EAC": 10.0, "B-SUP": 60.0}, rel=REL)
+        assert report["instruments_not_counted"] == {"B-OLD": "no consumption in its period"}
+        assert market_total(led) == pytest.approx(120_000 * 0.02 / 1000 + 60_000 * 0.3 / 1000
+                                                  + 40_000 * RESID_DE / 1000, rel=REL)
+
+
+def test_years_across_year_ends_and_with_missing_dates():
+    w = pd.to_datetime(pd.Series(["2020-12-28", "2021-01-04", "2023-12-31 23:00", "2024-01-01", "2019-06-03"]),
+                       format="ISO8601")
+    assert acc._years(w).tolist() == [2020, 2021, 2023, 2024, 2019]
+    assert acc._years(w.to_numpy()).dtype == np.int16
+    assert acc._years(pd.Series(pd.to_datetime(["2022-03-07", None]))).tolist()[0] == 2022
+    assert acc._years(pd.Series([], dtype="datetime64[ns]")).tolist() == []

@@ -280,6 +280,10 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
 def publish_stage(run_id: str, root: str | None = None) -> dict:
     """Point ``published/latest.json`` at this run's plan and report, and record the whole run in MLflow
     (experiment co2plan-weekly) with the manifest as an artifact."""
+    return _timed("publish", run_id, _publish, run_id, root)
+
+
+def _publish(run_id: str, root: str | None) -> dict:
     import json
 
     import mlflow

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, unquote
 
 import fsspec
 import pandas as pd
@@ -100,7 +101,7 @@ def list_runs(root: str | None = None) -> list[str]:
 
 
 def _section_uri(run_id: str, section: str, root: str | None) -> str:
-    return _join(root or lake_root(), "runs", run_id, "sections", section.replace("/", "__") + ".json")
+    return _join(root or lake_root(), "runs", run_id, "sections", quote(section, safe="") + ".json")
 
 
 def read_manifest(run_id: str, root: str | None = None) -> dict[str, Any]:
@@ -114,19 +115,34 @@ def read_manifest(run_id: str, root: str | None = None) -> dict[str, Any]:
         name = p.rsplit("/", 1)[-1]
         if name.endswith(".json") and not name.startswith(".tmp"):
             with fs.open(p, "rb") as fh:
-                manifest[name[: -len(".json")].replace("__", "/")] = json.loads(fh.read().decode("utf-8"))
+                manifest[unquote(name[: -len(".json")])] = json.loads(fh.read().decode("utf-8"))
     return manifest
 
 
 def update_manifest(run_id: str, section: str, content: Mapping[str, Any], root: str | None = None) -> dict:
     """Replace one section of the run manifest and refresh ``manifest.json`` (idempotent: the same
     content gives the same files)."""
-    data = json.dumps(json.loads(json.dumps(content, default=str)), indent=2, sort_keys=True)
+    data = json.dumps(jsonable(content), indent=2, sort_keys=True, allow_nan=False, default=str)
     atomic_write_bytes(_section_uri(run_id, section, root), data.encode("utf-8"))
     manifest = read_manifest(run_id, root)
     atomic_write_bytes(manifest_uri(run_id, root),
                        json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
     return manifest
+
+
+def jsonable(v: Any) -> Any:
+    """Strict-JSON form for manifests and XCom: NaN/inf become None, numpy scalars Python numbers."""
+    import math
+
+    if isinstance(v, Mapping):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -41,24 +41,9 @@ def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: st
     return f"{prefix}-{when:%Y-%m-%d}"
 
 
-def _jsonable(v: Any) -> Any:
-    """XCom and manifests are JSON: NaN/inf become None, numpy scalars become Python numbers."""
-    import math
-
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _timed(section: str, run_id: str, fn, *args, **kwargs) -> dict:
     t0 = time.perf_counter()
-    out = _jsonable(dict(fn(*args, **kwargs) or {}))
+    out = lake.jsonable(dict(fn(*args, **kwargs) or {}))
     out.setdefault("run_id", run_id)
     out["seconds"] = round(time.perf_counter() - t0, 3)
     print(f"[co2plan] {section}: done in {out['seconds']:.1f} s", flush=True)

@@ -17,7 +17,8 @@ def configure(tracking_uri: str | None = None) -> str:
     uri = tracking_uri or mlflow_tracking_uri()
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
-    if uri.startswith("sqlite:"):
+    # a database-backed store without a server: give the experiments a stable artifact location
+    if uri.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "mysql", "mssql"):
         root = mlflow_artifact_root(uri)
         client = mlflow.MlflowClient(uri)
         for name in EXPERIMENTS:

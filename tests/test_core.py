@@ -40,3 +40,13 @@ def test_frame_hash_changes_with_content():
     assert lake.frame_hash(a) != lake.frame_hash(pd.DataFrame({"x": [1.0, 2.5]}))
     with pytest.raises(KeyError):
         TABLES["nope"]
+
+
+def test_manifest_section_names_round_trip_and_nan_becomes_null(tmp_path):
+    import numpy as np
+
+    lake.update_manifest("r1", "plan/cut__15", {"x": float("nan"), "y": np.float64(2.5)}, root=str(tmp_path))
+    m = lake.read_manifest("r1", root=str(tmp_path))
+    assert m["plan/cut__15"] == {"x": None, "y": 2.5}
+    json.loads((tmp_path / "runs" / "r1" / "manifest.json").read_text())  # strict JSON, no NaN token
+    assert "NaN" not in (tmp_path / "runs" / "r1" / "manifest.json").read_text()

@@ -88,10 +88,7 @@ def _cmd_weekly(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from co2plan.pipeline import headline
-    from optimisation.scenario import ScenarioParams
+    from co2plan.pipeline import headline, latest_weekly_run, scenario_params
 
     conf = json.loads(args.conf) if args.conf else {}
     for kv in args.set or []:
@@ -100,18 +97,16 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
             conf[k] = json.loads(v)
         except json.JSONDecodeError:
             conf[k] = v
-    fields = {k: v for k, v in conf.items() if k in ScenarioParams.model_fields}
-    try:
-        ScenarioParams.model_validate(fields)
-    except ValidationError as e:
-        print(f"scenario refused: {e}", file=sys.stderr)
-        return 2
     conf.setdefault("scenario_id", args.scenario_id)
+    try:
+        scenario_params(conf)  # refuse bad input before Airflow starts, naming the field
+        conf["base_run_id"] = conf.get("base_run_id") or latest_weekly_run()
+    except (ValueError, LookupError) as e:
+        print(str(e), file=sys.stderr)
+        return 2
     rc = _run_dag("scenario_plan", conf, None, f"scenario-{conf['scenario_id']}")
     if rc == 0:
-        from co2plan.pipeline import latest_scenario_run
-
-        print(headline(latest_scenario_run(conf["scenario_id"]), scenario_id=conf["scenario_id"]))
+        print(headline(conf["base_run_id"], scenario_id=conf["scenario_id"]))
     return rc
 
 

@@ -79,6 +79,12 @@ def read_uri(uri: str) -> pd.DataFrame:
         return pd.read_parquet(fh)
 
 
+def read_bytes(uri: str) -> bytes:
+    fs, path = _fs(uri)
+    with fs.open(path, "rb") as fh:
+        return fh.read()
+
+
 def exists(uri: str) -> bool:
     fs, path = _fs(uri)
     return fs.exists(path)

@@ -155,8 +155,9 @@ def optimise_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26
 
     def go():
         out = optimise(run_id, root=root, params=p, scenario_id=scenario_id, forecast_run_id=forecast_run_id)
-        if out["status"] not in ("optimal", "time_limit"):
-            raise RuntimeError(f"plan {run_id}/{scenario_id}: solver status {out['status']}, no plan")
+        if not out["has_solution"]:
+            raise RuntimeError(f"plan {run_id}/{scenario_id}: solver status {out['status']}, no plan; "
+                               f"{out['kpis'].get('diagnosis', {}).get('message', '')}")
         res = {"scenario_id": scenario_id, "status": out["status"], "uris": out["uris"],
                "kpis": _headline_kpis(out["kpis"]), "mlflow_run_id": out["mlflow_run_id"]}
         if pareto_points:
@@ -172,7 +173,7 @@ def optimise_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26
 HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur", "cost_carbon_eur",
             "co2e_total_t", "co2e_scope1_t", "co2e_scope2_market_t", "co2e_scope2_location_t",
             "co2e_scope3_transport_t", "co2_budget_t", "co2_mac_eur_per_t", "output_units", "demand_units",
-            "pipeline_units", "unmet_units",
+            "pipeline_units", "unmet_units", "co2_budget_excess_t",
             "service_level", "solve_seconds", "n_variables")
 
 
@@ -193,6 +194,9 @@ def _kpis_from_table(df) -> dict:
 def report_stage(run_id: str, root: str | None = None, scenario_id: str = "baseline") -> dict:
     """Gather the run's tables from the lake, render report/<run_id>/[<scenario>/]report.html and
     summary.png, and log both to MLflow beside the plan's run."""
+    import tempfile
+
+    import mlflow
     import pandas as pd
 
     from co2plan import tracking
@@ -216,21 +220,20 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
         cols = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
         fc = fc.groupby("week", as_index=False)[cols].sum()
         demand = pd.concat([actual, fc], ignore_index=True)
-        util = kpi_long[kpi_long["kpi"] == "output_units_by_plant"][["key", "value"]].rename(
-            columns={"key": "plant_id", "value": "planned_units"})
-        ratio = kpi_long[kpi_long["kpi"] == "utilisation_by_plant"][["key", "value"]].rename(
-            columns={"key": "plant_id", "value": "utilisation"})
-        util = ratio.merge(util, on="plant_id", how="left").fillna({"planned_units": 0.0})
-        util["capacity_units"] = util["planned_units"] / util["utilisation"].where(util["utilisation"] > 0)
-        util["capacity_units"] = util["capacity_units"].fillna(0.0)
+        def plant_kpi(kpi: str, col: str) -> pd.DataFrame:
+            rows = kpi_long[kpi_long["kpi"] == kpi][["key", "value"]]
+            return rows.rename(columns={"key": "plant_id", "value": col})
+
+        util = plant_kpi("capacity_units_by_plant", "capacity_units").merge(
+            plant_kpi("output_units_by_plant", "planned_units"), on="plant_id", how="left").fillna(0.0)
         frontier = pd.DataFrame()
-        if lake.exists(lake.table_uri("plan", plan_id, "pareto_frontier", root)):
+        swept = lake.read_manifest(run_id, root).get(f"plan/{scenario_id}", {}).get("pareto")
+        if swept and lake.exists(lake.table_uri("plan", plan_id, "pareto_frontier", root)):
             frontier = lake.read_table("plan", plan_id, "pareto_frontier", root)
             frontier = frontier.rename(columns={"co2e_t": "co2_t"})
             frontier = frontier[frontier["status"].isin(["optimal", "time_limit"])]
         chosen = {"co2_t": float(kpis.get("co2e_total_t", 0.0)), "objective_eur": float(kpis.get("objective_eur", 0.0))}
         head = {k: kpis[k] for k in HEADLINE if k in kpis}
-        head["co2_shadow_price_eur_per_t"] = float(kpis.get("co2_mac_eur_per_t", 0.0))
         head["diagnosis"] = kpis.get("diagnosis", "")
         if "boundary" in summary.columns and len(summary):
             head["boundary"] = str(summary["boundary"].iloc[0]).replace("_", " ")
@@ -243,17 +246,16 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
                 "Emissions by scope (history, t CO2e)": by_scope})
         base = lake_root() if root is None else root
         folder = f"{base}/report/{run_id}" + ("" if scenario_id == "baseline" else f"/{scenario_id}")
-        if "://" in folder and not folder.startswith("file://"):
-            raise NotImplementedError("report rendering writes to a local lake; upload for remote lakes")
-        paths = render_report(data, folder.removeprefix("file://"))
-        import mlflow
-
-        tracking.configure()
-        mlflow.set_experiment("co2plan-plan")
-        with mlflow.start_run(run_name=f"{plan_id}/report", tags={"run_id": run_id, "scenario_id": scenario_id,
-                                                                    "kind": "report"}):
-            mlflow.log_artifact(paths["html"])
-            mlflow.log_artifact(paths["png"])
+        with tempfile.TemporaryDirectory() as tmp:  # render locally, then copy into the lake (any fsspec URL)
+            local = render_report(data, tmp)
+            paths = {kind: lake.atomic_write_bytes(f"{folder}/{Path(p).name}", Path(p).read_bytes())
+                     for kind, p in local.items()}
+            tracking.configure()
+            mlflow.set_experiment("co2plan-plan")
+            with mlflow.start_run(run_name=f"{plan_id}/report",
+                                  tags={"run_id": run_id, "scenario_id": scenario_id, "kind": "report"}):
+                mlflow.log_artifact(local["html"])
+                mlflow.log_artifact(local["png"])
         res = {"scenario_id": scenario_id, **paths, "kpis": head}
         lake.update_manifest(run_id, "report" if scenario_id == "baseline" else f"report/{scenario_id}",
                              res, root)
@@ -278,13 +280,16 @@ def _publish(run_id: str, root: str | None) -> dict:
 
     manifest = lake.read_manifest(run_id, root)
     plan = manifest.get("plan/baseline", {})
+    kpis = {k: v for k, v in plan.get("kpis", {}).items() if k not in ("solve_seconds", "build_seconds")}
     pointer = {"run_id": run_id, "plan": plan.get("uris", {}), "report": manifest.get("report", {}).get("html"),
-               "kpis": plan.get("kpis", {})}
+               "kpis": kpis}
     base = lake_root() if root is None else root
-    lake.atomic_write_bytes(f"{base}/published/latest.json",
-                            json.dumps(pointer, indent=2, sort_keys=True, default=str).encode())
-    lake.atomic_write_bytes(f"{base}/published/{run_id}.json",
-                            json.dumps(pointer, indent=2, sort_keys=True, default=str).encode())
+    data = json.dumps(lake.jsonable(pointer), indent=2, sort_keys=True, default=str).encode()
+    lake.atomic_write_bytes(f"{base}/published/{run_id}.json", data)
+    latest = f"{base}/published/latest.json"
+    current = json.loads(lake.read_bytes(latest)).get("run_id", "") if lake.exists(latest) else ""
+    if run_id >= current:  # re-running an older week republishes that week, not "latest"
+        lake.atomic_write_bytes(latest, data)
     tracking.configure()
     mlflow.set_experiment("co2plan-weekly")
     with mlflow.start_run(run_name=run_id, tags={"run_id": run_id}) as r:
@@ -293,7 +298,7 @@ def _publish(run_id: str, root: str | None) -> dict:
                             if isinstance(v, (int, float)) and not isinstance(v, bool)})
         mlflow.log_dict(manifest, "manifest.json")
         if pointer["report"]:
-            mlflow.log_artifact(pointer["report"])
+            mlflow.log_text(lake.read_bytes(pointer["report"]).decode("utf-8"), "report.html")
     out = {"run_id": run_id, "latest": f"{base}/published/latest.json", "mlflow_run_id": r.info.run_id}
     lake.update_manifest(run_id, "publish", out, root)
     return out
@@ -308,28 +313,48 @@ def latest_weekly_run(root: str | None = None) -> str:
     return runs[-1]
 
 
-def scenario_stage(params: dict[str, Any], context: dict[str, Any] | None = None, root: str | None = None) -> dict:
-    """A planner scenario on a weekly run's data and forecasts (the latest by default)."""
+SCENARIO_EXTRA_KEYS = ("base_run_id", "pareto_points")
+
+
+def scenario_params(conf: dict[str, Any]):
+    """Validate a scenario's conf: unknown keys (a misspelt field) and the reserved id "baseline" are
+    refused by name; cross-field rules come from ScenarioParams."""
     from pydantic import ValidationError
 
     from optimisation.scenario import ScenarioParams
 
-    base = params.get("base_run_id") or latest_weekly_run(root)
-    fields = {k: v for k, v in params.items() if k in ScenarioParams.model_fields}
+    unknown = sorted(set(conf) - set(ScenarioParams.model_fields) - set(SCENARIO_EXTRA_KEYS))
+    if unknown:
+        raise ValueError(f"scenario refused: unknown parameter(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(ScenarioParams.model_fields))}")
     try:
-        p = ScenarioParams.model_validate(fields)
-    except ValidationError as e:  # Airflow checked the schema; this catches cross-field rules
+        p = ScenarioParams.model_validate({k: v for k, v in conf.items() if k in ScenarioParams.model_fields})
+    except ValidationError as e:
         raise ValueError(f"scenario refused: {e}") from e
+    if p.scenario_id == "baseline":
+        raise ValueError("scenario refused: scenario_id 'baseline' is the weekly plan's; choose another name")
+    if conf.get("pareto_points") == 1:
+        raise ValueError("scenario refused: pareto_points must be 0 (no sweep) or at least 2")
+    return p
+
+
+def scenario_stage(params: dict[str, Any], context: dict[str, Any] | None = None, root: str | None = None) -> dict:
+    """A planner scenario on a weekly run's data and forecasts (the latest by default)."""
+    p = scenario_params(params)
+    base = params.get("base_run_id") or latest_weekly_run(root)
     out = optimise_stage(base, root=root, horizon_weeks=p.horizon_weeks, pareto_points=int(params.get(
         "pareto_points") or 0), params=p.model_dump(mode="json"), scenario_id=p.scenario_id)
     return {**out, "run_id": base}
 
 
-def latest_scenario_run(scenario_id: str, root: str | None = None) -> str:
-    runs = [r for r in lake.list_runs(root) if f"plan/{scenario_id}" in lake.read_manifest(r, root)]
-    if not runs:
-        raise LookupError(f"no run has scenario {scenario_id!r}")
-    return runs[-1]
+def _shadow_price_text(k: dict) -> str:
+    if k.get("co2_budget_t") is None:
+        return "n/a (no CO2 budget)"
+    text = f"{k.get('co2_mac_eur_per_t', 0.0):,.2f} EUR/t"
+    if (k.get("co2_budget_excess_t") or 0.0) > 1e-6:
+        text += (f" — the budget is missed by {k['co2_budget_excess_t']:,.1f} t, so this is the budget-excess "
+                 "penalty, not an abatement cost")
+    return text
 
 
 def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None) -> str:
@@ -354,7 +379,7 @@ def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None
         f"  CO2e over the horizon: {f('co2e_total_t')} t (scope 1 {f('co2e_scope1_t')}, scope 2 market "
         f"{f('co2e_scope2_market_t')}, scope 3 transport {f('co2e_scope3_transport_t')}); "
         + (f"budget {f('co2_budget_t')} t" if k.get("co2_budget_t") is not None else "no CO2 budget"),
-        f"  CO2 shadow price (marginal abatement cost): {f('co2_mac_eur_per_t', '{:,.2f}')} EUR/t",
+        "  CO2 shadow price (marginal abatement cost): " + _shadow_price_text(k),
         f"  {k.get('diagnosis', '')}",
     ]
     if val:

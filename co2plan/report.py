@@ -93,9 +93,10 @@ def _fig_frontier(ax, d: ReportData):
     if d.chosen:
         ax.scatter([d.chosen["co2_t"]], [d.chosen["objective_eur"] / 1e6], color="red", zorder=5, s=60,
                    label="chosen plan")
-    mac = d.kpis.get("co2_shadow_price_eur_per_t")
-    ax.set_title(f"Cost / CO2 frontier (shadow price {mac:,.1f} EUR/t)" if mac is not None
-                 else "Cost / CO2 frontier")
+    mac, budget = d.kpis.get("co2_mac_eur_per_t"), d.kpis.get("co2_budget_t")
+    has_budget = isinstance(budget, (int, float)) and budget == budget  # not None, not NaN
+    ax.set_title(f"Cost / CO2 frontier (plan's shadow price {mac:,.1f} EUR/t)" if has_budget and mac is not None
+                 else "Cost / CO2 frontier (plan has no CO2 budget)")
     ax.set_xlabel("t CO2e over horizon")
     ax.set_ylabel("cost incl. unmet-demand penalty (M EUR)")
     ax.text(0.02, 0.02, "labels: CO2 shadow price at each point (EUR/t)", transform=ax.transAxes, fontsize=7)
@@ -120,14 +121,33 @@ def render_png(d: ReportData) -> bytes:
     return buf.getvalue()
 
 
+KPI_LABELS = {
+    "status": "solver status", "objective_eur": "objective incl. penalties (EUR)",
+    "cost_production_eur": "production cost (EUR)", "cost_freight_eur": "freight cost (EUR)",
+    "cost_carbon_eur": "carbon cost (EUR)", "co2e_total_t": "CO2e over the horizon (t)",
+    "co2e_scope1_t": "scope 1 (t CO2e)", "co2e_scope2_market_t": "scope 2 market-based (t CO2e)",
+    "co2e_scope2_location_t": "scope 2 location-based (t CO2e)",
+    "co2e_scope3_transport_t": "scope 3 transport (t CO2e)", "co2_budget_t": "CO2 budget (t)",
+    "co2_budget_excess_t": "CO2 budget missed by (t)",
+    "co2_mac_eur_per_t": "CO2 shadow price = marginal abatement cost (EUR/t)",
+    "output_units": "built (units)", "demand_units": "demand (units)",
+    "pipeline_units": "demand met from shipments in transit (units)", "unmet_units": "unmet demand (units)",
+    "service_level": "service level", "n_variables": "LP variables", "diagnosis": "diagnosis",
+    "boundary": "organisational boundary (history)",
+}
+
+
 def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "—"
     if isinstance(v, float):
         return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
     return html.escape(str(v))
 
 
 def render_html(d: ReportData, png: bytes) -> str:
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in d.kpis.items())
+    rows = "".join(f"<tr><th>{html.escape(KPI_LABELS.get(k, k))}</th><td>{_fmt(v)}</td></tr>"
+                   for k, v in d.kpis.items())
     extra = "".join(f"<h2>{html.escape(name)}</h2>{t.to_html(index=False, float_format=lambda x: f'{x:,.2f}')}"
                     for name, t in d.tables.items())
     img = base64.b64encode(png).decode()

@@ -17,14 +17,16 @@ from co2plan.params import field_schemas
 from optimisation.scenario import ScenarioParams
 
 SCENARIO_FIELDS = field_schemas(ScenarioParams)
+# a scenario never writes over the weekly baseline, and plans the weekly horizon unless told otherwise
+FORM_DEFAULTS = {"scenario_id": "scenario", "horizon_weeks": 26}
 
 PARAMS = {
     "base_run_id": Param(None, type=["null", "string"], title="Base run",
                          description="Lake run id whose validated data and forecasts to plan on; "
                                      "empty = the latest weekly run."),
-    "pareto_points": Param(0, type="integer", minimum=0, maximum=30, title="Pareto points",
-                           description="Also sweep the CO2 budget over this many points (0 = no sweep)."),
-    **{name: Param(default, **schema) for name, (default, schema) in SCENARIO_FIELDS.items()},
+    "pareto_points": Param(0, type="integer", minimum=0, maximum=30, **{"not": {"const": 1}}, title="Pareto points",
+                           description="Also sweep the CO2 budget over this many points (0 = no sweep, else >= 2)."),
+    **{name: Param(FORM_DEFAULTS.get(name, default), **schema) for name, (default, schema) in SCENARIO_FIELDS.items()},
 }
 
 

@@ -52,8 +52,9 @@ def _run_id(context) -> str:
         "gwp_set": Param("AR5", enum=["AR4", "AR5", "AR6"], title="GWP set"),
         "run_id": Param(None, type=["null", "string"], title="Lake run id",
                         description="Override the run id (default weekly-<logical date>)."),
-        "pareto_points": Param(6, type="integer", minimum=0, maximum=30, title="Pareto points",
-                               description="Points of the cost/CO2 frontier (0 skips the sweep)."),
+        "pareto_points": Param(6, type="integer", minimum=0, maximum=30, **{"not": {"const": 1}},
+                               title="Pareto points",
+                               description="Points of the cost/CO2 frontier (0 skips the sweep, else >= 2)."),
     },
     doc_md=__doc__,
 )

@@ -546,10 +546,11 @@ def validate_tables(raw: dict[str, pd.DataFrame], max_bad_share: float = 0.05,
 # lake stage
 
 
-def _remove_stale(stage: str, run_id: str, root: str | None) -> None:
+def _remove_stale(stage: str, run_id: str, root: str | None, keep: frozenset[str] = frozenset()) -> None:
     for t in lake.list_tables(stage, run_id, root):
-        fs, path = fsspec.core.url_to_fs(lake.table_uri(stage, run_id, t, root))
-        fs.rm(path)
+        if t not in keep:
+            fs, path = fsspec.core.url_to_fs(lake.table_uri(stage, run_id, t, root))
+            fs.rm(path)
 
 
 def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05) -> dict[str, Any]:
@@ -583,6 +584,8 @@ def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05) 
             validated_uri=lake.write_table(result.valid[t], "validated", run_id, t, root),
             quarantine_uri=lake.write_table(result.quarantine[t], "quarantine", run_id, t, root),
         )
+    for stage in ("validated", "quarantine"):  # a table gone from the source must not linger from a re-run
+        _remove_stale(stage, run_id, root, keep=frozenset(result.valid))
     totals = {k: sum(c[k] for c in result.counts.values()) for k in ("rows_in", "valid", "quarantined")}
     section.update(status="ok", totals=totals, ignored_tables=result.ignored)
     lake.update_manifest(run_id, "validate", section, root)

@@ -106,7 +106,9 @@ def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config
     cfg = DemandConfig.from_dict({**(config or {}), "horizon": horizon})
     out = train_demand_tables(dh, products, markets, cfg, n_folds, step,
                               tags={"lake_run_id": run_id, "stage": "train_demand"})
-    uris = {"demand_backtest": lake.write_table(out["folds"], "forecast", run_id, "demand_backtest", root),
+    # wall-clock seconds stay in MLflow; the lake table is deterministic so re-runs rewrite identical files
+    folds = out["folds"].drop(columns=["fit_seconds"], errors="ignore")
+    uris = {"demand_backtest": lake.write_table(folds, "forecast", run_id, "demand_backtest", root),
             "demand_input_report": lake.write_table(report_frame(out["report"]), "forecast", run_id,
                                                     "demand_input_report", root)}
     result = {k: out[k] for k in ("mlflow_run_id", "model_name", "model_version", "model_uri", "champion_moved",

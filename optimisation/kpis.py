@@ -123,6 +123,7 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     k["utilisation_by_plant"] = {str(pl): float(prod_p.get(pl, 0.0) / c) if c > 0 else 0.0
                                  for pl, c in cap_p.items()}
     k["output_units_by_plant"] = {str(a): float(b) for a, b in prod_p.items()}
+    k["capacity_units_by_plant"] = {str(pl): float(c) for pl, c in cap_p.items()}
     # CO2 dual: on a minimisation the <= budget row's pi is <= 0; MAC = -pi (EUR per t CO2e)
     pi = model.co2_row.pi
     binding = model.co2_budget_t is not None and pi is not None

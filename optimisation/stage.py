@@ -81,13 +81,16 @@ def optimise(run_id: str, root: str | None = None, params: ScenarioParams | dict
     """Solve one scenario on a lake run; write the plan tables; log to MLflow; return URIs + KPIs.
 
     ``scenario_id`` names the output folder (it overrides ``params.scenario_id``). The returned dict
-    is JSON-able (XCom / manifest): {"status", "uris", "kpis", "sources", "mlflow_run_id"}."""
+    is JSON-able (XCom / manifest): {"status", "has_solution", "uris", "kpis", "sources", "mlflow_run_id"}.
+    Without a solution nothing is written to the lake (``uris`` is empty)."""
     params = as_params(params).model_copy(update={"scenario_id": scenario_id})
     inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
     outcome = run_plan(inputs, params)
     tables = dict(outcome.tables)
     tables["kpis"] = kpi_table(outcome.kpis)
-    uris = _write(tables, run_id, scenario_id, root)
+    has_solution = outcome.result.has_solution
+    # without a solution the previous plan of this run/scenario (if any) stays as it was
+    uris = _write(tables, run_id, scenario_id, root) if has_solution else {}
     mlflow_run = None
     if log_mlflow:
         from optimisation.tracking import log_solve
@@ -97,8 +100,8 @@ def optimise(run_id: str, root: str | None = None, params: ScenarioParams | dict
                                                             **{f"source.{k}": v for k, v in sources.items()}},
                                outcome.kpis, tables, tags={"run_id": run_id, "scenario_id": scenario_id})
     kpis = {k: v for k, v in outcome.kpis.items()}
-    summary = {"status": outcome.result.status, "uris": uris, "kpis": kpis, "sources": sources,
-               "mlflow_run_id": mlflow_run}
+    summary = {"status": outcome.result.status, "has_solution": has_solution, "uris": uris, "kpis": kpis,
+               "sources": sources, "mlflow_run_id": mlflow_run}
     lake.update_manifest(run_id, f"optimise/{scenario_id}",
                          {"status": summary["status"], "uris": uris, "sources": sources,
                           "mlflow_run_id": mlflow_run, "params": params.model_dump(mode="json")}, root)

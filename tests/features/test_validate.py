@@ -369,3 +369,22 @@ def test_many_rows_validate_vectorised(network, as_text):
     c = res.counts["demand_history"]
     assert (c["valid"], c["quarantined"]) == (n - 2, 2)
     assert res.valid["demand_history"]["units"].sum() == sum(range(n)) - 10 - 20_000
+
+
+def test_rerun_without_an_optional_table_removes_its_stale_validated_copy(tmp_path, network, write_folder):
+    from co2plan import lake
+    from features.extract import extract
+    from features.validate import validate
+
+    src = tmp_path / "src"
+    write_folder(network, src)
+    root = str(tmp_path / "lake")
+    extract(str(src), "r", root=root)
+    validate("r", root=root)
+    assert "energy_contracts" in lake.list_tables("validated", "r", root)
+    next(src.glob("energy_contracts.*")).unlink()
+    extract(str(src), "r", root=root)
+    validate("r", root=root)
+    assert "energy_contracts" not in lake.list_tables("validated", "r", root)
+    assert "energy_contracts" not in lake.list_tables("quarantine", "r", root)
+    assert "plants" in lake.list_tables("validated", "r", root)

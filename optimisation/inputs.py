@@ -259,6 +259,18 @@ class PlanInputs:
             coefficients = stand_in_coefficients(tables["plants"], tables["plant_products"],
                                                  tables["emission_factors"], weeks,
                                                  tables.get("production_history"))
+        else:
+            # a plant the emissions forecaster has no energy history for (new, or all rows quarantined)
+            # gets the engineering stand-in rather than stopping the plan
+            known = set(coefficients["plant_id"])
+            lacking = sorted(set(tables["plant_products"]["plant_id"]) - known)
+            if lacking:
+                log.warning("no emission coefficients for plant(s) %s: using the stand-in for them", lacking)
+                weeks = sorted(pd.to_datetime(coefficients["week"]).unique())
+                pp = tables["plant_products"][tables["plant_products"]["plant_id"].isin(lacking)]
+                extra = stand_in_coefficients(tables["plants"], pp, tables["emission_factors"], weeks,
+                                              tables.get("production_history"))
+                coefficients = pd.concat([coefficients, extra[coefficients.columns]], ignore_index=True)
         return cls(plants=tables["plants"], products=tables["products"],
                    plant_products=tables["plant_products"], markets=tables["markets"], lanes=tables["lanes"],
                    emission_factors=tables["emission_factors"], demand_forecast=demand_forecast,

@@ -83,3 +83,23 @@ def test_stand_in_coefficients_by_hand():
     assert fixed["P", "scope2_market"] == pytest.approx(0.2 * 0.6 * 70.0)  # 20 % x marginal x 70 % of capacity
     with pytest.raises(InputError, match="electricity_grid factor for plant P"):
         stand_in_coefficients(plants, pp, ef[ef["region"] != "DE"], [week])
+
+
+def test_plant_without_forecast_coefficients_gets_the_stand_in():
+    """A plant the emissions forecaster knows nothing about is planned with the engineering stand-in."""
+    import pandas as pd
+
+    from features.sample import generate
+    from optimisation.inputs import PlanInputs, stand_in_coefficients
+
+    t = generate("demo", seed=7)
+    weeks = pd.date_range("2026-11-23", periods=4, freq="7D")
+    full = stand_in_coefficients(t["plants"], t["plant_products"], t["emission_factors"], weeks,
+                                 t["production_history"])
+    dropped = t["plants"]["plant_id"].iloc[0]
+    partial = full[full["plant_id"] != dropped]
+    inputs = PlanInputs.from_tables(t, coefficients=partial, horizon_weeks=4, start_week="2026-11-23")
+    got = inputs.coefficients[inputs.coefficients["plant_id"] == dropped].sort_values(["week", "scope"])
+    want = full[full["plant_id"] == dropped].sort_values(["week", "scope"])
+    assert len(got) == len(want) > 0
+    assert got["marginal_tco2e_per_unit"].to_numpy() == pytest.approx(want["marginal_tco2e_per_unit"].to_numpy())

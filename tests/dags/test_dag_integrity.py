@@ -42,6 +42,8 @@ def test_scenario_params_come_from_the_scenario_model(dagbag):
     for name in ScenarioParams.model_fields:
         assert name in params, name
         assert params.get_param(name).schema.get("title"), f"{name} has no title for the trigger form"
+    # the form's defaults never write over the weekly baseline and plan the weekly horizon
+    assert params["scenario_id"] != "baseline" and params["horizon_weeks"] == 26
 
 
 def test_bad_scenario_param_is_refused_naming_the_field(dagbag):
@@ -52,5 +54,7 @@ def test_bad_scenario_param_is_refused_naming_the_field(dagbag):
     params = ParamsDict(dag.params)
     with pytest.raises(ParamValidationError, match="carbon_price_eur_per_t"):
         params["carbon_price_eur_per_t"] = -5
+    with pytest.raises(ParamValidationError, match="pareto_points"):
+        params["pareto_points"] = 1  # a frontier needs 0 (no sweep) or at least 2 points
     params["carbon_price_eur_per_t"] = 25.0  # a valid value is accepted
     assert params.validate()["carbon_price_eur_per_t"] == 25.0

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from co2plan.airflow_home import airflow_env
-from co2plan.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 TARGET_S = 2.0
 

@@ -13,7 +13,10 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from co2plan.settings import PROJECT_ROOT
+from core import catalog
+from core.settings import PROJECT_ROOT
+
+__all__ = ["airflow_env", "airflow_bin", "ensure_db", "fail_fast_on_bad_input", "lake_asset", "dag_params"]
 
 
 def airflow_env(home: str | Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -28,7 +31,7 @@ def airflow_env(home: str | Path | None = None, base: dict[str, str] | None = No
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        # the project is installed into the venv; dags/ import co2plan, features, models, optimisation
+        # the project is installed into the venv; dags/ import co2plan, core, features, models, optimisation
         "PYTHONPATH": os.pathsep.join(p for p in [str(PROJECT_ROOT), env.get("PYTHONPATH", "")] if p),
     }
     for k, v in defaults.items():
@@ -62,3 +65,23 @@ def fail_fast_on_bad_input():
         yield
     except (ValueError, LookupError) as e:  # TableUnusableError, AccountingError, ValidationError, ...
         raise AirflowFailException(f"{type(e).__name__}: {e}") from e
+
+
+def lake_asset(stage: str):
+    """The Airflow Asset of a lake stage folder, as the catalog names it."""
+    from airflow.sdk import Asset
+
+    name, uri = catalog.asset_spec(stage)
+    return Asset(name=name, uri=uri)
+
+
+def dag_params(model_cls, overrides: dict | None = None, extra: dict | None = None) -> dict:
+    """Airflow Params for every field of a pydantic model (defaults overridable), plus ``extra`` Params."""
+    from airflow.sdk import Param
+
+    from core.params import field_schemas
+
+    overrides = overrides or {}
+    return {**(extra or {}),
+            **{name: Param(overrides.get(name, default), **schema)
+               for name, (default, schema) in field_schemas(model_cls).items()}}

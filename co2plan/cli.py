@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from features.sample import write_sample
+    from features import write_sample
 
     t0 = time.perf_counter()
     out = write_sample(args.out, size=args.size, seed=args.seed, fmt=args.format)
@@ -24,8 +24,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _run_dag(dag_id: str, conf: dict, logical_date: str | None, log_name: str) -> int:
     """``airflow dags test`` under the project-local AIRFLOW_HOME; progress lines to the terminal,
     the full Airflow log to a file."""
-    from co2plan import tracking
     from co2plan.airflow_home import airflow_bin, airflow_env, ensure_db
+    from core import tracking
 
     env = airflow_env()
     env["MLFLOW_TRACKING_URI"] = tracking.configure()
@@ -75,12 +75,19 @@ def _last_run_state(env: dict[str, str], dag_id: str) -> str:
 
 
 def _cmd_weekly(args: argparse.Namespace) -> int:
-    from co2plan.pipeline import headline
+    from pydantic import ValidationError
 
-    conf = {"source": args.source, "retrain": args.retrain, "horizon_weeks": args.horizon,
-            "pareto_points": args.pareto_points, "co2_reduction_pct": args.co2_reduction_pct}
+    from co2plan.pipeline import headline
+    from co2plan.weekly import WeeklyParams
+    from core.params import options_to_conf
+
+    try:
+        conf = options_to_conf(args, WeeklyParams)
+    except ValidationError as e:
+        print(f"weekly refresh refused: {e}", file=sys.stderr)
+        return 2
     date = args.date or time.strftime("%Y-%m-%d", time.gmtime())
-    run_id = f"weekly-{date}"
+    run_id = conf["run_id"] or f"weekly-{date}"
     rc = _run_dag("weekly_plan_refresh", conf, date, run_id)
     if rc == 0:
         print(headline(run_id))
@@ -114,8 +121,8 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     """Run any airflow command under the project's Airflow environment (home, dags folder, SQLite)."""
     import os
 
-    from co2plan import tracking
     from co2plan.airflow_home import airflow_bin, airflow_env, ensure_db
+    from core import tracking
 
     env = airflow_env()
     env["MLFLOW_TRACKING_URI"] = tracking.configure()
@@ -126,6 +133,9 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from co2plan.weekly import CLI_ALIASES, WeeklyParams
+    from core.params import add_cli_options
+
     p = argparse.ArgumentParser(prog="co2plan", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -137,14 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_sample)
 
     w = sub.add_parser("weekly", help="run the weekly plan refresh DAG end to end (airflow dags test)")
-    w.add_argument("--source", default="sample:demo",
-                   help="sample:demo | sample:large | folder/fsspec URL | SQLAlchemy URL")
     w.add_argument("--date", default=None, help="logical date YYYY-MM-DD (default today); names the run")
-    w.add_argument("--retrain", choices=["auto", "never"], default="auto")
-    w.add_argument("--horizon", type=int, default=26)
-    w.add_argument("--pareto-points", type=int, default=6)
-    w.add_argument("--co2-reduction-pct", type=float, default=5.0,
-                   help="CO2 budget of the weekly plan, %% below the unconstrained plan")
+    add_cli_options(w, WeeklyParams, aliases=CLI_ALIASES)
     w.set_defaults(func=_cmd_weekly)
 
     c = sub.add_parser("scenario", help="trigger the planner scenario DAG (airflow dags test)")

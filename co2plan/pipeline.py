@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from co2plan import lake
-from co2plan.settings import sample_dir
+from core import catalog, lake
+from core.settings import sample_dir
 
 log = logging.getLogger("co2plan.pipeline")
 
@@ -54,7 +54,7 @@ def resolve_source(source: str) -> str:
     """``sample:<size>`` -> the embedded sample's folder, generated on first use."""
     if not source.startswith("sample:"):
         return source
-    from features.sample import write_sample
+    from features import write_sample
 
     size = source.split(":", 1)[1] or "demo"
     folder = Path(sample_dir(size))
@@ -65,22 +65,22 @@ def resolve_source(source: str) -> str:
 
 
 def extract_stage(run_id: str, source: str = "sample:demo", root: str | None = None) -> dict:
-    from features.extract import extract
+    from features import extract_to_lake
 
     src = resolve_source(source)
     return _timed("extract", run_id, lambda: {"run_id": run_id, "source": src,
-                                              **_small(extract(src, run_id, root=root))})
+                                              **_small(extract_to_lake(src, run_id, root=root))})
 
 
 def validate_stage(run_id: str, root: str | None = None, max_bad_share: float = 0.05) -> dict:
-    from features.validate import validate
+    from features import validate_run
 
-    return _timed("validate", run_id, lambda: _small(validate(run_id, root=root, max_bad_share=max_bad_share)))
+    return _timed("validate", run_id, lambda: _small(validate_run(run_id, root=root, max_bad_share=max_bad_share)))
 
 
 def account_stage(run_id: str, root: str | None = None, gwp_set: str = "AR5",
                   boundary: str = "operational_control") -> dict:
-    from features.accounting import account
+    from features import account
 
     return _timed("account", run_id, lambda: _small(account(run_id, root=root, gwp_set=gwp_set,
                                                              boundary=boundary)))
@@ -105,9 +105,8 @@ def _small(d: Any) -> dict:
 def train_stage(run_id: str, root: str | None = None, retrain: str = "auto", horizon_weeks: int = 26) -> dict:
     """Train a demand challenger (promoted to champion only if its backtest WAPE is better), or with
     ``retrain="never"`` reuse the champion, training once if there is none."""
-    from co2plan import tracking
-    from models import registry
-    from models.stages import train_demand
+    from core import tracking
+    from models import registry, train_demand
 
     tracking.configure()
     if retrain == "never" and registry.champion_version(registry.DEMAND_MODEL) is not None:
@@ -124,9 +123,8 @@ def train_stage(run_id: str, root: str | None = None, retrain: str = "auto", hor
 
 
 def forecast_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26, gwp_set: str = "AR5") -> dict:
-    from co2plan import tracking
-    from models.emissions import forecast_emissions
-    from models.stages import forecast_demand
+    from core import tracking
+    from models import forecast_demand, forecast_emissions
 
     tracking.configure()
 
@@ -145,23 +143,22 @@ def optimise_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26
                    forecast_run_id: str | None = None) -> dict:
     """Solve the plan of one scenario (the weekly baseline by default) and, if asked, sweep the CO2
     budget for the cost/CO2 frontier."""
-    from co2plan import tracking
-    from optimisation.scenario import ScenarioParams
-    from optimisation.stage import optimise, pareto
+    from core import tracking
+    from optimisation import ScenarioParams, optimise_scenario, pareto_sweep
 
     tracking.configure()
     p = ScenarioParams.model_validate({"horizon_weeks": horizon_weeks, **(params or {}),
                                        "scenario_id": scenario_id})
 
     def go():
-        out = optimise(run_id, root=root, params=p, scenario_id=scenario_id, forecast_run_id=forecast_run_id)
+        out = optimise_scenario(run_id, root=root, params=p, scenario_id=scenario_id, forecast_run_id=forecast_run_id)
         if not out["has_solution"]:
             raise RuntimeError(f"plan {run_id}/{scenario_id}: solver status {out['status']}, no plan; "
                                f"{out['kpis'].get('diagnosis', {}).get('message', '')}")
         res = {"scenario_id": scenario_id, "status": out["status"], "uris": out["uris"],
                "kpis": _headline_kpis(out["kpis"]), "mlflow_run_id": out["mlflow_run_id"]}
         if pareto_points:
-            fr = pareto(run_id, root=root, params=p, scenario_id=scenario_id, n_points=pareto_points,
+            fr = pareto_sweep(run_id, root=root, params=p, scenario_id=scenario_id, n_points=pareto_points,
                         forecast_run_id=forecast_run_id)
             res["pareto"] = {"uri": fr["uri"], "points": fr["points"]}
         lake.update_manifest(run_id, f"plan/{scenario_id}", res, root)
@@ -199,24 +196,23 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
     import mlflow
     import pandas as pd
 
-    from co2plan import tracking
     from co2plan.report import ReportData, render_report
-    from co2plan.settings import lake_root
+    from core import tracking
 
     def go():
         plan_id = f"{run_id}/{scenario_id}"
-        kpi_long = lake.read_table("plan", plan_id, "kpis", root)
+        kpi_long = catalog.KPIS.read(run_id, scenario_id, root)
         kpis = _kpis_from_table(kpi_long)
-        summary = lake.read_table("ledger", run_id, "emissions_summary", root)
+        summary = catalog.EMISSIONS_SUMMARY.read(run_id, root=root)
         by_scope = summary.groupby("scope", as_index=False)["co2e_t"].sum()
         by_plant = summary.groupby(["plant_id", "scope"], as_index=False)["co2e_t"].sum()
         by_plant = by_plant[by_plant["scope"] != "scope2_location"]
-        flows = lake.read_table("plan", plan_id, "flows", root)
+        flows = catalog.FLOWS.read(run_id, scenario_id, root)
         by_mode = flows.groupby("mode", as_index=False)["tco2e"].sum().rename(columns={"tco2e": "co2e_t"})
-        hist = lake.read_table("validated", run_id, "demand_history", root)
+        hist = catalog.VALIDATED.demand_history.read(run_id, root=root)
         actual = hist.groupby("week", as_index=False)["units"].sum().rename(columns={"units": "actual"})
         actual = actual[actual["week"] >= actual["week"].max() - pd.Timedelta(weeks=78)]
-        fc = lake.read_table("forecast", run_id, "demand_forecast", root)
+        fc = catalog.DEMAND_FORECAST.read(run_id, root=root)
         cols = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
         fc = fc.groupby("week", as_index=False)[cols].sum()
         demand = pd.concat([actual, fc], ignore_index=True)
@@ -228,8 +224,8 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
             plant_kpi("output_units_by_plant", "planned_units"), on="plant_id", how="left").fillna(0.0)
         frontier = pd.DataFrame()
         swept = lake.read_manifest(run_id, root).get(f"plan/{scenario_id}", {}).get("pareto")
-        if swept and lake.exists(lake.table_uri("plan", plan_id, "pareto_frontier", root)):
-            frontier = lake.read_table("plan", plan_id, "pareto_frontier", root)
+        if swept and catalog.PARETO_FRONTIER.exists(run_id, scenario_id, root):
+            frontier = catalog.PARETO_FRONTIER.read(run_id, scenario_id, root)
             frontier = frontier.rename(columns={"co2e_t": "co2_t"})
             frontier = frontier[frontier["status"].isin(["optimal", "time_limit"])]
         chosen = {"co2_t": float(kpis.get("co2e_total_t", 0.0)), "objective_eur": float(kpis.get("objective_eur", 0.0))}
@@ -244,8 +240,7 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
             tables={"Service level by market": kpi_long[kpi_long["kpi"] == "service_level_by_market"][
                 ["key", "value"]].rename(columns={"key": "market_id", "value": "service_level"}),
                 "Emissions by scope (history, t CO2e)": by_scope})
-        base = lake_root() if root is None else root
-        folder = f"{base}/report/{run_id}" + ("" if scenario_id == "baseline" else f"/{scenario_id}")
+        folder = catalog.report_folder(run_id, scenario_id, root)
         with tempfile.TemporaryDirectory() as tmp:  # render locally, then copy into the lake (any fsspec URL)
             local = render_report(data, tmp)
             paths = {kind: lake.atomic_write_bytes(f"{folder}/{Path(p).name}", Path(p).read_bytes())
@@ -275,18 +270,16 @@ def _publish(run_id: str, root: str | None) -> dict:
 
     import mlflow
 
-    from co2plan import tracking
-    from co2plan.settings import lake_root
+    from core import tracking
 
     manifest = lake.read_manifest(run_id, root)
     plan = manifest.get("plan/baseline", {})
     kpis = {k: v for k, v in plan.get("kpis", {}).items() if k not in ("solve_seconds", "build_seconds")}
     pointer = {"run_id": run_id, "plan": plan.get("uris", {}), "report": manifest.get("report", {}).get("html"),
                "kpis": kpis}
-    base = lake_root() if root is None else root
     data = json.dumps(lake.jsonable(pointer), indent=2, sort_keys=True, default=str).encode()
-    lake.atomic_write_bytes(f"{base}/published/{run_id}.json", data)
-    latest = f"{base}/published/latest.json"
+    lake.atomic_write_bytes(catalog.published_uri(run_id, root), data)
+    latest = catalog.latest_pointer_uri(root)
     current = json.loads(lake.read_bytes(latest)).get("run_id", "") if lake.exists(latest) else ""
     if run_id >= current:  # re-running an older week republishes that week, not "latest"
         lake.atomic_write_bytes(latest, data)
@@ -299,7 +292,7 @@ def _publish(run_id: str, root: str | None) -> dict:
         mlflow.log_dict(manifest, "manifest.json")
         if pointer["report"]:
             mlflow.log_text(lake.read_bytes(pointer["report"]).decode("utf-8"), "report.html")
-    out = {"run_id": run_id, "latest": f"{base}/published/latest.json", "mlflow_run_id": r.info.run_id}
+    out = {"run_id": run_id, "latest": latest, "mlflow_run_id": r.info.run_id}
     lake.update_manifest(run_id, "publish", out, root)
     return out
 
@@ -321,7 +314,7 @@ def scenario_params(conf: dict[str, Any]):
     refused by name; cross-field rules come from ScenarioParams."""
     from pydantic import ValidationError
 
-    from optimisation.scenario import ScenarioParams
+    from optimisation import ScenarioParams
 
     unknown = sorted(set(conf) - set(ScenarioParams.model_fields) - set(SCENARIO_EXTRA_KEYS))
     if unknown:

@@ -1,7 +1,8 @@
 """Weekly plan refresh: extract -> validate -> account -> train/load champion -> forecast -> optimise
 -> report -> publish.
 
-Thin wiring only: every task calls one stage of co2plan.pipeline with a lake run id and returns a
+Thin wiring only: every task calls one stage of co2plan.pipeline (Params from co2plan.WeeklyParams,
+Assets from the lake catalog) with a lake run id and returns a
 small dict of URIs and figures (XCom never carries data frames). Heavy imports happen inside tasks.
 """
 
@@ -11,21 +12,13 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import dag, task
 
-from co2plan.airflow_home import fail_fast_on_bad_input
-from co2plan.settings import lake_root
-
-LAKE = lake_root()
-
-
-def _asset(stage: str) -> Asset:
-    uri = LAKE if "://" in LAKE else f"file://{LAKE}"
-    return Asset(name=f"co2plan_{stage}", uri=f"{uri}/{stage}")
+from co2plan import WeeklyParams, dag_params, fail_fast_on_bad_input, lake_asset
 
 
 def _run_id(context) -> str:
-    from co2plan.pipeline import lake_run_id
+    from co2plan import lake_run_id
 
     return lake_run_id("weekly", context)
 
@@ -38,42 +31,25 @@ def _run_id(context) -> str:
     max_active_runs=1,
     tags=["co2plan", "weekly"],
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
-    params={
-        "source": Param("sample:demo", type="string", title="Source",
-                        description="Where to extract from: 'sample:demo' / 'sample:large' (the embedded sample), "
-                                    "a folder or fsspec URL of CSV/Parquet, or a SQLAlchemy URL."),
-        "retrain": Param("auto", enum=["auto", "never"], title="Retrain forecasters",
-                         description="auto: train a challenger and promote it only if it beats the champion; "
-                                     "never: forecast with the current champion (train once if none)."),
-        "horizon_weeks": Param(26, type="integer", minimum=4, maximum=52, title="Horizon (weeks)"),
-        "co2_reduction_pct": Param(5.0, type=["null", "number"], exclusiveMinimum=0, exclusiveMaximum=100,
-                                   title="CO2 budget (% below the unconstrained plan)",
-                                   description="The weekly plan's CO2 budget; empty plans without a budget."),
-        "gwp_set": Param("AR5", enum=["AR4", "AR5", "AR6"], title="GWP set"),
-        "run_id": Param(None, type=["null", "string"], title="Lake run id",
-                        description="Override the run id (default weekly-<logical date>)."),
-        "pareto_points": Param(6, type="integer", minimum=0, maximum=30, **{"not": {"const": 1}},
-                               title="Pareto points",
-                               description="Points of the cost/CO2 frontier (0 skips the sweep, else >= 2)."),
-    },
+    params=dag_params(WeeklyParams),
     doc_md=__doc__,
 )
 def weekly_plan_refresh():
-    @task(outlets=[_asset("raw")])
+    @task(outlets=[lake_asset("raw")])
     def extract(params=None, **context) -> dict:
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
             return pipeline.extract_stage(_run_id(context), source=params["source"])
 
-    @task(outlets=[_asset("validated"), _asset("quarantine")])
+    @task(outlets=[lake_asset("validated"), lake_asset("quarantine")])
     def validate(extracted: dict) -> dict:
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
             return pipeline.validate_stage(extracted["run_id"])
 
-    @task(outlets=[_asset("ledger")])
+    @task(outlets=[lake_asset("ledger")])
     def account(validated: dict, params=None) -> dict:
         from co2plan import pipeline
 
@@ -88,7 +64,7 @@ def weekly_plan_refresh():
             return pipeline.train_stage(validated["run_id"], retrain=params["retrain"],
                                     horizon_weeks=params["horizon_weeks"])
 
-    @task(outlets=[_asset("forecast")])
+    @task(outlets=[lake_asset("forecast")])
     def forecast(trained: dict, accounted: dict, params=None) -> dict:
         from co2plan import pipeline
 
@@ -96,7 +72,7 @@ def weekly_plan_refresh():
             return pipeline.forecast_stage(trained["run_id"], horizon_weeks=params["horizon_weeks"],
                                            gwp_set=params["gwp_set"])
 
-    @task(outlets=[_asset("plan")])
+    @task(outlets=[lake_asset("plan")])
     def optimise(forecasted: dict, params=None) -> dict:
         from co2plan import pipeline
 
@@ -105,14 +81,14 @@ def weekly_plan_refresh():
                                            pareto_points=params["pareto_points"],
                                            params={"co2_reduction_pct": params["co2_reduction_pct"]})
 
-    @task(outlets=[_asset("report")])
+    @task(outlets=[lake_asset("report")])
     def report(planned: dict) -> dict:
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
             return pipeline.report_stage(planned["run_id"])
 
-    @task(outlets=[_asset("published")])
+    @task(outlets=[lake_asset("published")])
     def publish(reported: dict) -> dict:
         from co2plan import pipeline
 

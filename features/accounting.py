@@ -1313,24 +1313,24 @@ def account(run_id: str, root: str | None = None, gwp_set: str = "AR5", boundary
     manifest section ``accounting``. Returns the same small dict. ``detail=False`` writes the lean ledger
     (see :func:`build_ledger`).
     """
-    from co2plan import lake
+    from core import catalog, lake
 
     if boundary not in BOUNDARIES:
         raise AccountingError(f"boundary {boundary!r} not in {BOUNDARIES}")
-    have = set(lake.list_tables("validated", run_id, root))
+    have = set(catalog.VALIDATED.present(run_id, root))
     for t in ("plants", "energy_use"):
         if t not in have:
-            raise AccountingError(f"validated/{run_id}/{t} is missing: accounting needs plants and energy_use")
+            raise AccountingError(f"{catalog.VALIDATED[t].uri(run_id, root=root)} is missing: accounting needs plants and energy_use")
 
     def read(t):
         if t not in have:
             return None
         if t in ("energy_use", "shipments"):  # the big ones: string columns straight to categoricals
-            return _read_dictionary_encoded(lake.table_uri("validated", run_id, t, root), t)
-        return lake.read_table("validated", run_id, t, root)
+            return _read_dictionary_encoded(catalog.VALIDATED[t].uri(run_id, root=root), t)
+        return catalog.VALIDATED[t].read(run_id, root=root)
 
     factors = read("emission_factors")
-    factor_source = "validated/emission_factors"
+    factor_source = catalog.VALIDATED.emission_factors.name
     if factors is None or factors.empty:
         factors, factor_source = reference_factors(), "features.factors.reference_factors"
     plants = read("plants")
@@ -1339,8 +1339,8 @@ def account(run_id: str, root: str | None = None, gwp_set: str = "AR5", boundary
                                   read("shipments"), read("lanes"), gwp_set=gwp_set, basis=basis,
                                   formula=formula, year_rule=year_rule, factor_version=version, detail=detail)
     summary = summarise(ledger, plants, boundary)
-    uris = {"emissions_ledger": lake.write_table(ledger, "ledger", run_id, "emissions_ledger", root),
-            "emissions_summary": lake.write_table(summary, "ledger", run_id, "emissions_summary", root)}
+    uris = {d.table: d.write(df, run_id, root=root)
+            for d, df in ((catalog.EMISSIONS_LEDGER, ledger), (catalog.EMISSIONS_SUMMARY, summary))}
     versions = sorted(set(ledger["factor_version"].dropna().astype(str))) if len(ledger) else []
     result = {
         "uris": uris, "rows": {"emissions_ledger": len(ledger), "emissions_summary": len(summary)},
@@ -1362,7 +1362,7 @@ def _read_dictionary_encoded(uri: str, table: str) -> pd.DataFrame:
     import fsspec
     import pyarrow.parquet as pq
 
-    from co2plan.tables import TABLES
+    from core.tables import TABLES
 
     strings = [c.name for c in TABLES[table].columns if c.dtype == "str"]
     fs, path = fsspec.core.url_to_fs(uri)

@@ -37,9 +37,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import co2plan
-from co2plan import lake
-from co2plan.tables import TABLE_ORDER, TABLES
+import core
+from core import catalog, lake
+from core.tables import TABLE_ORDER, TABLES
 from features.validate import REQUIRED_TABLES, TableUnusableError, as_text_frame, to_text
 
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb")
@@ -195,7 +195,7 @@ class _SqlSource:
         df = pd.DataFrame({c: to_text(pd.Series(list(v), dtype=object)) for c, v in zip(columns, cols, strict=True)},
                           index=pd.RangeIndex(len(rows)))
         return df, {"source_uri": f"{self.url}#{qualified}", "format": "sql", "sha256": lake.frame_hash(df),
-                    "sha256_of": "query result as text (co2plan.lake.frame_hash)"}
+                    "sha256_of": "query result as text (core.lake.frame_hash)"}
 
     def close(self) -> None:
         self.conn.close()
@@ -208,7 +208,7 @@ class _SqlSource:
 def _versions() -> dict[str, str]:
     import sqlalchemy
 
-    return {"co2plan": co2plan.__version__, "pandas": pd.__version__, "pyarrow": pa.__version__,
+    return {"co2plan": core.__version__, "pandas": pd.__version__, "pyarrow": pa.__version__,
             "fsspec": fsspec.__version__, "sqlalchemy": sqlalchemy.__version__,
             "python": platform.python_version()}
 
@@ -238,14 +238,11 @@ def extract(source: str, run_id: str, root: str | None = None, tables: list[str]
             raise TableUnusableError(", ".join(missing_required), f"required table(s) not found ({where})")
         for t in names:
             if found[t] is None:  # optional and absent: drop what an earlier extraction left under this run id
-                stale = lake.table_uri("raw", run_id, t, root)
-                if lake.exists(stale):
-                    fs, path = fsspec.core.url_to_fs(stale)
-                    fs.rm(path)
+                catalog.RAW.remove(run_id, t, root)
                 continue
             df, info = src.read(t, found[t])
             info.update(rows=len(df), columns=list(df.columns),
-                        raw_uri=lake.write_table(df, "raw", run_id, t, root))
+                        raw_uri=catalog.RAW[t].write(df, run_id, root=root))
             section["tables"][t] = info
     except TableUnusableError as e:
         section.update(status="failed", error=str(e))

@@ -1,6 +1,6 @@
 """The versioned reference emission-factor library and fuel-properties table.
 
-``reference_factors()`` returns the ``emission_factors`` table (contract in ``co2plan.tables``) that
+``reference_factors()`` returns the ``emission_factors`` table (contract in ``core.tables``) that
 the sample generator seeds the lake with and the accounting engine falls back to. Every row names its
 public source and data year. Values marked **approximation** in ``source`` were not checked digit by
 digit against the publication while this table was written (the order of magnitude and year are

@@ -1,6 +1,6 @@
 """Deterministic, seeded generator of a realistic automotive network (the embedded sample data).
 
-``generate(size, seed)`` returns one DataFrame for every table of ``co2plan.tables.TABLES``, with
+``generate(size, seed)`` returns one DataFrame for every table of ``core.tables.TABLES``, with
 exactly the contract's columns and dtypes; ``write_sample`` writes them as ``<table>.parquet`` (or
 ``.csv``) into a folder, atomically. Same size and seed -> identical frames and identical files.
 
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from co2plan.tables import TABLE_ORDER, TABLES
+from core.tables import TABLE_ORDER, TABLES
 from features import sample_catalog as cat
 
 END_WEEK = pd.Timestamp("2026-11-16")  # a Monday; fixed so that output never depends on today's date
@@ -535,13 +535,13 @@ def _suppliers(plants, elig, prod_mat, p_of_pair, pt, weeks, rng) -> pd.DataFram
 # ------------------------------------------------------------------------------------------ writing
 def write_sample(out: str | Path | None = None, size: str = "demo", seed: int = 7, fmt: str = "parquet") -> Path:
     """Generate the sample and write ``<table>.<fmt>`` for every table into ``out`` (default
-    ``co2plan.settings.sample_dir(size)``). Each file is written to a temporary name and renamed, so a
+    ``core.settings.sample_dir(size)``). Each file is written to a temporary name and renamed, so a
     reader never sees half a table. A file of the same table in the other format is removed so that the
     folder holds exactly one version of each table. Returns the folder."""
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"sample format must be 'parquet' or 'csv', got {fmt!r}")
     if out is None:
-        from co2plan.settings import sample_dir
+        from core.settings import sample_dir
 
         out = sample_dir(size)
     folder = Path(out)
@@ -553,7 +553,7 @@ def write_sample(out: str | Path | None = None, size: str = "demo", seed: int = 
         tmp = folder / f".tmp-{uuid.uuid4().hex}-{name}.{fmt}"
         try:
             if fmt == "parquet":
-                from co2plan.lake import frame_to_parquet_bytes
+                from core.lake import frame_to_parquet_bytes
 
                 tmp.write_bytes(frame_to_parquet_bytes(df))
             else:

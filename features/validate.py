@@ -1,6 +1,6 @@
 """Validation at the door: raw (all-text) tables in, typed valid rows and quarantined bad rows out.
 
-The schema of each table is derived from its ``co2plan.tables`` spec, and every check is vectorised
+The schema of each table is derived from its ``core.tables`` spec, and every check is vectorised
 (numpy / pandas / pyarrow compute on whole columns, or on a column's distinct values), so a few
 million rows take seconds. Rules, in the order they are reported for a row:
 
@@ -15,7 +15,7 @@ million rows take seconds. Rules, in the order they are reported for a row:
   and the later copies are quarantined; when they differ, none can be trusted and *all* copies go
   to quarantine;
 - references: a value must exist among the parent table's *valid* rows (tables are checked in
-  ``co2plan.tables.TABLE_ORDER``); a row whose parent was quarantined is quarantined too.
+  ``core.tables.TABLE_ORDER``); a row whose parent was quarantined is quarantined too.
 
 Bad rows keep their original text plus ``reason`` (e.g. ``units: -5 < 0 (ge 0)``, several joined by
 ``"; "``) and ``source_row`` (1-based data-row number in the input: line ``source_row + 1`` of a
@@ -38,14 +38,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from co2plan import lake
-from co2plan.tables import TABLE_ORDER, TABLES, Column, TableSpec
+from core import catalog, lake
+from core.tables import TABLE_ORDER, TABLES, Column, TableSpec
 
 # Tables a run may lack (no renewable contracts, no supplier submissions yet); all others are required.
 OPTIONAL_TABLES: tuple[str, ...] = ("energy_contracts", "supplier_emissions")
@@ -546,11 +545,11 @@ def validate_tables(raw: dict[str, pd.DataFrame], max_bad_share: float = 0.05,
 # lake stage
 
 
-def _remove_stale(stage: str, run_id: str, root: str | None, keep: frozenset[str] = frozenset()) -> None:
-    for t in lake.list_tables(stage, run_id, root):
+def _remove_stale(family: catalog.TableFamily, run_id: str, root: str | None,
+                  keep: frozenset[str] = frozenset()) -> None:
+    for t in family.present(run_id, root):
         if t not in keep:
-            fs, path = fsspec.core.url_to_fs(lake.table_uri(stage, run_id, t, root))
-            fs.rm(path)
+            family.remove(run_id, t, root)
 
 
 def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05) -> dict[str, Any]:
@@ -561,31 +560,31 @@ def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05) 
     removes validated tables an earlier attempt left under this run id, then raises
     ``TableUnusableError``.
     """
-    names = lake.list_tables("raw", run_id, root)
+    names = catalog.RAW.present(run_id, root)
     if not names:
-        where = lake.table_uri("raw", run_id, "<table>", root)
+        where = catalog.RAW.folder_uri(run_id, root)
         raise TableUnusableError("*", f"no raw tables for run {run_id!r} (looked for {where}); run extract first")
-    raw = {t: lake.read_table("raw", run_id, t, root) for t in names}
+    raw = {t: catalog.RAW[t].read(run_id, root=root) for t in names}
     section: dict[str, Any] = {"run_id": run_id, "max_bad_share": max_bad_share, "tables": {}}
     try:
         result = validate_tables(raw, max_bad_share)
     except TableUnusableError as e:
-        _remove_stale("validated", run_id, root)  # a failed run must not leave older valid tables behind
+        _remove_stale(catalog.VALIDATED, run_id, root)  # a failed run must not leave older valid tables behind
         partial = e.partial or ValidationResult()
         for t, q in partial.quarantine.items():
             section["tables"][t] = dict(partial.counts.get(t, {}),
-                                        quarantine_uri=lake.write_table(q, "quarantine", run_id, t, root))
+                                        quarantine_uri=catalog.QUARANTINE[t].write(q, run_id, root=root))
         section.update(status="failed", error=str(e), failed_table=e.table, ignored_tables=partial.ignored)
         lake.update_manifest(run_id, "validate", section, root)
         raise
     for t in result.valid:
         section["tables"][t] = dict(
             result.counts[t],
-            validated_uri=lake.write_table(result.valid[t], "validated", run_id, t, root),
-            quarantine_uri=lake.write_table(result.quarantine[t], "quarantine", run_id, t, root),
+            validated_uri=catalog.VALIDATED[t].write(result.valid[t], run_id, root=root),
+            quarantine_uri=catalog.QUARANTINE[t].write(result.quarantine[t], run_id, root=root),
         )
-    for stage in ("validated", "quarantine"):  # a table gone from the source must not linger from a re-run
-        _remove_stale(stage, run_id, root, keep=frozenset(result.valid))
+    for family in (catalog.VALIDATED, catalog.QUARANTINE):  # a table gone from the source must not linger
+        _remove_stale(family, run_id, root, keep=frozenset(result.valid))
     totals = {k: sum(c[k] for c in result.counts.values()) for k in ("rows_in", "valid", "quarantined")}
     section.update(status="ok", totals=totals, ignored_tables=result.ignored)
     lake.update_manifest(run_id, "validate", section, root)

@@ -300,25 +300,23 @@ def forecast_emissions(run_id: str, root: str | None = None, horizon: int = 26, 
     """Fit the energy models on validated/<run_id>, log/register "co2plan-energy" in MLflow (champion
     rule on the linear model's backtest WAPE, the model the coefficients come from) and write
     forecast/<run_id>/plant_emission_coefficients (+ energy_linearisation)."""
-    from co2plan import lake
+    from core import catalog, lake
     from models import registry
     from models.pyfunc import EnergyPyfunc
     from models.stages import merge_manifest
 
     def read(table: str, required: bool = True) -> pd.DataFrame | None:
-        if not required and not lake.exists(lake.table_uri("validated", run_id, table, root)):
+        if not required and not catalog.VALIDATED[table].exists(run_id, root=root):
             return None
-        return lake.read_table("validated", run_id, table, root)
+        return catalog.VALIDATED[table].read(run_id, root=root)
 
     plants, ph, eu = read("plants"), read("production_history"), read("energy_use")
     factors, contracts = read("emission_factors", False), read("energy_contracts", False)
     cfg = EnergyConfig(**(config or {}))
     out = emissions_tables(plants, ph, eu, factors, contracts, horizon, gwp_set, cfg)
     coef, lin, bt = out["coefficients"], out["linearisation"], out["backtest"]
-    uris = {"plant_emission_coefficients": lake.write_table(coef, "forecast", run_id,
-                                                            "plant_emission_coefficients", root),
-            "energy_linearisation": lake.write_table(lin["detail"], "forecast", run_id, "energy_linearisation",
-                                                     root)}
+    uris = {d.table: d.write(df, run_id, root=root)
+            for d, df in ((catalog.PLANT_EMISSION_COEFFICIENTS, coef), (catalog.ENERGY_LINEARISATION, lin["detail"]))}
     metrics = {registry.SELECTION_METRIC: bt["summary"]["linear"], "lgbm_wape": bt["summary"]["lgbm"],
                "linear_wape": bt["summary"]["linear"], "snaive_wape": bt["summary"]["snaive"],
                "linearisation_mean_abs_rel_error": lin["mean_abs_rel_error"],

@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from co2plan.settings import mlflow_artifact_root, mlflow_tracking_uri
+from core.settings import mlflow_artifact_root, mlflow_tracking_uri
 
 DEMAND_EXPERIMENT = "co2plan-demand"
 ENERGY_EXPERIMENT = "co2plan-energy"

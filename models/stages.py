@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from co2plan import lake
+from core import catalog, lake
 from features.demand_features import prepare_demand_panel
 from models import registry
 from models.backtest import backtest_demand
@@ -47,9 +47,9 @@ def merge_manifest(run_id: str, key: str, content: dict[str, Any], root: str | N
 
 
 def _read_demand_inputs(run_id: str, root: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    dh = lake.read_table("validated", run_id, "demand_history", root)
-    products = lake.read_table("validated", run_id, "products", root)
-    markets = lake.read_table("validated", run_id, "markets", root)
+    dh = catalog.VALIDATED.demand_history.read(run_id, root=root)
+    products = catalog.VALIDATED.products.read(run_id, root=root)
+    markets = catalog.VALIDATED.markets.read(run_id, root=root)
     return dh, products, markets
 
 
@@ -108,9 +108,8 @@ def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config
                               tags={"lake_run_id": run_id, "stage": "train_demand"})
     # wall-clock seconds stay in MLflow; the lake table is deterministic so re-runs rewrite identical files
     folds = out["folds"].drop(columns=["fit_seconds"], errors="ignore")
-    uris = {"demand_backtest": lake.write_table(folds, "forecast", run_id, "demand_backtest", root),
-            "demand_input_report": lake.write_table(report_frame(out["report"]), "forecast", run_id,
-                                                    "demand_input_report", root)}
+    uris = {d.table: d.write(df, run_id, root=root)
+            for d, df in ((catalog.DEMAND_BACKTEST, folds), (catalog.DEMAND_INPUT_REPORT, report_frame(out["report"])))}
     result = {k: out[k] for k in ("mlflow_run_id", "model_name", "model_version", "model_uri", "champion_moved",
                                   "champion_version", "previous_champion_version", "previous_champion_wape")}
     result.update(metrics={k: float(v) for k, v in out["metrics"].items()}, uris=uris,
@@ -134,9 +133,8 @@ def forecast_demand(run_id: str, root: str | None = None, horizon: int = 26, mod
     model = unwrap(registry.load_model(uri))
     dh, products, markets = _read_demand_inputs(run_id, root)
     fc, report = forecast_table(model, dh, products, markets, horizon)
-    uris = {"demand_forecast": lake.write_table(fc, "forecast", run_id, "demand_forecast", root),
-            "demand_forecast_report": lake.write_table(report_frame(report), "forecast", run_id,
-                                                       "demand_forecast_report", root)}
+    uris = {d.table: d.write(df, run_id, root=root)
+            for d, df in ((catalog.DEMAND_FORECAST, fc), (catalog.DEMAND_FORECAST_REPORT, report_frame(report)))}
     result = {"model_uri": uri, "model_version": version, "horizon": int(horizon), "rows": len(fc),
               "series": int(fc[["product_id", "market_id"]].drop_duplicates().shape[0]),
               "first_week": str(fc["week"].min().date()), "last_week": str(fc["week"].max().date()),

@@ -1,4 +1,4 @@
-"""Small synthetic tables in the co2plan.tables contract for tests and benchmarks of the forecasters
+"""Small synthetic tables in the core.tables contract for tests and benchmarks of the forecasters
 (trend + yearly seasonality + noise; plant energy = fixed + per-unit + heating season + noise)."""
 
 from __future__ import annotations

@@ -202,7 +202,7 @@ def stand_in_coefficients(plants: pd.DataFrame, plant_products: pd.DataFrame, em
 # ----------------------------------------------------------------------------- the input bundle
 @dataclass
 class PlanInputs:
-    """Everything the model needs, as tables in the co2plan contract (see co2plan.tables)."""
+    """Everything the model needs, as tables in the co2plan contract (see core.tables)."""
 
     plants: pd.DataFrame
     products: pd.DataFrame
@@ -216,7 +216,7 @@ class PlanInputs:
     shipments: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
-        from co2plan.tables import TABLES
+        from core.tables import TABLES
 
         for name in ("plants", "products", "plant_products", "markets", "lanes"):
             _require_columns(getattr(self, name), name, TABLES[name].required)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from co2plan import lake
+from core import catalog, lake
 from optimisation.inputs import OPTIONAL_TABLES, REQUIRED_TABLES, InputError, PlanInputs
 from optimisation.kpis import kpi_table
 from optimisation.pareto import pareto_frontier
@@ -29,31 +29,21 @@ def load_inputs(run_id: str, root: str | None, params: ScenarioParams,
                 forecast_run_id: str | None = None) -> tuple[PlanInputs, dict[str, str]]:
     """PlanInputs from the lake; returns (inputs, sources) where sources says where the forecast
     tables came from ("forecast/<id>" or "stand-in")."""
-    available = set(lake.list_tables("validated", run_id, root))
+    available = set(catalog.VALIDATED.present(run_id, root))
     missing = [t for t in REQUIRED_TABLES if t not in available]
     if missing:
-        raise InputError(f"validated/{run_id}: missing table(s) {missing}")
-    tables = {t: lake.read_table("validated", run_id, t, root) for t in REQUIRED_TABLES}
-    for t in OPTIONAL_TABLES:
-        if t in available:
-            tables[t] = lake.read_table("validated", run_id, t, root)
+        raise InputError(f"{catalog.VALIDATED.folder_uri(run_id, root)}: missing table(s) {missing}")
+    tables = {t: catalog.VALIDATED[t].read(run_id, root=root)
+              for t in (*REQUIRED_TABLES, *(t for t in OPTIONAL_TABLES if t in available))}
     fc_run = forecast_run_id or run_id
-    fc_tables = set(lake.list_tables("forecast", fc_run, root))
     sources: dict[str, str] = {}
-    forecast = coefficients = None
-    if "demand_forecast" in fc_tables:
-        forecast = lake.read_table("forecast", fc_run, "demand_forecast", root)
-        sources["demand_forecast"] = f"forecast/{fc_run}"
-    else:
-        log.warning("forecast/%s/demand_forecast not found: using the stand-in forecast", fc_run)
-        sources["demand_forecast"] = "stand-in"
-    if "plant_emission_coefficients" in fc_tables:
-        coefficients = lake.read_table("forecast", fc_run, "plant_emission_coefficients", root)
-        sources["plant_emission_coefficients"] = f"forecast/{fc_run}"
-    else:
-        log.warning("forecast/%s/plant_emission_coefficients not found: using the stand-in coefficients",
-                    fc_run)
-        sources["plant_emission_coefficients"] = "stand-in"
+    found: dict[str, pd.DataFrame | None] = {}
+    for d in (catalog.DEMAND_FORECAST, catalog.PLANT_EMISSION_COEFFICIENTS):
+        found[d.table] = d.read(fc_run, root=root) if d.exists(fc_run, root=root) else None
+        sources[d.table] = f"{d.stage}/{fc_run}" if found[d.table] is not None else "stand-in"
+        if found[d.table] is None:
+            log.warning("%s not found: using the stand-in %s", d.uri(fc_run, root=root), d.table)
+    forecast, coefficients = found[catalog.DEMAND_FORECAST.table], found[catalog.PLANT_EMISSION_COEFFICIENTS.table]
     inputs = PlanInputs.from_tables(tables, forecast, coefficients, horizon_weeks=params.horizon_weeks,
                                     start_week=params.start_week)
     return inputs, sources
@@ -71,7 +61,7 @@ def _deterministic(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write(tables: dict[str, pd.DataFrame], run_id: str, scenario_id: str, root: str | None) -> dict[str, str]:
-    return {name: lake.write_table(_deterministic(name, df), "plan", f"{run_id}/{scenario_id}", name, root)
+    return {name: catalog.PLAN[name].write(_deterministic(name, df), run_id, scenario_id, root)
             for name, df in tables.items()}
 
 
@@ -117,8 +107,8 @@ def pareto(run_id: str, root: str | None = None, params: ScenarioParams | dict |
     params = as_params(params).model_copy(update={"scenario_id": scenario_id})
     inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
     frontier = pareto_frontier(inputs, params, n_points=n_points)
-    uri = lake.write_table(_deterministic("pareto_frontier", frontier), "plan", f"{run_id}/{scenario_id}",
-                           "pareto_frontier", root)
+    uri = catalog.PARETO_FRONTIER.write(_deterministic(catalog.PARETO_FRONTIER.table, frontier), run_id,
+                                        scenario_id, root)
     mlflow_run = None
     if log_mlflow:
         from optimisation.tracking import log_solve

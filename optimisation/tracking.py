@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from co2plan.settings import mlflow_artifact_root, mlflow_tracking_uri
+from core.settings import mlflow_artifact_root, mlflow_tracking_uri
 from optimisation.kpis import scalar_metrics
 
 EXPERIMENT = "co2plan-plan"

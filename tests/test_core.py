@@ -3,8 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from co2plan import lake
-from co2plan.tables import TABLE_ORDER, TABLES
+from core import lake
+from core.tables import TABLE_ORDER, TABLES
 
 
 def test_table_order_resolves_references_before_use():

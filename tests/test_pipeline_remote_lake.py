@@ -18,7 +18,8 @@ def env(tmp_path, monkeypatch):
 def test_weekly_stages_on_a_remote_lake(env):
     import fsspec
 
-    from co2plan import lake, pipeline
+    from co2plan import pipeline
+    from core import lake
 
     root, run = env, "weekly-2026-11-23"
     assert pipeline.extract_stage(run, source="sample:demo", root=root)["status"] == "ok"

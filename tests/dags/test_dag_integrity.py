@@ -9,7 +9,7 @@ import pytest
 def dagbag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
-    from co2plan.settings import PROJECT_ROOT
+    from core.settings import PROJECT_ROOT
 
     return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
 
@@ -58,3 +58,16 @@ def test_bad_scenario_param_is_refused_naming_the_field(dagbag):
         params["pareto_points"] = 1  # a frontier needs 0 (no sweep) or at least 2 points
     params["carbon_price_eur_per_t"] = 25.0  # a valid value is accepted
     assert params.validate()["carbon_price_eur_per_t"] == 25.0
+
+
+def test_weekly_params_come_from_the_weekly_model(dagbag):
+    from co2plan import WeeklyParams
+
+    params = dagbag.dags["weekly_plan_refresh"].params.dump()
+    assert params == WeeklyParams().model_dump(mode="json")
+
+
+def test_scenario_run_emits_the_plan_and_report_assets(dagbag):
+    dag = dagbag.dags["scenario_plan"]
+    assert {a.name for a in dag.get_task("plan").outlets} == {"co2plan_plan"}
+    assert {a.name for a in dag.get_task("report").outlets} == {"co2plan_report"}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from co2plan import lake
+from core import lake
 from features import accounting as acc
 from features.factors import reference_factors
 

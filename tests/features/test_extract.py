@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-import co2plan
-from co2plan import lake
-from co2plan.tables import TABLE_ORDER, TABLES
+import core
+from core import lake
+from core.tables import TABLE_ORDER, TABLES
 from features.extract import SourceReadError, extract, load_tables_to_sql, sql_engine_url
 from features.validate import TableUnusableError, validate
 
@@ -55,7 +55,7 @@ def test_csv_folder_lands_in_raw_as_text_exactly_as_written(tmp_path, network, w
     assert info["sha256"] == hashlib.sha256(data).hexdigest()
     assert (info["rows"], info["columns"], info["format"]) == (24, ["week", "product_id", "market_id", "units"], "csv")
     assert info["source_uri"].endswith("/src/demand_history.csv")
-    assert out["versions"]["co2plan"] == co2plan.__version__ and out["versions"]["pandas"] == pd.__version__
+    assert out["versions"]["co2plan"] == core.__version__ and out["versions"]["pandas"] == pd.__version__
     assert out["versions"]["pyarrow"] == pa.__version__
     assert out["status"] == "ok" and out["missing"] == {}
     assert lake.read_manifest("r1", root)["extract"] == out

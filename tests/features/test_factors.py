@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from co2plan.tables import GASES, TABLES
+from core.tables import GASES, TABLES
 from features.accounting import UREG, split_unit, unit_multiplier
 from features.factors import FACTOR_VERSION, fuel_properties, reference_factors
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from co2plan.tables import CARRIERS, MODES, POWERTRAINS, TABLE_ORDER, TABLES
+from core.tables import CARRIERS, MODES, POWERTRAINS, TABLE_ORDER, TABLES
 from features import sample_catalog as cat
 from features.factors import reference_factors
 from features.sample import END_WEEK, KWH_PER, N_WEEKS, generate, great_circle_km, write_sample

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from co2plan import lake
-from co2plan.tables import TABLE_ORDER, TABLES
+from core import lake
+from core.tables import TABLE_ORDER, TABLES
 from features.extract import extract
 from features.validate import TableUnusableError, validate, validate_tables
 
@@ -372,7 +372,7 @@ def test_many_rows_validate_vectorised(network, as_text):
 
 
 def test_rerun_without_an_optional_table_removes_its_stale_validated_copy(tmp_path, network, write_folder):
-    from co2plan import lake
+    from core import lake
     from features.extract import extract
     from features.validate import validate
 

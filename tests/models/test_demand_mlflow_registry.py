@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from co2plan import lake
+from core import lake
 from models import registry
 from models.demand import FORECAST_COLUMNS
 from models.stages import forecast_demand, train_demand

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from co2plan import lake
+from core import lake
 from models import registry
 from models.emissions import (
     COEFFICIENT_COLUMNS,

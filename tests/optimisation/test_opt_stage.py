@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from co2plan import lake
+from core import lake
 from optimisation.stage import optimise, pareto
 
 RUN = "2026-01-05T0500"

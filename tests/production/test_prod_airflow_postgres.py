@@ -14,7 +14,7 @@ import pytest
 from prod_helpers import clean_env, pg_query
 
 from co2plan.airflow_home import airflow_bin, airflow_env
-from co2plan.tables import TABLE_ORDER
+from core.tables import TABLE_ORDER
 
 DAG_ID = "co2plan_prod_smoke"
 DATE = "2026-11-23"

@@ -1,5 +1,5 @@
 """MLflow with its backend store on PostgreSQL (artifacts in tmp_path): runs, the model registry and the
-champion alias work through the project's own helpers (co2plan.tracking, models.registry)."""
+champion alias work through the project's own helpers (core.tracking, models.registry)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from prod_helpers import pg_query
 
-from co2plan import tracking
+from core import tracking
 from models import registry
 
 pytestmark = pytest.mark.postgres

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from co2plan.settings import mlflow_artifact_root, mlflow_tracking_uri
+from core.settings import mlflow_artifact_root, mlflow_tracking_uri
 
 EXPERIMENTS = ("co2plan-demand", "co2plan-energy", "co2plan-plan", "co2plan-weekly")
 

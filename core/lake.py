@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote
 import fsspec
 import pandas as pd
 
-from co2plan.settings import lake_root
+from core.settings import lake_root
 
 MANIFEST = "manifest.json"
 

@@ -1,0 +1,203 @@
+"""The lake catalog: one place that names every dataset of the lake.
+
+Each :class:`Dataset` knows its stage, table, key columns, the stage function that produces it and
+the Airflow Asset it belongs to; readers and writers go through it (``catalog.DEMAND_FORECAST.read(run_id)``)
+instead of spelling ``"forecast"``/``"demand_forecast"`` at the call site. The canonical tables of
+``core.tables`` exist three times (raw, validated, quarantine) as :class:`TableFamily` members:
+``catalog.VALIDATED.plants`` or ``catalog.VALIDATED["plants"]``.
+
+Airflow Assets: one per stage folder (``co2plan_<stage>``, URI ``<lake>/<stage>``); the application
+layer turns :func:`asset_spec` into ``airflow.sdk.Asset`` objects (this module imports no Airflow).
+Files that are not tables (report, published pointers) are named here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.settings import lake_root
+from core.tables import TABLE_ORDER, TABLES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _lake():
+    """core.lake (fsspec, pandas) imported on first use: DAG files import the catalog for their Assets
+    and must parse fast."""
+    from core import lake
+
+    return lake
+
+__all__ = [
+    "Dataset", "TableFamily", "STAGES", "RAW", "VALIDATED", "QUARANTINE",
+    "EMISSIONS_LEDGER", "EMISSIONS_SUMMARY", "DEMAND_BACKTEST", "DEMAND_INPUT_REPORT", "DEMAND_FORECAST",
+    "DEMAND_FORECAST_REPORT", "PLANT_EMISSION_COEFFICIENTS", "ENERGY_LINEARISATION",
+    "PLAN", "PRODUCTION_PLAN", "FLOWS", "UNMET", "KPIS", "PARETO_FRONTIER",
+    "DATASETS", "asset_spec", "report_folder", "published_uri", "latest_pointer_uri",
+]
+
+#: stage folder -> what it holds; every dataset lives in one of these
+STAGES: dict[str, str] = {
+    "raw": "tables as extracted from the source, values untouched",
+    "validated": "canonical tables that passed the contract, with contract dtypes",
+    "quarantine": "rows refused at the door, with reason and source row",
+    "ledger": "GHG Protocol emissions ledger and summary",
+    "forecast": "demand and plant-emission forecasts, backtests, input reports",
+    "plan": "production plan, flows, unmet demand, KPIs and Pareto frontier per scenario",
+    "report": "report.html and summary.png per run and scenario",
+    "published": "pointers to the newest plan (latest.json, <run_id>.json)",
+}
+
+
+def _stage_uri(stage: str, root: str | None = None) -> str:
+    base = (root or lake_root()).rstrip("/")
+    return f"{base}/{stage}" if "://" in base else f"file://{base}/{stage}"
+
+
+def asset_spec(stage: str, root: str | None = None) -> tuple[str, str]:
+    """(name, uri) of the Airflow Asset of a stage folder."""
+    if stage not in STAGES:
+        raise KeyError(f"unknown lake stage {stage!r}; known: {sorted(STAGES)}")
+    return f"co2plan_{stage}", _stage_uri(stage, root)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One lake table: ``<lake>/<stage>/<run_id>[/<scenario_id>]/<table>.parquet``."""
+
+    stage: str
+    table: str
+    producer: str
+    keys: tuple[str, ...] = ()
+    description: str = ""
+    per_scenario: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise KeyError(f"unknown lake stage {self.stage!r}")
+
+    def _folder(self, run_id: str, scenario_id: str | None) -> str:
+        if self.per_scenario:
+            if not scenario_id:
+                raise ValueError(f"{self.stage}/{self.table} is stored per scenario: pass scenario_id")
+            return f"{run_id}/{scenario_id}"
+        return run_id
+
+    def uri(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> str:
+        return _lake().table_uri(self.stage, self._folder(run_id, scenario_id), self.table, root)
+
+    def read(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> pd.DataFrame:
+        return _lake().read_uri(self.uri(run_id, scenario_id, root))
+
+    def write(self, df: pd.DataFrame, run_id: str, scenario_id: str | None = None, root: str | None = None) -> str:
+        return _lake().write_table(df, self.stage, self._folder(run_id, scenario_id), self.table, root)
+
+    def exists(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> bool:
+        return _lake().exists(self.uri(run_id, scenario_id, root))
+
+    @property
+    def name(self) -> str:
+        """``<stage>/<table>``: how manifests and messages name the dataset."""
+        return f"{self.stage}/{self.table}"
+
+    @property
+    def asset_name(self) -> str:
+        return asset_spec(self.stage)[0]
+
+
+class TableFamily:
+    """The canonical tables of one stage folder (raw, validated, quarantine): ``family.plants`` or
+    ``family["plants"]``. Names outside the contract are allowed (raw keeps what the source had)."""
+
+    def __init__(self, stage: str, producer: str, description: str) -> None:
+        self.stage, self.producer, self.description = stage, producer, description
+
+    def __getitem__(self, table: str) -> Dataset:
+        spec = TABLES.get(table)
+        return Dataset(self.stage, table, self.producer, keys=spec.key if spec else (),
+                       description=spec.description if spec else "")
+
+    def __getattr__(self, table: str) -> Dataset:
+        if table.startswith("_") or table not in TABLES:
+            raise AttributeError(f"{self.stage} has no canonical table {table!r}")
+        return self[table]
+
+    def __iter__(self) -> Iterator[Dataset]:
+        return (self[t] for t in TABLE_ORDER)
+
+    def present(self, run_id: str, root: str | None = None) -> list[str]:
+        """Tables of this stage that exist for a run (sorted names)."""
+        return _lake().list_tables(self.stage, run_id, root)
+
+    def folder_uri(self, run_id: str, root: str | None = None) -> str:
+        return _lake().table_uri(self.stage, run_id, "<table>", root)
+
+    def remove(self, run_id: str, table: str, root: str | None = None) -> None:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(self[table].uri(run_id, root=root))
+        if fs.exists(path):
+            fs.rm(path)
+
+
+RAW = TableFamily("raw", "features.extract.extract", STAGES["raw"])
+VALIDATED = TableFamily("validated", "features.validate.validate", STAGES["validated"])
+QUARANTINE = TableFamily("quarantine", "features.validate.validate", STAGES["quarantine"])
+
+EMISSIONS_LEDGER = Dataset("ledger", "emissions_ledger", "features.accounting.account",
+                           description="one row per activity x gas x scope, with factor provenance")
+EMISSIONS_SUMMARY = Dataset("ledger", "emissions_summary", "features.accounting.account",
+                            description="t CO2e by plant, week and scope")
+DEMAND_BACKTEST = Dataset("forecast", "demand_backtest", "models.stages.train_demand",
+                          description="rolling-origin backtest metrics per fold and model")
+DEMAND_INPUT_REPORT = Dataset("forecast", "demand_input_report", "models.stages.train_demand",
+                              description="what the demand forecaster changed or dropped in its training input")
+DEMAND_FORECAST = Dataset("forecast", "demand_forecast", "models.stages.forecast_demand",
+                          keys=("week", "product_id", "market_id"),
+                          description="point forecast and 80%/95% intervals per product x market x week")
+DEMAND_FORECAST_REPORT = Dataset("forecast", "demand_forecast_report", "models.stages.forecast_demand",
+                                 description="what the forecast input report found")
+PLANT_EMISSION_COEFFICIENTS = Dataset("forecast", "plant_emission_coefficients",
+                                      "models.emissions.forecast_emissions", keys=("plant_id", "week", "scope"),
+                                      description="marginal t CO2e per unit and fixed t CO2e per plant-week")
+ENERGY_LINEARISATION = Dataset("forecast", "energy_linearisation", "models.emissions.forecast_emissions",
+                               description="per-plant fit of energy against volume behind the coefficients")
+
+
+def _plan(table: str, keys: tuple[str, ...], description: str) -> Dataset:
+    return Dataset("plan", table, "optimisation.stage.optimise", keys=keys, description=description,
+                   per_scenario=True)
+
+
+PRODUCTION_PLAN = _plan("production_plan", ("plant_id", "product_id", "week"), "units built per plant x product x week")
+FLOWS = _plan("flows", ("lane_id", "product_id", "week"), "units shipped per lane x product x week")
+UNMET = _plan("unmet", ("product_id", "market_id", "week"), "demand left unmet")
+KPIS = _plan("kpis", ("kpi",), "cost, CO2e, service level, shadow price (long format)")
+PARETO_FRONTIER = Dataset("plan", "pareto_frontier", "optimisation.stage.pareto", keys=("point",),
+                          description="cost/CO2 epsilon-constraint frontier", per_scenario=True)
+
+#: the tables a solved scenario writes, by name
+PLAN: dict[str, Dataset] = {d.table: d for d in (PRODUCTION_PLAN, FLOWS, UNMET, KPIS)}
+
+#: every derived dataset (the canonical families are RAW, VALIDATED, QUARANTINE)
+DATASETS: tuple[Dataset, ...] = (
+    EMISSIONS_LEDGER, EMISSIONS_SUMMARY, DEMAND_BACKTEST, DEMAND_INPUT_REPORT, DEMAND_FORECAST,
+    DEMAND_FORECAST_REPORT, PLANT_EMISSION_COEFFICIENTS, ENERGY_LINEARISATION, *PLAN.values(), PARETO_FRONTIER,
+)
+
+
+def report_folder(run_id: str, scenario_id: str = "baseline", root: str | None = None) -> str:
+    """Folder of a run's report files: ``report/<run_id>/`` (baseline) or ``report/<run_id>/<scenario_id>/``."""
+    base = f"{(root or lake_root()).rstrip('/')}/report/{run_id}"
+    return base if scenario_id == "baseline" else f"{base}/{scenario_id}"
+
+
+def published_uri(run_id: str, root: str | None = None) -> str:
+    return f"{(root or lake_root()).rstrip('/')}/published/{run_id}.json"
+
+
+def latest_pointer_uri(root: str | None = None) -> str:
+    return published_uri("latest", root)

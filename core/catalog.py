@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.settings import lake_root
-from core.tables import TABLE_ORDER, TABLES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,16 +115,22 @@ class TableFamily:
         self.stage, self.producer, self.description = stage, producer, description
 
     def __getitem__(self, table: str) -> Dataset:
+        from core.tables import TABLES  # the contract is imported on first use, like core.lake
+
         spec = TABLES.get(table)
         return Dataset(self.stage, table, self.producer, keys=spec.key if spec else (),
                        description=spec.description if spec else "")
 
     def __getattr__(self, table: str) -> Dataset:
+        from core.tables import TABLES
+
         if table.startswith("_") or table not in TABLES:
             raise AttributeError(f"{self.stage} has no canonical table {table!r}")
         return self[table]
 
     def __iter__(self) -> Iterator[Dataset]:
+        from core.tables import TABLE_ORDER
+
         return (self[t] for t in TABLE_ORDER)
 
     def present(self, run_id: str, root: str | None = None) -> list[str]:

@@ -19,6 +19,13 @@ from core.settings import PROJECT_ROOT
 __all__ = ["airflow_env", "airflow_bin", "ensure_db", "fail_fast_on_bad_input", "lake_asset", "dag_params"]
 
 
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def airflow_env(home: str | Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for running Airflow on this project. Values already set in ``base`` win."""
     env = dict(os.environ if base is None else base)
@@ -31,6 +38,13 @@ def airflow_env(home: str | Path | None = None, base: dict[str, str] | None = No
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # the embedded default listens on loopback only; production sets its hosts explicitly
+        # (docs/PRODUCTION.md). Airflow's own defaults are 0.0.0.0 for the API server.
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__WORKERS": "1",
+        # worker processes sized to this machine, not Airflow's fixed 32 / 16
+        "AIRFLOW__CORE__PARALLELISM": str(_cpus()),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(_cpus()),
         # the project is installed into the venv; dags/ import co2plan, core, features, models, optimisation
         "PYTHONPATH": os.pathsep.join(p for p in [str(PROJECT_ROOT), env.get("PYTHONPATH", "")] if p),
     }

@@ -22,8 +22,9 @@ SAMPLE_SEED = 7
 
 
 def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: str | None = None) -> str:
-    """Run id of the lake: explicit if given, else ``<prefix>-<YYYY-MM-DD>`` of the Airflow run's
-    logical date (or run_after for a manual run), so re-running the same week rewrites the same files."""
+    """Run id of the lake: explicit if given, else ``<prefix>-<Monday of the ISO week>`` of the Airflow run's
+    logical date (or run_after for a manual run), so re-running the same week rewrites the same files and
+    the schedule and ``co2plan weekly`` agree (co2plan.weekly.week_run_id, the one rule)."""
     if explicit:
         return explicit
     context = context or {}
@@ -34,11 +35,9 @@ def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: st
     when = None
     if dag_run is not None:
         when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
-    if when is None:
-        import pendulum
+    from co2plan.weekly import week_run_id
 
-        when = pendulum.now("UTC")
-    return f"{prefix}-{when:%Y-%m-%d}"
+    return week_run_id(when, prefix)
 
 
 def _timed(section: str, run_id: str, fn, *args, **kwargs) -> dict:

@@ -48,12 +48,10 @@ def week_run_id(when: date | datetime | str | None = None, prefix: str = "weekly
     The schedule (Monday 05:00) and ``co2plan weekly`` on any other day of that week name the same lake
     run, so a week has one run and one latest.json entry."""
     if when is None:
-
         when = datetime.now(UTC)
     if isinstance(when, str):
         when = date.fromisoformat(when[:10])
     if isinstance(when, datetime):
-
         if when.tzinfo is not None:
             when = when.astimezone(UTC)
         when = when.date()

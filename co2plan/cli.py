@@ -132,6 +132,10 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     env["MLFLOW_TRACKING_URI"] = tracking.configure()
     ensure_db(env)
     argv = [a for a in args.airflow_args if a != "--"]
+    if argv[:1] == ["standalone"]:  # Airflow's own would start log servers on 0.0.0.0
+        from co2plan.airflow_home import standalone
+
+        return standalone(env)
     os.execve(airflow_bin(), [airflow_bin(), *argv], env)
     return 0  # not reached
 

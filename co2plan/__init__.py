@@ -19,5 +19,6 @@ _all, __getattr__, __dir__ = lazy_exports(__name__, {
     "lake_asset": "co2plan.airflow_home:lake_asset",
     "dag_params": "co2plan.airflow_home:dag_params",
     "lake_run_id": "co2plan.pipeline:lake_run_id",
+    "scenario_form": "co2plan.scenario_form",
 })
 __all__ = ["__version__", *_all]

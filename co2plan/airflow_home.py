@@ -16,7 +16,15 @@ from pathlib import Path
 from core import catalog
 from core.settings import PROJECT_ROOT
 
-__all__ = ["airflow_env", "airflow_bin", "ensure_db", "fail_fast_on_bad_input", "lake_asset", "dag_params"]
+__all__ = ["airflow_env", "airflow_bin", "ensure_db", "fail_fast_on_bad_input", "lake_asset", "dag_params",
+           "standalone"]
+
+
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def airflow_env(home: str | Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -31,6 +39,13 @@ def airflow_env(home: str | Path | None = None, base: dict[str, str] | None = No
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # the embedded default listens on loopback only; production sets its hosts explicitly
+        # (docs/PRODUCTION.md). Airflow's own defaults are 0.0.0.0 for the API server.
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__WORKERS": "1",
+        # worker processes sized to this machine, not Airflow's fixed 32 / 16
+        "AIRFLOW__CORE__PARALLELISM": str(_cpus()),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(_cpus()),
         # the project is installed into the venv; dags/ import co2plan, core, features, models, optimisation
         "PYTHONPATH": os.pathsep.join(p for p in [str(PROJECT_ROOT), env.get("PYTHONPATH", "")] if p),
     }
@@ -85,3 +100,54 @@ def dag_params(model_cls, overrides: dict | None = None, extra: dict | None = No
     return {**(extra or {}),
             **{name: Param(overrides.get(name, default), **schema)
                for name, (default, schema) in field_schemas(model_cls).items()}}
+
+
+def standalone(env: dict[str, str], port: int | None = None) -> int:
+    """``co2plan airflow standalone``: the API server, scheduler, DAG processor and triggerer in one process
+    group, like ``airflow standalone`` but without the log servers (Airflow binds those to every interface;
+    with the LocalExecutor the API server reads the task logs from local files), and the API server on
+    ``[api] host`` (127.0.0.1 unless set). Ctrl-C stops all; if one dies, the others are stopped."""
+    import signal
+    import time
+
+    ensure_db(env)
+    host = env.get("AIRFLOW__API__HOST", "127.0.0.1")
+    port = int(port or env.get("AIRFLOW__API__PORT") or 8080)
+    local = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    env = {**env, "AIRFLOW__API__PORT": str(port)}
+    env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://{local}:{port}/execution/")
+    commands = {"api-server": ["api-server", "--host", host, "--port", str(port)],
+                "scheduler": ["scheduler", "--skip-serve-logs"],
+                "dag-processor": ["dag-processor"],
+                "triggerer": ["triggerer", "--skip-serve-logs"]}
+    procs = {name: subprocess.Popen([airflow_bin(), *cmd], env=env) for name, cmd in commands.items()}
+    passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+    print(f"[co2plan] Airflow UI on http://{local}:{port} (listening on {host} only; set AIRFLOW__API__HOST to "
+          f"change); login passwords: {passwords}", flush=True)
+    stop = {"sig": None}
+
+    def on_signal(signum, _frame):
+        stop["sig"] = signum
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    rc = 0
+    try:
+        while stop["sig"] is None:
+            dead = {n: p.returncode for n, p in procs.items() if p.poll() is not None}
+            if dead:
+                print(f"[co2plan] {', '.join(dead)} exited ({dead}); stopping the others", flush=True)
+                rc = next(iter(dead.values())) or 1
+                break
+            time.sleep(1)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs.values():
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for s, h in old.items():
+            signal.signal(s, h)
+    return rc

@@ -86,9 +86,13 @@ def _cmd_weekly(args: argparse.Namespace) -> int:
     except ValidationError as e:
         print(f"weekly refresh refused: {e}", file=sys.stderr)
         return 2
-    date = args.date or time.strftime("%Y-%m-%d", time.gmtime())
-    run_id = conf["run_id"] or f"weekly-{date}"
-    rc = _run_dag("weekly_plan_refresh", conf, date, run_id)
+    from co2plan.weekly import week_run_id
+
+    # one run-id rule with the schedule: weekly-<Monday of the week> (of --date, else today); no logical
+    # date is passed, so the Airflow run starts now and its duration is the real one
+    run_id = conf["run_id"] or week_run_id(args.date)
+    conf["run_id"] = run_id
+    rc = _run_dag("weekly_plan_refresh", conf, None, run_id)
     if rc == 0:
         print(headline(run_id))
     return rc
@@ -128,6 +132,10 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     env["MLFLOW_TRACKING_URI"] = tracking.configure()
     ensure_db(env)
     argv = [a for a in args.airflow_args if a != "--"]
+    if argv[:1] == ["standalone"]:  # Airflow's own would start log servers on 0.0.0.0
+        from co2plan.airflow_home import standalone
+
+        return standalone(env)
     os.execve(airflow_bin(), [airflow_bin(), *argv], env)
     return 0  # not reached
 
@@ -147,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_sample)
 
     w = sub.add_parser("weekly", help="run the weekly plan refresh DAG end to end (airflow dags test)")
-    w.add_argument("--date", default=None, help="logical date YYYY-MM-DD (default today); names the run")
+    w.add_argument("--date", default=None, help="a date YYYY-MM-DD (default today) of the week to run: names the lake run "
+                        "weekly-<Monday of that week>")
     add_cli_options(w, WeeklyParams, aliases=CLI_ALIASES)
     w.set_defaults(func=_cmd_weekly)
 

@@ -22,8 +22,9 @@ SAMPLE_SEED = 7
 
 
 def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: str | None = None) -> str:
-    """Run id of the lake: explicit if given, else ``<prefix>-<YYYY-MM-DD>`` of the Airflow run's
-    logical date (or run_after for a manual run), so re-running the same week rewrites the same files."""
+    """Run id of the lake: explicit if given, else ``<prefix>-<Monday of the ISO week>`` of the Airflow run's
+    logical date (or run_after for a manual run), so re-running the same week rewrites the same files and
+    the schedule and ``co2plan weekly`` agree (co2plan.weekly.week_run_id, the one rule)."""
     if explicit:
         return explicit
     context = context or {}
@@ -34,11 +35,9 @@ def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: st
     when = None
     if dag_run is not None:
         when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
-    if when is None:
-        import pendulum
+    from co2plan.weekly import week_run_id
 
-        when = pendulum.now("UTC")
-    return f"{prefix}-{when:%Y-%m-%d}"
+    return week_run_id(when, prefix)
 
 
 def _timed(section: str, run_id: str, fn, *args, **kwargs) -> dict:
@@ -276,7 +275,7 @@ def _publish(run_id: str, root: str | None) -> dict:
     plan = manifest.get("plan/baseline", {})
     kpis = {k: v for k, v in plan.get("kpis", {}).items() if k not in ("solve_seconds", "build_seconds")}
     pointer = {"run_id": run_id, "plan": plan.get("uris", {}), "report": manifest.get("report", {}).get("html"),
-               "kpis": kpis}
+               "kpis": kpis, "ids": _validated_ids(run_id, root)}
     data = json.dumps(lake.jsonable(pointer), indent=2, sort_keys=True, default=str).encode()
     lake.atomic_write_bytes(catalog.published_uri(run_id, root), data)
     latest = catalog.latest_pointer_uri(root)
@@ -297,6 +296,18 @@ def _publish(run_id: str, root: str | None) -> dict:
     return out
 
 
+def _validated_ids(run_id: str, root: str | None) -> dict[str, list[str]]:
+    """Plant, market and product ids of a run's validated data (the scenario form's enums read these
+    from latest.json at DAG parse time, never the parquet files)."""
+    out: dict[str, list[str]] = {}
+    for table, col in (("plants", "plant_id"), ("markets", "market_id"), ("products", "product_id")):
+        try:
+            out[col] = sorted(catalog.VALIDATED[table].read(run_id, root=root)[col].astype(str).unique().tolist())
+        except (OSError, LookupError, ValueError):
+            out[col] = []
+    return out
+
+
 def latest_weekly_run(root: str | None = None) -> str:
     runs = [r for r in lake.list_runs(root) if r.startswith("weekly-")
             and "plan/baseline" in lake.read_manifest(r, root)]
@@ -314,8 +325,10 @@ def scenario_params(conf: dict[str, Any]):
     refused by name; cross-field rules come from ScenarioParams."""
     from pydantic import ValidationError
 
+    from co2plan.scenario_form import normalise_conf
     from optimisation import ScenarioParams
 
+    conf = normalise_conf(conf)
     unknown = sorted(set(conf) - set(ScenarioParams.model_fields) - set(SCENARIO_EXTRA_KEYS))
     if unknown:
         raise ValueError(f"scenario refused: unknown parameter(s) {', '.join(unknown)}; "
@@ -329,6 +342,27 @@ def scenario_params(conf: dict[str, Any]):
     if conf.get("pareto_points") == 1:
         raise ValueError("scenario refused: pareto_points must be 0 (no sweep) or at least 2")
     return p
+
+
+def validate_scenario_stage(params: dict[str, Any], context: dict[str, Any] | None = None,
+                            root: str | None = None) -> dict:
+    """The scenario DAG's first task: every reason to refuse the conf, by field, in seconds (no solver
+    import). Raises ValueError("REFUSED — field: reason; ...") after pushing the refusals to XCom
+    (key ``refusal``) for the run's note; returns the normalised conf with the base run filled in."""
+    from co2plan.scenario_form import check_conf, normalise_conf, refusal_text
+
+    t0 = time.perf_counter()
+    refusals = check_conf(params, root)
+    if refusals:
+        ti = (context or {}).get("ti")
+        if ti is not None:
+            ti.xcom_push(key="refusal", value=[{"field": r.field, "reason": r.reason} for r in refusals])
+        raise ValueError(refusal_text(refusals))
+    conf = normalise_conf(dict(params))
+    conf["base_run_id"] = conf.get("base_run_id") or latest_weekly_run(root)
+    print(f"[co2plan] scenario {conf.get('scenario_id')} accepted in {time.perf_counter() - t0:.1f} s "
+          f"(base run {conf['base_run_id']})", flush=True)
+    return conf
 
 
 def scenario_stage(params: dict[str, Any], context: dict[str, Any] | None = None, root: str | None = None) -> dict:

@@ -47,13 +47,24 @@ def _nullable_as_type_list(prop: dict[str, Any]) -> dict[str, Any]:
     return {**merged, **out}
 
 
+def _nullable_deep(node: Any) -> Any:
+    """:func:`_nullable_as_type_list` at every level (array items, object properties), so no ``anyOf``
+    of a type and null is left anywhere in a field's schema."""
+    if isinstance(node, dict):
+        node = _nullable_as_type_list({k: _nullable_deep(v) for k, v in node.items()})
+        return node
+    if isinstance(node, list):
+        return [_nullable_deep(v) for v in node]
+    return node
+
+
 def field_schemas(model_cls) -> dict[str, tuple[Any, dict[str, Any]]]:
     """name -> (default, json schema of that field) for every field of a pydantic model."""
     schema = model_cls.model_json_schema()
     defs = schema.get("$defs", {})
     out: dict[str, tuple[Any, dict[str, Any]]] = {}
     for name, prop in schema.get("properties", {}).items():
-        prop = _nullable_as_type_list(_inline(prop, defs))
+        prop = _nullable_deep(_inline(prop, defs))
         default = prop.pop("default", None)
         field = model_cls.model_fields[name]
         if default is None and field.default_factory is not None:

@@ -4,27 +4,21 @@ baseline plan. Triggered by hand (UI form, CLI or REST API); never scheduled.
 
 The trigger form is generated from ScenarioParams (optimisation's, re-exported by co2plan), so the form, the CLI and
 the optimiser share one typed, validated definition; Airflow refuses a value that breaks its schema
-and names the field.
+and names the field. The first task, ``validate``, refuses in seconds what one field's schema cannot say
+(unknown keys, both budgets, ids of the base run); the run's note names the field and the reason.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
-from co2plan import ScenarioParams, dag_params, fail_fast_on_bad_input, lake_asset
+from co2plan import fail_fast_on_bad_input, lake_asset, scenario_form
 
-# a scenario never writes over the weekly baseline, and plans the weekly horizon unless told otherwise
-FORM_DEFAULTS = {"scenario_id": "scenario", "horizon_weeks": 26}
-
-EXTRA_PARAMS = {
-    "base_run_id": Param(None, type=["null", "string"], title="Base run",
-                         description="Lake run id whose validated data and forecasts to plan on; "
-                                     "empty = the latest weekly run."),
-    "pareto_points": Param(0, type="integer", minimum=0, maximum=30, **{"not": {"const": 1}}, title="Pareto points",
-                           description="Also sweep the CO2 budget over this many points (0 = no sweep, else >= 2)."),
-}
-PARAMS = dag_params(ScenarioParams, overrides=FORM_DEFAULTS, extra=EXTRA_PARAMS)
+# sections, number widgets, allowed ids of the latest published weekly run (read from latest.json only)
+PARAMS = scenario_form.scenario_dag_params()
 
 
 @dag(
@@ -37,12 +31,20 @@ PARAMS = dag_params(ScenarioParams, overrides=FORM_DEFAULTS, extra=EXTRA_PARAMS)
     doc_md=__doc__,
 )
 def scenario_plan():
-    @task(outlets=[lake_asset("plan")])
-    def plan(params=None, **context) -> dict:
+    @task(retries=0, execution_timeout=timedelta(seconds=120))
+    def validate(params=None, **context) -> dict:
+        """Refuse a bad conf in seconds, naming the field (the run's note says it too)."""
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
-            return pipeline.scenario_stage(dict(params), context)
+            return pipeline.validate_scenario_stage(dict(params), context)
+
+    @task(outlets=[lake_asset("plan")])
+    def plan(conf: dict, **context) -> dict:
+        from co2plan import pipeline
+
+        with fail_fast_on_bad_input():
+            return pipeline.scenario_stage(conf, context)
 
     @task(outlets=[lake_asset("report")])
     def report(planned: dict) -> dict:
@@ -51,7 +53,7 @@ def scenario_plan():
         with fail_fast_on_bad_input():
             return pipeline.report_stage(planned["run_id"], scenario_id=planned["scenario_id"])
 
-    report(plan())
+    report(plan(validate()))
 
 
 scenario_plan()

@@ -83,12 +83,25 @@ def pip_requirements() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
-    for pkg in ("mlflow", "lightgbm", "mlforecast", "statsforecast", "pandas", "numpy", "scikit-learn", "pyarrow"):
+    for pkg in ("mlflow", "lightgbm", "mlforecast", "statsforecast", "utilsforecast", "pandas", "numpy",
+                "scikit-learn", "pyarrow"):
         try:
             reqs.append(f"{pkg}=={version(pkg)}")
         except PackageNotFoundError:
             continue
     return reqs
+
+
+def code_paths() -> list[str]:
+    """The project packages a pyfunc model needs to load and predict (its class and the pickled forecaster
+    are defined there), logged with the model as ``code/``: MLflow puts that folder on sys.path when it
+    loads the model, so ``models:/...@champion`` loads in any environment with the model's requirements.
+    core, features and models import only declared libraries (their ``__init__`` exports are lazy)."""
+    import core
+    import features
+    import models
+
+    return [str(Path(m.__file__).parent) for m in (core, features, models)]
 
 
 def importance_figure(importance: pd.Series, title: str, top: int = 20):
@@ -152,7 +165,8 @@ def log_and_register(*, experiment: str, model_name: str, python_model: mlflow.p
         signature = infer_signature(input_example, output_example, params=predict_params)
         info = mlflow.pyfunc.log_model(name="model", python_model=python_model, artifacts={"model": str(pkl)},
                                        signature=signature, input_example=input_example,
-                                       registered_model_name=model_name, pip_requirements=pip_requirements())
+                                       registered_model_name=model_name, pip_requirements=pip_requirements(),
+                                       code_paths=code_paths())
         version = str(info.registered_model_version)
         decision = promote_if_better(model_name, version, metrics[SELECTION_METRIC])
         mlflow.set_tag("champion_moved", str(decision["champion_moved"]))
@@ -161,7 +175,14 @@ def log_and_register(*, experiment: str, model_name: str, python_model: mlflow.p
 
 
 def load_model(model_uri: str):
-    """Load a pyfunc model (e.g. ``models:/co2plan-demand@champion``)."""
+    """Load a pyfunc model (e.g. ``models:/co2plan-demand@champion``). In the project, the packages are
+    imported first so the model's logged copy of the code (put on sys.path by MLflow) never shadows them."""
+    import core  # noqa: F401
+    import features  # noqa: F401
+    import models.demand  # noqa: F401
+    import models.emissions  # noqa: F401
+    import models.pyfunc  # noqa: F401
+
     configure(mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None)
     return mlflow.pyfunc.load_model(model_uri)
 

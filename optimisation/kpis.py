@@ -152,10 +152,22 @@ def diagnose(model: PlanModel, result: SolveResult, co2: float, output: float, s
     conflict = bool(missed) and model.co2_budget_t is not None and model.output_target_units is not None
     if conflict:
         msgs.insert(0, "CO2 budget and output target conflict")
-    if not msgs:
-        msgs.append("all targets met")
+    # every target is stated, met or not, so the message never contradicts the figures beside it
+    if model.co2_budget_t is None:
+        msgs.append("no CO2 budget")
+    elif not (s_co2 > TOL):
+        msgs.append(f"CO2 budget met: plan emits {co2:,.1f} of {model.co2_budget_t:,.1f} t CO2e")
+    if model.output_target_units is None:
+        msgs.append("no output target")
+    elif not (s_out > TOL):
+        msgs.append(f"output target met: {output:,.0f} of {model.output_target_units:,.0f} units built")
+    demand = float(model.demand["demand"].sum())
     if unmet > TOL:
-        msgs.append(f"{unmet:,.1f} units of demand unmet")
+        level = f" (service level {1.0 - unmet / demand:.1%})" if demand > 0 else ""
+        msgs.append(f"{unmet:,.1f} units of demand unmet{level}: lost sales are priced in the objective "
+                    "(unmet-demand penalty), not a target")
+    else:
+        msgs.append("all demand met")
     if result.status != "optimal":
         msgs.append(f"solver status {result.status}: the plan is not proven optimal")
     return {"conflict": conflict, "missed": missed, "message": "; ".join(msgs)}

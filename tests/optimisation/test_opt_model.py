@@ -266,3 +266,16 @@ def test_infeasible_bounds_are_reported(make):
         assert o.kpis["status"] == "infeasible", solver
         assert not o.result.has_solution and o.tables["flows"].empty
         assert "infeasible" in o.kpis["diagnosis"]["message"]
+
+
+def test_diagnosis_never_says_all_met_when_demand_is_unmet(make):
+    """Issue 11 item 8: the diagnosis states each target and the service level; no blanket 'all targets met'."""
+    o = run_plan(make(cap_a=50, cap_b=30), {"horizon_weeks": 1})
+    msg = o.kpis["diagnosis"]["message"]
+    assert o.kpis["unmet_units"] == pytest.approx(20)
+    assert "all targets met" not in msg
+    assert "20.0 units of demand unmet (service level 80.0%)" in msg
+    assert "no CO2 budget" in msg and "no output target" in msg
+    o = run_plan(make(), {"horizon_weeks": 1, "co2_budget_t": 1000})
+    assert "CO2 budget met: plan emits" in o.kpis["diagnosis"]["message"]
+    assert "all demand met" in o.kpis["diagnosis"]["message"]

@@ -19,5 +19,8 @@ _all, __getattr__, __dir__ = lazy_exports(__name__, {
     "lake_asset": "co2plan.airflow_home:lake_asset",
     "dag_params": "co2plan.airflow_home:dag_params",
     "lake_run_id": "co2plan.pipeline:lake_run_id",
+    "lake_run_key": "co2plan.pipeline:lake_run_key",
+    "resolve_run": "co2plan.pipeline:resolve_run",
+    "PublishRefused": "co2plan.publish:PublishRefused",
 })
 __all__ = ["__version__", *_all]

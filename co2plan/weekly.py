@@ -30,6 +30,19 @@ class WeeklyParams(BaseModel):
     pareto_points: int = Field(6, ge=0, le=30, json_schema_extra={"not": {"const": 1}}, title="Pareto points",
                                description="Points of the cost/CO2 frontier (0 skips the sweep, else >= 2).")
 
+    max_bad_share: float = Field(0.05, ge=0, le=1, title="Max bad-row share",
+                                 description="A table whose share of quarantined rows exceeds this stops the run.")
+    publish_min_service_level: float = Field(0.8, ge=0, le=1, title="Publish floor: service level",
+                                             description="The publish step refuses a plan serving less demand.")
+    publish_max_jump: float = Field(3.0, ge=1, title="Publish limit: demand/CO2e jump",
+                                    description="The publish step refuses a plan whose demand or CO2e per week "
+                                                "moves more than this factor against the published plan.")
+    force_publish: bool = Field(False, title="Force publish",
+                                description="Publish even if the publish checks refuse (after review).")
+    attempt: str | None = Field(None, title="Attempt id",
+                                description="Lake attempt id (default: derived from the Airflow run); each "
+                                            "attempt writes under <run id>--<attempt>.")
+
     @model_validator(mode="after")
     def _pareto_not_one(self) -> WeeklyParams:
         if self.pareto_points == 1:

@@ -15,6 +15,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "validate_tables": "features.validate:validate_tables",
     "TableUnusableError": "features.validate:TableUnusableError",
     "REQUIRED_TABLES": "features.validate:REQUIRED_TABLES",
+    "SourceUnavailableError": "features.extract:SourceUnavailableError",
     "check_plausibility": "features.plausibility:check",
     "PLAUSIBILITY_RULES": "features.plausibility:RULES",
     "account": "features.accounting:account",

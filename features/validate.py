@@ -359,6 +359,12 @@ def _key_label(spec: TableSpec, typed: dict[str, pd.Series], idx: np.ndarray) ->
     return out
 
 
+def _id_columns(spec: TableSpec) -> set[str]:
+    """Key, reference and referenced columns of a table: ids, where surrounding spaces are never meant."""
+    referenced = {pcol for t in TABLES.values() for (pt, pcol) in t.references.values() if pt == spec.name}
+    return set(spec.key) | set(spec.references) | referenced
+
+
 def _check_key(spec: TableSpec, raw: pd.DataFrame, typed: dict[str, pd.Series], problems: _Problems) -> None:
     n = len(raw)
     complete = np.ones(n, dtype=bool)
@@ -458,8 +464,15 @@ def _validate_table(spec: TableSpec, raw: pd.DataFrame, parents: dict[str, _Pare
         raise TableUnusableError(spec.name, "empty input (no header, no rows)")
     missing_required = [c for c in spec.required if c not in columns]
     if missing_required:
+        hint = ""
+        joined = ",".join(columns)
+        for sep, word in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+            if sep in joined:
+                hint = (f"; the header looks {word}-separated, not comma-separated: re-export the file with ',' "
+                        "as the delimiter")
+                break
         raise TableUnusableError(
-            spec.name, f"required column(s) missing: {', '.join(missing_required)} (found: {', '.join(columns)})")
+            spec.name, f"required column(s) missing: {', '.join(missing_required)} (found: {', '.join(columns)}){hint}")
     filled = [c.name for c in spec.columns if c.nullable and c.name not in columns]
     extra = [c for c in columns if c not in spec.column_names]
     counts.update(missing_nullable_columns_filled=filled, extra_columns_not_validated=extra)
@@ -471,9 +484,19 @@ def _validate_table(spec: TableSpec, raw: pd.DataFrame, parents: dict[str, _Pare
 
     problems = _Problems(n)
     typed: dict[str, pd.Series] = {}
+    ids = _id_columns(spec)
+    trimmed: dict[str, int] = {}
     for col in spec.columns:
         text = raw[col.name] if col.name in raw else pd.Series([None] * n, dtype=object)
+        if col.name in ids and col.dtype == "str" and col.name in raw:  # ' P01' is P01: trim ids, say so
+            stripped = text.str.strip()
+            changed = int((text.notna() & (stripped != text)).sum())
+            if changed:
+                trimmed[col.name] = changed
+                text = stripped
         typed[col.name] = _parse_column(col, text, problems)
+    if trimmed:
+        counts["whitespace_trimmed"] = trimmed
     for rule, (later, earlier) in ROW_CHECKS.get(spec.name, []):
         wrong = (typed[later] < typed[earlier]).to_numpy(dtype=bool)  # NaT compares False
         a, b = raw[later].to_numpy(dtype=object), raw[earlier].to_numpy(dtype=object)

@@ -14,6 +14,7 @@ _all, __getattr__, __dir__ = lazy_exports(__name__, {
     "pipeline": "co2plan.pipeline", "cli": "co2plan.cli", "report": "co2plan.report",
     "airflow_home": "co2plan.airflow_home",
     "WeeklyParams": "co2plan.weekly:WeeklyParams",
+    "dag_default_args": "co2plan.weekly:dag_default_args",
     "ScenarioParams": "optimisation.scenario:ScenarioParams",
     "fail_fast_on_bad_input": "co2plan.airflow_home:fail_fast_on_bad_input",
     "lake_asset": "co2plan.airflow_home:lake_asset",

@@ -183,8 +183,9 @@ def _cmd_weekly(args: argparse.Namespace) -> int:
 
     try:
         conf = options_to_conf(args, WeeklyParams)
-    except ValidationError as e:
-        print(f"weekly refresh refused: {e}", file=sys.stderr)
+    except ValidationError as e:  # the field and the rule, never the input value (it may hold a password)
+        print("weekly refresh refused: " + "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'params'}: {err['msg']}" for err in e.errors()), file=sys.stderr)
         return 2
     date = args.date or time.strftime("%Y-%m-%d", time.gmtime())
     conf["run_id"] = lake_run_id("weekly", explicit=conf["run_id"], when=date)

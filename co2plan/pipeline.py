@@ -115,7 +115,23 @@ def _timed(section: str, run_id: str, fn, *args, **kwargs) -> dict:
 
 
 def resolve_source(source: str) -> str:
-    """``sample:<size>`` -> the embedded sample's folder, generated on first use."""
+    """``sample:<size>`` -> the embedded sample's folder, generated on first use; ``env:VAR``, ``${VAR}``
+    and ``conn:ID`` references -> the URL (its secrets registered with Airflow's log masker). A URL with
+    a password written into it is refused (``core.secrets``)."""
+    from core import secrets
+
+    if source.startswith("conn:"):
+        from airflow.sdk import Connection
+
+        url = Connection.get(source[5:]).get_uri()
+        _mask(Connection.get(source[5:]).password)
+        return url
+    if source.startswith("env:") or "${" in source:
+        url, found = secrets.expand(source)
+        for value in found:
+            _mask(value)
+        return url
+    secrets.check_reference(source)
     if not source.startswith("sample:"):
         return source
     from features import write_sample
@@ -128,12 +144,30 @@ def resolve_source(source: str) -> str:
     return str(folder)
 
 
+def _mask(secret: str | None) -> None:
+    """Have Airflow's task log mask a secret (no-op outside Airflow)."""
+    if not secret:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - Airflow is a dependency, but stages may run without it
+        return
+    mask_secret(secret)
+
+
 def extract_stage(run_id: str, source: str = "sample:demo", root: str | None = None) -> dict:
+    """Extract ``source`` into raw/<run key>. XCom and the return value carry the source as given (a
+    reference such as ``env:VAR``), never the resolved URL with its password."""
     from features import extract_to_lake
 
     src = resolve_source(source)
-    return _timed("extract", run_id, lambda: {"run_id": run_id, "source": src,
-                                              **_small(extract_to_lake(src, run_id, root=root))})
+
+    def go():
+        out = _small(extract_to_lake(src, run_id, root=root))
+        out["source"] = out.get("source") if source.startswith("sample:") or src == source else source
+        return {"run_id": run_id, **out}
+
+    return _timed("extract", run_id, go)
 
 
 def validate_stage(run_id: str, root: str | None = None, max_bad_share: float = 0.05) -> dict:

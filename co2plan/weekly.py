@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["WeeklyParams", "CLI_ALIASES"]
+from core.secrets import INLINE_PASSWORD_PATTERN, check_reference
+
+__all__ = ["WeeklyParams", "CLI_ALIASES", "dag_default_args"]
 
 
 class WeeklyParams(BaseModel):
@@ -15,7 +17,9 @@ class WeeklyParams(BaseModel):
 
     source: str = Field("sample:demo", title="Source",
                         description="Where to extract from: 'sample:demo' / 'sample:large' (the embedded sample), "
-                                    "a folder or fsspec URL of CSV/Parquet, or a SQLAlchemy URL.")
+                                    "a folder or fsspec URL of CSV/Parquet, or a SQLAlchemy URL. Credentials by "
+                                    "reference only: env:VAR, ${VAR} in the URL, conn:ID, or PGPASSWORD.",
+                        json_schema_extra={"not": {"pattern": INLINE_PASSWORD_PATTERN}})
     retrain: Literal["auto", "never"] = Field(
         "auto", title="Retrain forecasters",
         description="auto: train a challenger and promote it only if it beats the champion; "
@@ -43,6 +47,11 @@ class WeeklyParams(BaseModel):
                                 description="Lake attempt id (default: derived from the Airflow run); each "
                                             "attempt writes under <run id>--<attempt>.")
 
+    @field_validator("source")
+    @classmethod
+    def _no_inline_password(cls, v: str) -> str:
+        return check_reference(v)
+
     @model_validator(mode="after")
     def _pareto_not_one(self) -> WeeklyParams:
         if self.pareto_points == 1:
@@ -52,3 +61,14 @@ class WeeklyParams(BaseModel):
 
 #: command-line spellings kept from before the options were generated
 CLI_ALIASES = {"horizon_weeks": ["--horizon"]}
+
+
+def dag_default_args() -> dict:
+    """Task defaults of the DAGs: transient errors (a source database or tracking server briefly away) are
+    retried twice with exponential back-off from ``CO2PLAN_RETRY_DELAY_S`` seconds (default 30); bad data
+    and bad parameters fail at once (``fail_fast_on_bad_input``)."""
+    import os
+    from datetime import timedelta
+
+    return {"retries": 2, "retry_delay": timedelta(seconds=float(os.environ.get("CO2PLAN_RETRY_DELAY_S", "30"))),
+            "retry_exponential_backoff": True}

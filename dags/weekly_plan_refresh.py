@@ -9,12 +9,11 @@ small dict of URIs and figures (XCom never carries data frames). Heavy imports h
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
 
-from co2plan import WeeklyParams, dag_params, fail_fast_on_bad_input, lake_asset
+from co2plan import WeeklyParams, dag_default_args, dag_params, fail_fast_on_bad_input, lake_asset
 
 
 def _run_id(context) -> str:
@@ -31,7 +30,7 @@ def _run_id(context) -> str:
     catchup=False,
     max_active_runs=1,
     tags=["co2plan", "weekly"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    default_args=dag_default_args(),
     params=dag_params(WeeklyParams),
     doc_md=__doc__,
 )

@@ -79,6 +79,8 @@ def fail_fast_on_bad_input():
     try:
         yield
     except (ValueError, LookupError) as e:  # TableUnusableError, AccountingError, ValidationError, ...
+        # one line the CLI shows alone (instead of a traceback and the Airflow log)
+        print(f"[co2plan] REFUSED {type(e).__name__}: {' '.join(str(e).split())}", flush=True)
         raise AirflowFailException(f"{type(e).__name__}: {e}") from e
 
 

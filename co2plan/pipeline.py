@@ -21,10 +21,11 @@ log = logging.getLogger("co2plan.pipeline")
 SAMPLE_SEED = 7
 
 
-def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: str | None = None) -> str:
-    """Run id of the lake: explicit if given, else ``<prefix>-<Monday of the ISO week>`` of the Airflow run's
-    logical date (or run_after for a manual run), so re-running the same week rewrites the same files and
-    the schedule and ``co2plan weekly`` agree (co2plan.weekly.week_run_id, the one rule)."""
+def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: str | None = None,
+                when: Any = None) -> str:
+    """Run id of the lake: explicit if given, else ``<prefix>-<Monday of the ISO week>`` of ``when`` or of the Airflow
+    run's logical date (or run_after for a manual run). The one rule that names a run; each attempt at a
+    run writes under its own key (:func:`run_key`)."""
     if explicit:
         return explicit
     context = context or {}
@@ -32,12 +33,70 @@ def lake_run_id(prefix: str, context: dict[str, Any] | None = None, explicit: st
     if params.get("run_id"):
         return str(params["run_id"])
     dag_run = context.get("dag_run")
-    when = None
-    if dag_run is not None:
+    if when is None and dag_run is not None:
         when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
     from co2plan.weekly import week_run_id
 
     return week_run_id(when, prefix)
+
+
+#: separates a run id from its attempt id in a lake run key: ``weekly-2026-11-23--a20261202T091500-1f2e``
+ATTEMPT_SEP = "--"
+
+
+def new_attempt(seed: str = "", when: Any = None) -> str:
+    """An attempt id ``a<UTC yyyymmddThhmmss>-<4 hex>``: sorts by time; ``seed`` (an Airflow run id) makes
+    it reproducible for task retries of one DAG run."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    when = when or datetime.now(UTC)
+    salt = seed or f"{when.isoformat()}-{time.perf_counter_ns()}"
+    return f"a{when:%Y%m%dT%H%M%S}-{hashlib.sha1(salt.encode()).hexdigest()[:4]}"
+
+
+def run_key(run_id: str, attempt: str) -> str:
+    """The lake key of one attempt at a run: every stage of the attempt writes under it, so a failed
+    attempt never changes what an earlier attempt published."""
+    return f"{run_id}{ATTEMPT_SEP}{attempt}"
+
+
+def split_run_key(key: str) -> tuple[str, str]:
+    """(run_id, attempt) of a run key; attempt '' for a plain run id."""
+    run_id, _, attempt = key.partition(ATTEMPT_SEP)
+    return run_id, attempt
+
+
+def lake_run_key(prefix: str, context: dict[str, Any] | None = None) -> str:
+    """The run key of a DAG run: :func:`lake_run_id` plus the attempt from the conf (the CLI sets it) or
+    derived from the Airflow run (its start and run id), so task retries reuse it."""
+    context = context or {}
+    params = context.get("params") or {}
+    attempt = params.get("attempt")
+    if not attempt:
+        dag_run = context.get("dag_run")
+        when = getattr(dag_run, "start_date", None) if dag_run is not None else None
+        attempt = new_attempt(seed=str(getattr(dag_run, "run_id", "")) if dag_run is not None else "", when=when)
+    return run_key(lake_run_id(prefix, context), str(attempt))
+
+
+def resolve_run(id_or_key: str, root: str | None = None) -> str:
+    """The lake key to read a run from: a key passes through; a run id resolves to the attempt its
+    published pointer names (``published/<run_id>.json``); an unpublished id with a manifest of its own
+    (a run from before attempts existed) is itself. Else ``LookupError``."""
+    import json
+
+    if ATTEMPT_SEP in id_or_key:
+        return id_or_key
+    uri = catalog.published_uri(id_or_key, root)
+    if lake.exists(uri):
+        pointer = json.loads(lake.read_bytes(uri))
+        return str(pointer.get("run_key") or pointer["run_id"])
+    if "extract" in lake.read_manifest(id_or_key, root):
+        return id_or_key
+    attempts = [r for r in lake.list_runs(root) if r.startswith(id_or_key + ATTEMPT_SEP)]
+    hint = f"; its attempts (none published): {', '.join(attempts[-3:])}" if attempts else ""
+    raise LookupError(f"run {id_or_key!r} has no published attempt in the lake{hint}")
 
 
 def _timed(section: str, run_id: str, fn, *args, **kwargs) -> dict:
@@ -50,7 +109,23 @@ def _timed(section: str, run_id: str, fn, *args, **kwargs) -> dict:
 
 
 def resolve_source(source: str) -> str:
-    """``sample:<size>`` -> the embedded sample's folder, generated on first use."""
+    """``sample:<size>`` -> the embedded sample's folder, generated on first use; ``env:VAR``, ``${VAR}``
+    and ``conn:ID`` references -> the URL (its secrets registered with Airflow's log masker). A URL with
+    a password written into it is refused (``core.secrets``)."""
+    from core import secrets
+
+    if source.startswith("conn:"):
+        from airflow.sdk import Connection
+
+        url = Connection.get(source[5:]).get_uri()
+        _mask(Connection.get(source[5:]).password)
+        return url
+    if source.startswith("env:") or "${" in source:
+        url, found = secrets.expand(source)
+        for value in found:
+            _mask(value)
+        return url
+    secrets.check_reference(source)
     if not source.startswith("sample:"):
         return source
     from features import write_sample
@@ -63,12 +138,30 @@ def resolve_source(source: str) -> str:
     return str(folder)
 
 
+def _mask(secret: str | None) -> None:
+    """Have Airflow's task log mask a secret (no-op outside Airflow)."""
+    if not secret:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - Airflow is a dependency, but stages may run without it
+        return
+    mask_secret(secret)
+
+
 def extract_stage(run_id: str, source: str = "sample:demo", root: str | None = None) -> dict:
+    """Extract ``source`` into raw/<run key>. XCom and the return value carry the source as given (a
+    reference such as ``env:VAR``), never the resolved URL with its password."""
     from features import extract_to_lake
 
     src = resolve_source(source)
-    return _timed("extract", run_id, lambda: {"run_id": run_id, "source": src,
-                                              **_small(extract_to_lake(src, run_id, root=root))})
+
+    def go():
+        out = _small(extract_to_lake(src, run_id, root=root))
+        out["source"] = out.get("source") if source.startswith("sample:") or src == source else source
+        return {"run_id": run_id, **out}
+
+    return _timed("extract", run_id, go)
 
 
 def validate_stage(run_id: str, root: str | None = None, max_bad_share: float = 0.05) -> dict:
@@ -154,7 +247,7 @@ def optimise_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26
         if not out["has_solution"]:
             raise RuntimeError(f"plan {run_id}/{scenario_id}: solver status {out['status']}, no plan; "
                                f"{out['kpis'].get('diagnosis', {}).get('message', '')}")
-        res = {"scenario_id": scenario_id, "status": out["status"], "uris": out["uris"],
+        res = {"scenario_id": scenario_id, "status": out["status"], "uris": out["uris"], "horizon_weeks": horizon_weeks,
                "kpis": _headline_kpis(out["kpis"]), "mlflow_run_id": out["mlflow_run_id"]}
         if pareto_points:
             fr = pareto_sweep(run_id, root=root, params=p, scenario_id=scenario_id, n_points=pareto_points,
@@ -238,7 +331,8 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
             frontier=frontier, chosen=chosen,
             tables={"Service level by market": kpi_long[kpi_long["kpi"] == "service_level_by_market"][
                 ["key", "value"]].rename(columns={"key": "market_id", "value": "service_level"}),
-                "Emissions by scope (history, t CO2e)": by_scope})
+                "Emissions by scope (history, t CO2e)": by_scope,
+                "Data plausibility": _plausibility_table(lake.read_manifest(run_id, root))})
         folder = catalog.report_folder(run_id, scenario_id, root)
         with tempfile.TemporaryDirectory() as tmp:  # render locally, then copy into the lake (any fsspec URL)
             local = render_report(data, tmp)
@@ -258,41 +352,60 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
     return _timed("report", run_id, go)
 
 
-def publish_stage(run_id: str, root: str | None = None) -> dict:
-    """Point ``published/latest.json`` at this run's plan and report, and record the whole run in MLflow
-    (experiment co2plan-weekly) with the manifest as an artifact."""
-    return _timed("publish", run_id, _publish, run_id, root)
+def publish_stage(run_id: str, root: str | None = None, force: bool = False,
+                  min_service_level: float | None = None, max_jump: float | None = None) -> dict:
+    """Point ``published/latest.json`` (and ``published/<run_id>.json``) at this attempt's plan and
+    report, if the publish gate (``co2plan.publish``) passes or ``force`` is set, and record the whole
+    run in MLflow (experiment co2plan-weekly) with the manifest as an artifact."""
+    return _timed("publish", run_id, _publish, run_id, root, force, min_service_level, max_jump)
 
 
-def _publish(run_id: str, root: str | None) -> dict:
+def _publish(key: str, root: str | None, force: bool = False, min_service_level: float | None = None,
+             max_jump: float | None = None) -> dict:
     import json
 
     import mlflow
 
+    from co2plan.publish import GATE_DEFAULTS, PublishRefused, gate_reasons
     from core import tracking
 
-    manifest = lake.read_manifest(run_id, root)
+    run_id, _ = split_run_key(key)
+    manifest = lake.read_manifest(key, root)
     plan = manifest.get("plan/baseline", {})
+    if not plan.get("kpis"):
+        raise LookupError(f"run {key} has no baseline plan to publish (manifest sections: "
+                          f"{', '.join(sorted(manifest))})")
     kpis = {k: v for k, v in plan.get("kpis", {}).items() if k not in ("solve_seconds", "build_seconds")}
-    pointer = {"run_id": run_id, "plan": plan.get("uris", {}), "report": manifest.get("report", {}).get("html"),
-               "kpis": kpis, "ids": _validated_ids(run_id, root)}
+    pointer = {"run_id": run_id, "run_key": key, "plan": plan.get("uris", {}),
+               "report": manifest.get("report", {}).get("html"), "kpis": kpis, "ids": _validated_ids(key, root),
+               "horizon_weeks": plan.get("horizon_weeks")}
+    latest = catalog.latest_pointer_uri(root)
+    previous = json.loads(lake.read_bytes(latest)) if lake.exists(latest) else None
+    reasons = gate_reasons(manifest, kpis, plan.get("horizon_weeks"), previous,
+                           GATE_DEFAULTS["min_service_level"] if min_service_level is None else min_service_level,
+                           GATE_DEFAULTS["max_jump"] if max_jump is None else max_jump)
+    if reasons and not force:
+        lake.update_manifest(key, "publish", {"run_id": run_id, "run_key": key, "status": "refused",
+                                              "reasons": reasons}, root)
+        raise PublishRefused(key, reasons)
     data = json.dumps(lake.jsonable(pointer), indent=2, sort_keys=True, default=str).encode()
     lake.atomic_write_bytes(catalog.published_uri(run_id, root), data)
-    latest = catalog.latest_pointer_uri(root)
-    current = json.loads(lake.read_bytes(latest)).get("run_id", "") if lake.exists(latest) else ""
-    if run_id >= current:  # re-running an older week republishes that week, not "latest"
+    current = (previous or {}).get("run_id", "")
+    if run_id >= current:  # re-running an older week republishes that week, not "latest"; same week: last wins
         lake.atomic_write_bytes(latest, data)
     tracking.configure()
     mlflow.set_experiment("co2plan-weekly")
-    with mlflow.start_run(run_name=run_id, tags={"run_id": run_id}) as r:
-        mlflow.log_params({"run_id": run_id, "source": manifest.get("extract", {}).get("source", "")[:250]})
+    with mlflow.start_run(run_name=key, tags={"run_id": run_id, "run_key": key}) as r:
+        mlflow.log_params({"run_id": run_id, "run_key": key,
+                           "source": manifest.get("extract", {}).get("source", "")[:250]})
         mlflow.log_metrics({k: float(v) for k, v in pointer["kpis"].items()
                             if isinstance(v, (int, float)) and not isinstance(v, bool)})
         mlflow.log_dict(manifest, "manifest.json")
         if pointer["report"]:
             mlflow.log_text(lake.read_bytes(pointer["report"]).decode("utf-8"), "report.html")
-    out = {"run_id": run_id, "latest": latest, "mlflow_run_id": r.info.run_id}
-    lake.update_manifest(run_id, "publish", out, root)
+    out = {"run_id": run_id, "run_key": key, "latest": latest, "mlflow_run_id": r.info.run_id,
+           "status": "forced" if reasons else "published", **({"overridden": reasons} if reasons else {})}
+    lake.update_manifest(key, "publish", out, root)
     return out
 
 
@@ -309,12 +422,15 @@ def _validated_ids(run_id: str, root: str | None) -> dict[str, list[str]]:
 
 
 def latest_weekly_run(root: str | None = None) -> str:
-    runs = [r for r in lake.list_runs(root) if r.startswith("weekly-")
-            and "plan/baseline" in lake.read_manifest(r, root)]
-    if not runs:
-        raise LookupError("no weekly run with a plan in the lake yet: run the weekly refresh first "
-                          "(bash scripts/weekly-refresh.sh)")
-    return runs[-1]
+    """The lake key of the published weekly plan (``published/latest.json``)."""
+    import json
+
+    latest = catalog.latest_pointer_uri(root)
+    if lake.exists(latest):
+        pointer = json.loads(lake.read_bytes(latest))
+        return str(pointer.get("run_key") or pointer["run_id"])
+    raise LookupError("no published weekly plan in the lake yet: run the weekly refresh first "
+                      "(bash scripts/weekly-refresh.sh)")
 
 
 SCENARIO_EXTRA_KEYS = ("base_run_id", "pareto_points")
@@ -368,7 +484,7 @@ def validate_scenario_stage(params: dict[str, Any], context: dict[str, Any] | No
 def scenario_stage(params: dict[str, Any], context: dict[str, Any] | None = None, root: str | None = None) -> dict:
     """A planner scenario on a weekly run's data and forecasts (the latest by default)."""
     p = scenario_params(params)
-    base = params.get("base_run_id") or latest_weekly_run(root)
+    base = resolve_run(params["base_run_id"], root) if params.get("base_run_id") else latest_weekly_run(root)
     out = optimise_stage(base, root=root, horizon_weeks=p.horizon_weeks, pareto_points=int(params.get(
         "pareto_points") or 0), params=p.model_dump(mode="json"), scenario_id=p.scenario_id)
     return {**out, "run_id": base}
@@ -411,6 +527,44 @@ def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None
     ]
     if val:
         lines.append(f"  validation: {val.get('totals', {})}")
+        lines += _door_lines(val)
+    pub = m.get("publish") if scenario_id == "baseline" else None
+    if pub:
+        lines.append(f"  publish: {pub.get('status')}"
+                     + (": " + "; ".join(pub.get("reasons") or pub.get("overridden") or [])
+                        if pub.get("status") != "published" else ""))
     if rep:
         lines.append(f"  report: {rep.get('html')}\n  summary picture: {rep.get('png')}")
     return "\n".join(lines)
+
+
+def _door_lines(val: dict) -> list[str]:
+    """What the door quarantined (top reasons per table) and what plausibility found, for the terminal."""
+    lines = []
+    for t, c in (val.get("tables") or {}).items():
+        if c.get("quarantined"):
+            top = sorted((c.get("by_reason") or {}).items(), key=lambda kv: -kv[1])[:3]
+            lines.append(f"  quarantined {t}: {c['quarantined']} of {c.get('rows_in')} rows ("
+                         + ", ".join(f"{k} x{v}" for k, v in top) + ")")
+        if c.get("whitespace_trimmed"):
+            lines.append(f"  trimmed spaces around keys in {t}: " + ", ".join(
+                f"{k} x{v}" for k, v in c["whitespace_trimmed"].items()))
+    plaus = val.get("plausibility") or {}
+    for f in plaus.get("findings", []):
+        lines.append(f"  plausibility {f['rule']} ({f['policy']}): {f['rows']} row(s), e.g. {f['examples'][0]}")
+    if plaus.get("hold"):
+        lines.append("  the run is held for review: the publish step will refuse it")
+    return lines
+
+
+def _plausibility_table(manifest: dict):
+    """The report's "Data plausibility" table: one row per rule that fired, or one row saying none did."""
+    import pandas as pd
+
+    val = manifest.get("validate", {})
+    rows = [{"rule": f["rule"], "policy": f["policy"], "rows": f["rows"], "example": f["examples"][0]}
+            for f in (val.get("plausibility") or {}).get("findings", [])]
+    rows += [{"rule": f"{t}: spaces trimmed around keys", "policy": "normalised", "rows": sum(c[
+        "whitespace_trimmed"].values()), "example": ", ".join(c["whitespace_trimmed"])}
+             for t, c in (val.get("tables") or {}).items() if c.get("whitespace_trimmed")]
+    return pd.DataFrame(rows or [{"rule": "all plausibility rules", "policy": "", "rows": 0, "example": "no findings"}])

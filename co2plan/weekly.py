@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["WeeklyParams", "CLI_ALIASES", "week_run_id"]
+from core.secrets import INLINE_PASSWORD_PATTERN, check_reference
+
+__all__ = ["WeeklyParams", "CLI_ALIASES", "week_run_id", "dag_default_args"]
 
 
 class WeeklyParams(BaseModel):
@@ -16,7 +18,9 @@ class WeeklyParams(BaseModel):
 
     source: str = Field("sample:demo", title="Source",
                         description="Where to extract from: 'sample:demo' / 'sample:large' (the embedded sample), "
-                                    "a folder or fsspec URL of CSV/Parquet, or a SQLAlchemy URL.")
+                                    "a folder or fsspec URL of CSV/Parquet, or a SQLAlchemy URL. Credentials by "
+                                    "reference only: env:VAR, ${VAR} in the URL, conn:ID, or PGPASSWORD.",
+                        json_schema_extra={"not": {"pattern": INLINE_PASSWORD_PATTERN}})
     retrain: Literal["auto", "never"] = Field(
         "auto", title="Retrain forecasters",
         description="auto: train a challenger and promote it only if it beats the champion; "
@@ -31,6 +35,24 @@ class WeeklyParams(BaseModel):
                                description="Override the run id (default weekly-<Monday of the run's ISO week>).")
     pareto_points: int = Field(6, ge=0, le=30, json_schema_extra={"not": {"const": 1}}, title="Pareto points",
                                description="Points of the cost/CO2 frontier (0 skips the sweep, else >= 2).")
+
+    max_bad_share: float = Field(0.05, ge=0, le=1, title="Max bad-row share",
+                                 description="A table whose share of quarantined rows exceeds this stops the run.")
+    publish_min_service_level: float = Field(0.8, ge=0, le=1, title="Publish floor: service level",
+                                             description="The publish step refuses a plan serving less demand.")
+    publish_max_jump: float = Field(3.0, ge=1, title="Publish limit: demand/CO2e jump",
+                                    description="The publish step refuses a plan whose demand or CO2e per week "
+                                                "moves more than this factor against the published plan.")
+    force_publish: bool = Field(False, title="Force publish",
+                                description="Publish even if the publish checks refuse (after review).")
+    attempt: str | None = Field(None, title="Attempt id",
+                                description="Lake attempt id (default: derived from the Airflow run); each "
+                                            "attempt writes under <run id>--<attempt>.")
+
+    @field_validator("source")
+    @classmethod
+    def _no_inline_password(cls, v: str) -> str:
+        return check_reference(v)
 
     @model_validator(mode="after")
     def _pareto_not_one(self) -> WeeklyParams:
@@ -57,3 +79,12 @@ def week_run_id(when: date | datetime | str | None = None, prefix: str = "weekly
         when = when.date()
     monday = when - timedelta(days=when.weekday())
     return f"{prefix}-{monday:%Y-%m-%d}"
+def dag_default_args() -> dict:
+    """Task defaults of the DAGs: transient errors (a source database or tracking server briefly away) are
+    retried twice with exponential back-off from ``CO2PLAN_RETRY_DELAY_S`` seconds (default 30); bad data
+    and bad parameters fail at once (``fail_fast_on_bad_input``)."""
+    import os
+    from datetime import timedelta
+
+    return {"retries": 2, "retry_delay": timedelta(seconds=float(os.environ.get("CO2PLAN_RETRY_DELAY_S", "30"))),
+            "retry_exponential_backoff": True}

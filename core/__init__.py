@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _all, __getattr__, __dir__ = lazy_exports(__name__, {
     "settings": "core.settings", "lake": "core.lake", "catalog": "core.catalog", "tables": "core.tables",
-    "tracking": "core.tracking", "params": "core.params", "exports": "core.exports",
+    "tracking": "core.tracking", "params": "core.params", "exports": "core.exports", "secrets": "core.secrets",
     "TABLES": "core.tables:TABLES", "TABLE_ORDER": "core.tables:TABLE_ORDER",
     "lake_root": "core.settings:lake_root", "PROJECT_ROOT": "core.settings:PROJECT_ROOT",
 })

@@ -35,7 +35,7 @@ __all__ = [
     "EMISSIONS_LEDGER", "EMISSIONS_SUMMARY", "DEMAND_BACKTEST", "DEMAND_INPUT_REPORT", "DEMAND_FORECAST",
     "DEMAND_FORECAST_REPORT", "PLANT_EMISSION_COEFFICIENTS", "ENERGY_LINEARISATION",
     "PLAN", "PRODUCTION_PLAN", "FLOWS", "UNMET", "KPIS", "PARETO_FRONTIER",
-    "DATASETS", "asset_spec", "report_folder", "published_uri", "latest_pointer_uri",
+    "DATASETS", "STAGE_TASK", "rerun_hint", "asset_spec", "report_folder", "published_uri", "latest_pointer_uri",
 ]
 
 #: stage folder -> what it holds; every dataset lives in one of these
@@ -89,7 +89,12 @@ class Dataset:
         return _lake().table_uri(self.stage, self._folder(run_id, scenario_id), self.table, root)
 
     def read(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> pd.DataFrame:
-        return _lake().read_uri(self.uri(run_id, scenario_id, root))
+        lake = _lake()
+        try:
+            return lake.read_uri(self.uri(run_id, scenario_id, root))
+        except lake.LakeDataError as e:
+            raise lake.LakeDataError(e.uri, e.kind, e.detail, hint=f"dataset {self.name} of run {run_id}: "
+                                     + rerun_hint(self.stage, run_id)) from e
 
     def write(self, df: pd.DataFrame, run_id: str, scenario_id: str | None = None, root: str | None = None) -> str:
         return _lake().write_table(df, self.stage, self._folder(run_id, scenario_id), self.table, root)
@@ -192,6 +197,21 @@ DATASETS: tuple[Dataset, ...] = (
     EMISSIONS_LEDGER, EMISSIONS_SUMMARY, DEMAND_BACKTEST, DEMAND_INPUT_REPORT, DEMAND_FORECAST,
     DEMAND_FORECAST_REPORT, PLANT_EMISSION_COEFFICIENTS, ENERGY_LINEARISATION, *PLAN.values(), PARETO_FRONTIER,
 )
+
+
+#: lake stage -> the weekly DAG task that writes it (for "re-run ..." hints)
+STAGE_TASK: dict[str, str] = {"raw": "extract", "validated": "validate", "quarantine": "validate",
+                              "ledger": "account", "forecast": "forecast", "plan": "optimise",
+                              "report": "report", "published": "publish"}
+
+
+def rerun_hint(stage: str, run_id: str) -> str:
+    """What to do about a missing or corrupt dataset of ``stage``: which task to re-run."""
+    week = run_id.split("--", 1)[0]
+    date = week.removeprefix("weekly-")
+    how = f"co2plan weekly --date {date}" if week.startswith("weekly-") else "co2plan weekly"
+    return (f"re-run the weekly refresh for {week} ({how}), or clear task '{STAGE_TASK.get(stage, stage)}' "
+            "and its downstream tasks in Airflow")
 
 
 def report_folder(run_id: str, scenario_id: str = "baseline", root: str | None = None) -> str:

@@ -73,10 +73,32 @@ def read_table(stage: str, run_id: str, table: str, root: str | None = None) -> 
     return read_uri(table_uri(stage, run_id, table, root))
 
 
+class LakeDataError(ValueError):
+    """A lake table is missing or cannot be read (truncated or corrupt). ``uri`` names the file, ``kind``
+    is ``missing`` or ``corrupt``; :mod:`core.catalog` adds the dataset and which stage to re-run."""
+
+    def __init__(self, uri: str, kind: str, detail: str, hint: str = ""):
+        self.uri, self.kind, self.detail, self.hint = uri, kind, detail, hint
+        what = "is missing" if kind == "missing" else "is truncated or corrupt"
+        super().__init__(f"lake file {uri} {what} ({detail})" + (f"; {hint}" if hint else ""))
+
+
 def read_uri(uri: str) -> pd.DataFrame:
+    import pyarrow as pa
+
     fs, path = _fs(uri)
-    with fs.open(path, "rb") as fh:
-        return pd.read_parquet(fh)
+    try:
+        with fs.open(path, "rb") as fh:
+            return pd.read_parquet(fh)
+    except FileNotFoundError as e:
+        raise LakeDataError(uri, "missing", "no such file") from e
+    except (pa.ArrowException, OSError) as e:
+        try:
+            size = f"{fs.size(path)} bytes"
+        except Exception:  # noqa: BLE001 - the size is only a detail of the message
+            size = "size unknown"
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise LakeDataError(uri, "corrupt", f"{size}; {type(e).__name__}: {first}") from e
 
 
 def read_bytes(uri: str) -> bytes:

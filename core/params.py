@@ -100,13 +100,19 @@ def add_cli_options(parser: argparse.ArgumentParser, model_cls, aliases: dict[st
             continue
         types = schema.get("type")
         types = [types] if isinstance(types, str) else list(types or [])
-        if not types or not set(types) <= {"null", *_PY_TYPES}:
-            continue
         flags = [f"--{name.replace('_', '-')}", *(aliases or {}).get(name, [])]
         help_ = schema.get("title", name)
         if schema.get("description"):
             help_ += f": {schema['description']}"
         help_ = help_.replace("%", "%%") + " (default: %(default)s)"
+        if types == ["boolean"]:  # --flag / --no-flag
+            import argparse
+
+            parser.add_argument(*flags, dest=name, default=default, action=argparse.BooleanOptionalAction,
+                                help=help_)
+            continue
+        if not types or not set(types) <= {"null", *_PY_TYPES}:
+            continue
         choices = [c for c in schema.get("enum", []) if c is not None] or None
         parser.add_argument(*flags, dest=name, default=default, type=_converter(types), choices=choices,
                             help=help_)

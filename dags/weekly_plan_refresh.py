@@ -9,18 +9,18 @@ small dict of URIs and figures (XCom never carries data frames). Heavy imports h
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
 
-from co2plan import WeeklyParams, dag_params, fail_fast_on_bad_input, lake_asset
+from co2plan import WeeklyParams, dag_default_args, dag_params, fail_fast_on_bad_input, lake_asset
 
 
 def _run_id(context) -> str:
-    from co2plan import lake_run_id
+    """This attempt's lake key ``weekly-<date>--<attempt>``: a failed attempt never touches a published one."""
+    from co2plan import lake_run_key
 
-    return lake_run_id("weekly", context)
+    return lake_run_key("weekly", context)
 
 
 @dag(
@@ -30,7 +30,7 @@ def _run_id(context) -> str:
     catchup=False,
     max_active_runs=1,
     tags=["co2plan", "weekly"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    default_args=dag_default_args(),
     params=dag_params(WeeklyParams),
     doc_md=__doc__,
 )
@@ -43,11 +43,11 @@ def weekly_plan_refresh():
             return pipeline.extract_stage(_run_id(context), source=params["source"])
 
     @task(outlets=[lake_asset("validated"), lake_asset("quarantine")])
-    def validate(extracted: dict) -> dict:
+    def validate(extracted: dict, params=None) -> dict:
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
-            return pipeline.validate_stage(extracted["run_id"])
+            return pipeline.validate_stage(extracted["run_id"], max_bad_share=params["max_bad_share"])
 
     @task(outlets=[lake_asset("ledger")])
     def account(validated: dict, params=None) -> dict:
@@ -89,11 +89,13 @@ def weekly_plan_refresh():
             return pipeline.report_stage(planned["run_id"])
 
     @task(outlets=[lake_asset("published")])
-    def publish(reported: dict) -> dict:
+    def publish(reported: dict, params=None) -> dict:
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
-            return pipeline.publish_stage(reported["run_id"])
+            return pipeline.publish_stage(reported["run_id"], force=params["force_publish"],
+                                          min_service_level=params["publish_min_service_level"],
+                                          max_jump=params["publish_max_jump"])
 
     extracted = extract()
     validated = validate(extracted)

@@ -49,6 +49,33 @@ class SourceReadError(TableUnusableError):
     """A source file or table exists but cannot be read (bad encoding, truncated file, bad SQL)."""
 
 
+class SourceUnavailableError(ConnectionError):
+    """The source database cannot be reached right now (refused, timed out, server going away): a
+    transient error, so the task is retried with back-off. Not a ValueError: bad data stays final."""
+
+
+# libpq/psycopg texts of errors that no retry will fix (wrong password, unknown database or role)
+_FINAL_TEXT = ("password authentication failed", "does not exist", "no password supplied",
+               "authentication failed", "permission denied", "no pg_hba.conf entry")
+
+
+def _is_transient(e: BaseException, at_connect: bool) -> bool:
+    """Connection errors are transient (retried), data and credential errors final."""
+    import sqlalchemy as sa
+
+    orig = getattr(e, "orig", None)
+    code = str(getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None) or "")
+    text = str(e).lower()
+    if code[:2] in ("28", "3D", "42") or any(t in text for t in _FINAL_TEXT):
+        return False
+    if code[:2] == "08" or code[:3] == "57P" or code == "53300":
+        return True
+    if at_connect:
+        return isinstance(e, sa.exc.OperationalError | sa.exc.InterfaceError | TimeoutError)
+    return any(t in text for t in ("server closed the connection", "connection refused", "timeout",
+                                   "timed out", "could not connect", "connection reset"))
+
+
 def is_sql_url(source: str) -> bool:
     scheme = source.split("://", 1)[0].split("+", 1)[0].lower() if "://" in source else ""
     return scheme in SQL_SCHEMES
@@ -71,15 +98,34 @@ def _decode_check(table: str, uri: str, data: bytes) -> None:
                    f"{'latin-1/cp1252' if data[e.start] >= 0x80 else 'another encoding'})") from e
 
 
-def _read_csv(table: str, uri: str, data: bytes) -> pd.DataFrame:
+def _sniff_delimiter(data: bytes) -> str:
+    """The CSV's delimiter: ``,`` unless the header has no comma and a sniffer finds ``;``, tab or ``|``
+    (an ERP export in a European locale is often ``;``-separated)."""
+    import csv
+
+    head = data[:65536].decode("utf-8-sig", errors="replace")
+    header = head.splitlines()[0] if head.splitlines() else ""
+    if "," in header:
+        return ","
+    try:
+        sep = csv.Sniffer().sniff(head, delimiters=";\t|").delimiter
+    except csv.Error:
+        return ","
+    return sep if sep in header else ","
+
+
+def _read_csv(table: str, uri: str, data: bytes, info: dict[str, Any] | None = None) -> pd.DataFrame:
     _decode_check(table, uri, data)
     if not data.strip():
         return pd.DataFrame()
+    sep = _sniff_delimiter(data)
     try:
         df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""],
-                         encoding="utf-8-sig")
+                         encoding="utf-8-sig", sep=sep)
     except (pd.errors.ParserError, ValueError) as e:
         raise SourceReadError(table, f"cannot read {uri}: malformed CSV ({e})") from e
+    if info is not None:
+        info["delimiter"] = sep
     return as_text_frame(df)
 
 
@@ -123,9 +169,10 @@ class _FolderSource:
         uri = self.fs.unstrip_protocol(path)
         data = self.fs.cat_file(path)
         fmt = path.rsplit(".", 1)[-1]
-        df = _read_csv(table, uri, data) if fmt == "csv" else _read_parquet(table, uri, data)
-        return df, {"source_uri": uri, "format": fmt, "bytes": len(data), "sha256": lake.sha256_bytes(data),
-                    "sha256_of": "file bytes"}
+        info: dict[str, Any] = {"source_uri": uri, "format": fmt, "bytes": len(data),
+                                "sha256": lake.sha256_bytes(data), "sha256_of": "file bytes"}
+        df = _read_csv(table, uri, data, info) if fmt == "csv" else _read_parquet(table, uri, data)
+        return df, info
 
     def close(self) -> None:
         pass
@@ -169,8 +216,11 @@ class _SqlSource:
             self.names = set(sa.inspect(self.conn).get_table_names(schema=self.schema))
         except sa.exc.SQLAlchemyError as e:
             self.engine.dispose()
-            raise SourceReadError("*", f"cannot open SQL source {self.url}: {e.__class__.__name__}: "
-                                       f"{str(e).splitlines()[0]}") from e
+            first = str(e).splitlines()[0]
+            if _is_transient(e, at_connect=True):
+                raise SourceUnavailableError(f"SQL source {self.url} is unreachable ({e.__class__.__name__}: "
+                                             f"{first}); transient: the task is retried") from e
+            raise SourceReadError("*", f"cannot open SQL source {self.url}: {e.__class__.__name__}: {first}") from e
 
     def where(self, table: str) -> str:
         return f"table {table!r} in {self.url}"
@@ -190,6 +240,9 @@ class _SqlSource:
         try:
             rows = self.conn.execute(sa.text(sql)).fetchall()
         except sa.exc.SQLAlchemyError as e:
+            if _is_transient(e, at_connect=False):
+                raise SourceUnavailableError(f"lost the SQL source while reading {self.where(name)}: "
+                                             f"{str(e).splitlines()[0]}; transient: the task is retried") from e
             raise SourceReadError(table, f"cannot read {self.where(name)}: {str(e).splitlines()[0]}") from e
         cols = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
         df = pd.DataFrame({c: to_text(pd.Series(list(v), dtype=object)) for c, v in zip(columns, cols, strict=True)},

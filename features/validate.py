@@ -82,6 +82,8 @@ class ValidationResult:
     quarantine: dict[str, pd.DataFrame] = field(default_factory=dict)
     counts: dict[str, dict[str, Any]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)  # input tables that are not in the contract
+    positions: dict[str, np.ndarray] = field(default_factory=dict)  # input row positions of the valid rows
+    plausibility: dict[str, Any] = field(default_factory=dict)  # features.plausibility summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,6 +359,12 @@ def _key_label(spec: TableSpec, typed: dict[str, pd.Series], idx: np.ndarray) ->
     return out
 
 
+def _id_columns(spec: TableSpec) -> set[str]:
+    """Key, reference and referenced columns of a table: ids, where surrounding spaces are never meant."""
+    referenced = {pcol for t in TABLES.values() for (pt, pcol) in t.references.values() if pt == spec.name}
+    return set(spec.key) | set(spec.references) | referenced
+
+
 def _check_key(spec: TableSpec, raw: pd.DataFrame, typed: dict[str, pd.Series], problems: _Problems) -> None:
     n = len(raw)
     complete = np.ones(n, dtype=bool)
@@ -440,6 +448,14 @@ def validate_table(spec: TableSpec, raw: pd.DataFrame, parents: dict[str, _Paren
                    max_bad_share: float = 0.05, optional: bool = False
                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Validate one table. Returns (valid typed frame, quarantine frame, counts)."""
+    valid, quarantine, counts, _ = _validate_table(spec, raw, parents, max_bad_share, optional)
+    return valid, quarantine, counts
+
+
+def _validate_table(spec: TableSpec, raw: pd.DataFrame, parents: dict[str, _Parent],
+                    max_bad_share: float = 0.05, optional: bool = False
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], np.ndarray]:
+    """``validate_table`` plus the input positions of the valid rows (for plausibility moves)."""
     raw = as_text_frame(raw)
     n = len(raw)
     columns = list(raw.columns)
@@ -448,8 +464,15 @@ def validate_table(spec: TableSpec, raw: pd.DataFrame, parents: dict[str, _Paren
         raise TableUnusableError(spec.name, "empty input (no header, no rows)")
     missing_required = [c for c in spec.required if c not in columns]
     if missing_required:
+        hint = ""
+        joined = ",".join(columns)
+        for sep, word in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+            if sep in joined:
+                hint = (f"; the header looks {word}-separated, not comma-separated: re-export the file with ',' "
+                        "as the delimiter")
+                break
         raise TableUnusableError(
-            spec.name, f"required column(s) missing: {', '.join(missing_required)} (found: {', '.join(columns)})")
+            spec.name, f"required column(s) missing: {', '.join(missing_required)} (found: {', '.join(columns)}){hint}")
     filled = [c.name for c in spec.columns if c.nullable and c.name not in columns]
     extra = [c for c in columns if c not in spec.column_names]
     counts.update(missing_nullable_columns_filled=filled, extra_columns_not_validated=extra)
@@ -457,13 +480,23 @@ def validate_table(spec: TableSpec, raw: pd.DataFrame, parents: dict[str, _Paren
         if not optional:
             raise TableUnusableError(spec.name, "the table is empty (header only, 0 rows)")
         counts.update(valid=0, quarantined=0, bad_share=0.0, by_reason={})
-        return _empty_valid(spec), _empty_quarantine(columns), counts
+        return _empty_valid(spec), _empty_quarantine(columns), counts, np.zeros(0, dtype=np.int64)
 
     problems = _Problems(n)
     typed: dict[str, pd.Series] = {}
+    ids = _id_columns(spec)
+    trimmed: dict[str, int] = {}
     for col in spec.columns:
         text = raw[col.name] if col.name in raw else pd.Series([None] * n, dtype=object)
+        if col.name in ids and col.dtype == "str" and col.name in raw:  # ' P01' is P01: trim ids, say so
+            stripped = text.str.strip()
+            changed = int((text.notna() & (stripped != text)).sum())
+            if changed:
+                trimmed[col.name] = changed
+                text = stripped
         typed[col.name] = _parse_column(col, text, problems)
+    if trimmed:
+        counts["whitespace_trimmed"] = trimmed
     for rule, (later, earlier) in ROW_CHECKS.get(spec.name, []):
         wrong = (typed[later] < typed[earlier]).to_numpy(dtype=bool)  # NaT compares False
         a, b = raw[later].to_numpy(dtype=object), raw[earlier].to_numpy(dtype=object)
@@ -497,7 +530,7 @@ def validate_table(spec: TableSpec, raw: pd.DataFrame, parents: dict[str, _Paren
         err = TableUnusableError(spec.name, reason)
         err.valid, err.quarantine, err.counts = valid, quarantine, counts  # type: ignore[attr-defined]
         raise err
-    return valid, quarantine, counts
+    return valid, quarantine, counts, np.flatnonzero(good)
 
 
 def _parent_info(spec: TableSpec, valid: pd.DataFrame, quarantine: pd.DataFrame) -> _Parent:
@@ -511,11 +544,13 @@ def _parent_info(spec: TableSpec, valid: pd.DataFrame, quarantine: pd.DataFrame)
 
 
 def validate_tables(raw: dict[str, pd.DataFrame], max_bad_share: float = 0.05,
-                    required: tuple[str, ...] | list[str] | None = None) -> ValidationResult:
+                    required: tuple[str, ...] | list[str] | None = None,
+                    plausibility: dict[str, str] | None = None) -> ValidationResult:
     """Validate raw tables (any dtypes; they are read as text) against the contract, in TABLE_ORDER.
 
     ``required`` defaults to ``REQUIRED_TABLES``. Raises ``TableUnusableError`` (with ``partial``)
-    at the first unusable table.
+    at the first unusable table. ``plausibility``: policy overrides for ``features.plausibility``
+    rules (``{}`` runs them with their default policies; None skips them).
     """
     required = REQUIRED_TABLES if required is None else tuple(required)
     result = ValidationResult(ignored=sorted(t for t in raw if t not in TABLES))
@@ -528,8 +563,8 @@ def validate_tables(raw: dict[str, pd.DataFrame], max_bad_share: float = 0.05,
             continue
         spec = TABLES[name]
         try:
-            valid, quarantine, counts = validate_table(spec, raw[name], parents, max_bad_share,
-                                                       optional=name not in required)
+            valid, quarantine, counts, positions = _validate_table(spec, raw[name], parents, max_bad_share,
+                                                                   optional=name not in required)
         except TableUnusableError as e:
             if hasattr(e, "quarantine"):
                 result.quarantine[name] = e.quarantine
@@ -537,8 +572,40 @@ def validate_tables(raw: dict[str, pd.DataFrame], max_bad_share: float = 0.05,
             e.partial = result
             raise
         result.valid[name], result.quarantine[name], result.counts[name] = valid, quarantine, counts
+        result.positions[name] = positions
         parents[name] = _parent_info(spec, valid, quarantine)
+    if plausibility is not None:
+        _apply_plausibility(raw, result, plausibility)
     return result
+
+
+def _apply_plausibility(raw: dict[str, pd.DataFrame], result: ValidationResult, policy: dict[str, str]) -> None:
+    """Run ``features.plausibility`` on the valid tables; move rows a ``quarantine`` rule flags into the
+    table's quarantine (reason names the rule), keeping ``rows_in == valid + quarantined``."""
+    from features import plausibility
+
+    found = plausibility.check(result.valid, policy)
+    for table, (idx, reasons) in found.quarantine.items():
+        src = result.positions[table][idx]  # input positions of the flagged valid rows
+        text = as_text_frame(raw[table]).iloc[src].reset_index(drop=True)
+        moved = text.reindex(columns=[c for c in result.quarantine[table].columns
+                                      if c not in ("reason", "source_row")])
+        moved["reason"] = reasons
+        moved["source_row"] = (src + 1).astype("int64")
+        q = pd.concat([result.quarantine[table], moved], ignore_index=True)
+        result.quarantine[table] = q.sort_values("source_row", kind="stable").reset_index(drop=True)
+        keep = np.ones(len(result.valid[table]), dtype=bool)
+        keep[idx] = False
+        result.valid[table] = result.valid[table][keep].reset_index(drop=True)
+        result.positions[table] = result.positions[table][keep]
+        c = result.counts[table]
+        by_reason = dict(c["by_reason"])
+        for k, v in found.by_reason.get(table, {}).items():
+            by_reason[k] = by_reason.get(k, 0) + v
+        c.update(valid=len(result.valid[table]), quarantined=len(result.quarantine[table]),
+                 bad_share=round(len(result.quarantine[table]) / c["rows_in"], 6), by_reason=dict(sorted(by_reason.items())))
+        assert c["valid"] + c["quarantined"] == c["rows_in"]
+    result.plausibility = found.summary()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,7 +619,8 @@ def _remove_stale(family: catalog.TableFamily, run_id: str, root: str | None,
             family.remove(run_id, t, root)
 
 
-def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05) -> dict[str, Any]:
+def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05,
+             plausibility: dict[str, str] | None = None) -> dict[str, Any]:
     """Validate ``raw/<run_id>/*`` into ``validated/<run_id>/*`` and ``quarantine/<run_id>/*``.
 
     Writes the manifest section ``validate`` (counts per table, URIs, status) and returns it. On an
@@ -567,7 +635,7 @@ def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05) 
     raw = {t: catalog.RAW[t].read(run_id, root=root) for t in names}
     section: dict[str, Any] = {"run_id": run_id, "max_bad_share": max_bad_share, "tables": {}}
     try:
-        result = validate_tables(raw, max_bad_share)
+        result = validate_tables(raw, max_bad_share, plausibility=plausibility or {})
     except TableUnusableError as e:
         _remove_stale(catalog.VALIDATED, run_id, root)  # a failed run must not leave older valid tables behind
         partial = e.partial or ValidationResult()
@@ -586,6 +654,6 @@ def validate(run_id: str, root: str | None = None, max_bad_share: float = 0.05) 
     for family in (catalog.VALIDATED, catalog.QUARANTINE):  # a table gone from the source must not linger
         _remove_stale(family, run_id, root, keep=frozenset(result.valid))
     totals = {k: sum(c[k] for c in result.counts.values()) for k in ("rows_in", "valid", "quarantined")}
-    section.update(status="ok", totals=totals, ignored_tables=result.ignored)
+    section.update(status="ok", totals=totals, ignored_tables=result.ignored, plausibility=result.plausibility)
     lake.update_manifest(run_id, "validate", section, root)
     return section

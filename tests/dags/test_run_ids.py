@@ -28,14 +28,15 @@ def test_schedule_and_manual_runs_of_one_week_share_the_lake_run():
 
 
 def test_cli_weekly_uses_the_week_rule_and_no_logical_date(monkeypatch):
+    """The CLI names the lake run by the week rule; the Airflow run's logical date is chosen by _run_dag
+    itself (now), so its duration in the UI is the real one (issue 12 attempt keys build on the run id)."""
     seen = {}
 
-    def fake_run_dag(dag_id, conf, logical_date, log_name):
-        seen.update(dag_id=dag_id, conf=conf, logical_date=logical_date, log_name=log_name)
+    def fake_run_dag(dag_id, conf, log_name):
+        seen.update(dag_id=dag_id, conf=conf, log_name=log_name)
         return 1  # no headline
 
     monkeypatch.setattr(cli, "_run_dag", fake_run_dag)
     assert cli.main(["weekly", "--date", "2026-11-25"]) == 1
     assert seen["conf"]["run_id"] == "weekly-2026-11-23"
-    assert seen["logical_date"] is None  # the Airflow run starts now: its duration is the real one
-    assert seen["log_name"] == "weekly-2026-11-23"
+    assert seen["log_name"].startswith("weekly-2026-11-23--a")

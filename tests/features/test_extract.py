@@ -230,7 +230,10 @@ def test_ambiguous_or_absent_sources_are_refused(tmp_path, network, write_folder
         extract(str(tmp_path / "src"), "r1", root=str(tmp_path / "lake"))
     with pytest.raises(SourceReadError, match="source folder .*nowhere does not exist"):
         extract(str(tmp_path / "nowhere"), "r1", root=str(tmp_path / "lake"))
-    with pytest.raises(SourceReadError, match=r"cannot open SQL source postgresql\+psycopg2?://postgres@127.0.0.1:1/x"):
+    # an unreachable server is transient (issue 12): retried, not refused
+    from features.extract import SourceUnavailableError
+
+    with pytest.raises(SourceUnavailableError, match=r"SQL source postgresql\+psycopg2?://postgres@127.0.0.1:1/x"):
         extract("postgresql://postgres@127.0.0.1:1/x", "r1", root=str(tmp_path / "lake"))
 
 
@@ -296,3 +299,35 @@ def test_demo_sample_as_csv_extracts_and_validates_with_nothing_quarantined(tmp_
     expected = sample.generate("demo", seed=7)
     for t in TABLE_ORDER:
         pd.testing.assert_frame_equal(lake.read_table("validated", "demo", t, root), expected[t], obj=t)
+
+
+def test_semicolon_csv_is_detected_and_recorded(tmp_path, network, write_folder):
+    folder = write_folder(network, tmp_path / "src")
+    d = network["demand_history"]
+    d.to_csv(folder / "demand_history.csv", index=False, sep=";")
+    out = extract(str(folder), "semi", root=str(tmp_path / "lake"))
+    assert out["tables"]["demand_history"]["delimiter"] == ";"
+    assert out["tables"]["plants"]["delimiter"] == ","
+    res = validate("semi", root=str(tmp_path / "lake"))
+    assert res["tables"]["demand_history"]["valid"] == len(d)
+
+
+def test_unreachable_db_is_transient_not_a_data_error(tmp_path):
+    from features.extract import SourceUnavailableError
+
+    with pytest.raises(SourceUnavailableError, match="unreachable.*transient") as e:
+        extract("postgresql://u:pw@127.0.0.1:1/x", "down", root=str(tmp_path))
+    assert not isinstance(e.value, ValueError)  # so the DAG task is retried, not failed at once
+    assert "pw" not in str(e.value)
+
+
+@pytest.mark.postgres
+def test_unknown_database_is_final(tmp_path):
+    try:
+        extract("postgresql://postgres@127.0.0.1:5432/postgres", "probe", root=str(tmp_path), tables=["plants"])
+    except TableUnusableError as e:  # reachable (the table is simply not there)
+        assert "plants" in str(e)
+    except ConnectionError as e:
+        pytest.skip(f"PostgreSQL not reachable: {e}")
+    with pytest.raises(SourceReadError, match="does not exist"):
+        extract("postgresql://postgres@127.0.0.1:5432/co2plan_i12_no_such_db", "nodb", root=str(tmp_path))

@@ -388,3 +388,27 @@ def test_rerun_without_an_optional_table_removes_its_stale_validated_copy(tmp_pa
     assert "energy_contracts" not in lake.list_tables("validated", "r", root)
     assert "energy_contracts" not in lake.list_tables("quarantine", "r", root)
     assert "plants" in lake.list_tables("validated", "r", root)
+
+
+def test_padded_ids_are_trimmed_and_reported(network, as_text):
+    from features.validate import validate_tables
+
+    raw = as_text(network)
+    raw["plants"].loc[0, "plant_id"] = " " + raw["plants"].loc[0, "plant_id"] + "  "
+    raw["production_history"]["product_id"] = raw["production_history"]["product_id"] + " "
+    r = validate_tables(raw)
+    assert r.counts["plants"]["whitespace_trimmed"] == {"plant_id": 1}
+    assert r.counts["production_history"]["whitespace_trimmed"] == {"product_id": len(raw["production_history"])}
+    assert sum(c["quarantined"] for c in r.counts.values()) == 0
+    assert r.valid["plants"]["plant_id"].iloc[0] == network["plants"]["plant_id"].iloc[0]
+    assert "whitespace_trimmed" not in r.counts["markets"]
+
+
+def test_semicolon_header_gets_a_delimiter_hint(network, as_text):
+    from features.validate import validate_tables
+
+    raw = as_text(network)
+    d = raw["demand_history"]
+    raw["demand_history"] = pd.DataFrame({";".join(d.columns): d.astype(str).agg(";".join, axis=1)})
+    with pytest.raises(TableUnusableError, match="looks ';'-separated"):
+        validate_tables(raw)

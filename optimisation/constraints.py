@@ -22,25 +22,56 @@ def _pos(index: pd.DataFrame, keys: pd.DataFrame | list) -> np.ndarray:
 
 
 def define_plant_balance(b: Build) -> None:
-    """plant_balance (p,k,t): x - sum_l f = 0 (production shipped in the week it is built)."""
+    """plant_balance (p,k,t): I[t-1] + x - sum_l f - I[t] = 0, with I[-1] = opening stock (on the RHS)."""
     x, f = b.x, b.f
     nx = len(x)
     of_f = _pos(x[["plant_id", "product_id", "t"]], f[["plant_id", "product_id", "t"]]).astype(np.int64)
-    b.rows.family("plant_balance", nx, "==", 0.0, np.concatenate([np.arange(nx), of_f]),
-                  np.concatenate([x["col"], f["col"]]), np.concatenate([np.ones(nx), -np.ones(len(f))]),
+    prev = np.flatnonzero(x["t"].to_numpy() > 0)  # x is sorted by pair, then t: t-1 is the row before
+    b.rows.family("plant_balance", nx, "==", -b.i0,
+                  np.concatenate([np.arange(nx), of_f, np.arange(nx), prev]),
+                  np.concatenate([x["col"], f["col"], x["stock_col"], x["stock_col"].to_numpy()[prev - 1]]),
+                  np.concatenate([np.ones(nx), -np.ones(len(f)), -np.ones(nx), np.ones(len(prev))]),
                   index=x[["plant_id", "product_id", "t"]])
 
 
 def define_market_balance(b: Build) -> None:
-    """market_balance (k,m,t): sum_l f[l,k,t - tau_l] + u >= demand net of the pipeline."""
+    """market_balance (k,m,t): Im[t-1] + sum_l f[l,k,t-tau_l] + bo[t] + u[t] - bo[t-1] - Im[t] = D - A0.
+    An equality: in-transit units (A0) beyond a week's demand go into market stock, none is discarded."""
     u, f = b.u, b.f
     nu = len(u)
     of_f = _pos(u[["product_id", "market_id", "t"]], [f["product_id"], f["market_id"], f["t_arrive"]])
     has = ~np.isnan(of_f)
-    b.rows.family("market_balance", nu, ">=", u["demand"].to_numpy(),
-                  np.concatenate([np.arange(nu), of_f[has].astype(np.int64)]),
-                  np.concatenate([u["col"], f["col"][has]]), np.ones(nu + int(has.sum())),
-                  index=u[["product_id", "market_id", "t"]])
+    prev = np.flatnonzero(u["t"].to_numpy() > 0)  # u is sorted by pair, then t
+    rows = [np.arange(nu), of_f[has].astype(np.int64), np.arange(nu), prev]
+    cols = [u["col"].to_numpy(), f["col"].to_numpy()[has], u["mstock_col"].to_numpy(),
+            u["mstock_col"].to_numpy()[prev - 1]]
+    vals = [np.ones(nu), np.ones(int(has.sum())), -np.ones(nu), np.ones(len(prev))]
+    if "backlog_col" in u:
+        rows += [np.arange(nu), prev]
+        cols += [u["backlog_col"].to_numpy(), u["backlog_col"].to_numpy()[prev - 1]]
+        vals += [np.ones(nu), -np.ones(len(prev))]
+    b.rows.family("market_balance", nu, "==", (u["demand"] - u["pipeline"]).to_numpy(), np.concatenate(rows),
+                  np.concatenate(cols), np.concatenate(vals), index=u[["product_id", "market_id", "t"]])
+
+
+def define_tail_demand(b: Build) -> None:
+    """tail_demand (k,m,s), s in [H, H + tau_min): sum_l f[l,k,s-tau_l] + u_tail >= mean demand of the last
+    4 weeks. Weeks no departure after the horizon can reach are served by the horizon's production."""
+    tail, f = b.tail, b.f
+    if tail is None or tail.empty:
+        return
+    of_f = _pos(tail[["product_id", "market_id", "t"]], [f["product_id"], f["market_id"], f["t_arrive"]])
+    has = ~np.isnan(of_f)
+    n = len(tail)
+    b.rows.family("tail_demand", n, ">=", tail["demand"].to_numpy(),
+                  np.concatenate([np.arange(n), of_f[has].astype(np.int64)]),
+                  np.concatenate([tail["col"], f["col"].to_numpy()[has]]), np.ones(n + int(has.sum())),
+                  index=tail[["product_id", "market_id", "t"]])
+
+
+def _plant_week_rows(b: Build) -> tuple[pd.DataFrame, np.ndarray]:
+    """(cap frame, row of each x in cap)."""
+    return b.cap, _pos(b.cap[["plant_id", "t"]], b.x[["plant_id", "t"]]).astype(np.int64)
 
 
 def define_plant_capacity(b: Build) -> None:
@@ -58,6 +89,91 @@ def define_lane_capacity(b: Build) -> None:
     cap_t = f.drop_duplicates(["lane_id", "t"])["cap_t"].to_numpy()
     b.rows.family("lane_capacity", len(keys), "<=", cap_t, _pos(keys, f[["lane_id", "t"]]).astype(np.int64),
                   f["col"], f["tonnes_per_unit"], index=keys)
+
+
+def define_min_utilisation(b: Build) -> None:
+    """min_utilisation (p,t): sum_k x + s_min >= umin_p x capacity (after outages); s_min is priced."""
+    cap, of_x = _plant_week_rows(b)
+    umin = b.rules["umin"].reindex(cap["plant_id"]).fillna(0.0).to_numpy() * cap["capacity_units"].to_numpy()
+    keep = np.flatnonzero(umin > 1e-9)
+    if not len(keep):
+        return
+    pos = np.full(len(cap), -1)
+    pos[keep] = np.arange(len(keep))
+    s = b.cols.add("s_min", len(keep), b.params.min_util_slack_penalty_eur_per_unit)
+    xr = pos[of_x]
+    sel = xr >= 0
+    b.rows.family("min_utilisation", len(keep), ">=", umin[keep], np.concatenate([xr[sel], np.arange(len(keep))]),
+                  np.concatenate([b.x["col"].to_numpy()[sel], s]), np.ones(int(sel.sum()) + len(keep)),
+                  index=cap.iloc[keep][["plant_id", "t"]])
+
+
+def define_smoothing(b: Build) -> None:
+    """ramp_up / ramp_down (p,t): +-(sum_k x[t] - sum_k x[t-1]) <= delta_p x nominal capacity (+ any capacity
+    change between the weeks). Week 1 moves from the current plan's weekly output when it is known."""
+    cap, of_x = _plant_week_rows(b)
+    delta = b.rules["delta"].reindex(cap["plant_id"]).to_numpy()
+    ok = np.isfinite(delta)
+    if not ok.any():
+        return
+    c = cap["capacity_units"].to_numpy()
+    t = cap["t"].to_numpy()
+    x0 = b.rules["x0"].reindex(cap["plant_id"]).to_numpy()
+    umin = b.rules["umin"].reindex(cap["plant_id"]).fillna(0.0).to_numpy()
+    base = delta * cap["capacity_nominal"].to_numpy()
+    # rows: t > 0 always; t = 0 when x0 is known (cap is sorted by plant, then t)
+    rows_k = np.flatnonzero(ok & ((t > 0) | np.isfinite(x0)))
+    pos = np.full(len(cap), -1)
+    pos[rows_k] = np.arange(len(rows_k))
+    c_prev = np.where(t > 0, np.roll(c, 1), c)
+    xcol = b.x["col"].to_numpy()
+    for name, sign in (("ramp_up", 1.0), ("ramp_down", -1.0)):
+        r_cur = pos[of_x]
+        nxt = np.where((t < len(b.weeks) - 1), np.arange(len(cap)) + 1, -1)  # the row of week t+1 of a plant
+        r_next = np.where(nxt[of_x] >= 0, pos[np.clip(nxt[of_x], 0, len(cap) - 1)], -1)
+        sel_c, sel_n = r_cur >= 0, r_next >= 0
+        grow = np.maximum(0.0, sign * (c - c_prev))
+        first = t == 0
+        rhs0 = np.where(first, sign * np.nan_to_num(x0) + np.where(sign > 0, np.maximum(0.0, umin * c - np.nan_to_num(
+            x0)), np.maximum(0.0, np.nan_to_num(x0) - c)), 0.0)
+        rhs = (base + grow + rhs0)[rows_k]
+        b.rows.family(name, len(rows_k), "<=", rhs, np.concatenate([r_cur[sel_c], r_next[sel_n]]),
+                      np.concatenate([xcol[sel_c], xcol[sel_n]]),
+                      np.concatenate([np.full(int(sel_c.sum()), sign), np.full(int(sel_n.sum()), -sign)]),
+                      index=cap.iloc[rows_k][["plant_id", "t"]])
+
+
+def define_stock_limit(b: Build) -> None:
+    """stock_limit (p,t): sum_k I <= Imax_p (plants with a positive limit; 0 = no stock, as column bounds)."""
+    cap, of_x = _plant_week_rows(b)
+    imax = b.rules["imax"].reindex(cap["plant_id"]).to_numpy()
+    keep = np.flatnonzero(np.isfinite(imax) & (imax > 0))
+    if not len(keep):
+        return
+    pos = np.full(len(cap), -1)
+    pos[keep] = np.arange(len(keep))
+    xr = pos[of_x]
+    sel = xr >= 0
+    b.rows.family("stock_limit", len(keep), "<=", imax[keep], xr[sel], b.x["stock_col"].to_numpy()[sel],
+                  np.ones(int(sel.sum())), index=cap.iloc[keep][["plant_id", "t"]])
+
+
+def define_terminal_stock(b: Build) -> None:
+    """terminal_stock (p): sum_k I[H-1] + s_term >= min(opening stock, Imax) x terminal_stock_pct / 100;
+    s_term costs twice the plant's mean unit cost + 1 EUR per unit (above building and holding the unit)."""
+    x = b.x
+    pct = b.params.terminal_stock_pct / 100.0
+    i0 = pd.Series(b.i0).groupby(x["plant_id"].to_numpy()).sum()
+    need = (np.minimum(i0, b.rules["imax"].reindex(i0.index)) * pct).loc[lambda s: s > 1e-9]
+    if need.empty:
+        return
+    last = np.flatnonzero((x["t"] == len(b.weeks) - 1).to_numpy() & x["plant_id"].isin(need.index).to_numpy())
+    row = pd.Series(np.arange(len(need)), index=need.index).reindex(x["plant_id"].to_numpy()[last]).to_numpy()
+    pen = 2.0 * x.groupby("plant_id")["cost_eur"].mean().reindex(need.index).to_numpy() + 1.0
+    s = b.cols.add("s_term", len(need), pen)
+    b.rows.family("terminal_stock", len(need), ">=", need.to_numpy(), np.concatenate([row, np.arange(len(need))]),
+                  np.concatenate([x["stock_col"].to_numpy()[last], s]), np.ones(len(last) + len(need)),
+                  index=pd.DataFrame({"plant_id": need.index}))
 
 
 def define_co2_budget(b: Build) -> None:
@@ -81,4 +197,5 @@ def define_output_target(b: Build) -> None:
 
 #: the families in build order (row order of the model)
 FAMILIES = (define_plant_balance, define_market_balance, define_plant_capacity, define_lane_capacity,
-            define_co2_budget, define_output_target)
+            define_co2_budget, define_output_target, define_tail_demand, define_min_utilisation, define_smoothing,
+            define_stock_limit, define_terminal_stock)

@@ -114,6 +114,7 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     k.update({"output_units": out, "demand_units": demand_total, "pipeline_units": float(dem["pipeline"].sum()),
               "unmet_units": unmet_total,
               "service_level": 1.0 - unmet_total / demand_total if demand_total > 0 else 1.0})
+    k.update(_stock_kpis(model, v, xv))
     dem_m = dem.groupby("market_id")["demand"].sum()
     unmet_m = pd.Series(uv).groupby(u["market_id"].to_numpy()).sum().reindex(dem_m.index, fill_value=0.0)
     k["service_level_by_market"] = {str(m): float(1.0 - unmet_m[m] / dem_m[m]) if dem_m[m] > 0 else 1.0
@@ -132,6 +133,41 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     k["output_shortfall_units"] = s_out
     k["diagnosis"] = diagnose(model, result, total, out, s_co2, s_out, unmet_total)
     return k
+
+
+def _block(model: PlanModel, v: np.ndarray, name: str) -> np.ndarray:
+    cols = model.cols.block(name) if model.cols is not None else np.zeros(0, int)
+    return np.maximum(v[cols], 0.0)
+
+
+def _stock_kpis(model: PlanModel, v: np.ndarray, xv: np.ndarray) -> dict[str, Any]:
+    """Stock, backlog, tail and operating-rule figures (docs/OPTIMISATION.md)."""
+    x, u = model.x, model.u
+    n_t = len(model.weeks)
+    out: dict[str, Any] = {}
+    if "stock_col" not in x:
+        return out
+    stock = np.maximum(v[x["stock_col"].to_numpy()], 0.0)
+    last = (x["t"] == n_t - 1).to_numpy()
+    mstock = np.maximum(v[u["mstock_col"].to_numpy()], 0.0)
+    out["opening_stock_units"] = float(model.i0.sum())
+    out["stock_end_units"] = float(stock[last].sum())
+    out["market_stock_end_units"] = float(mstock[(u["t"] == n_t - 1).to_numpy()].sum())
+    out["pipeline_discarded_units"] = 0.0  # market_balance is an equality: arrivals go to market stock
+    out["backlog_unit_weeks"] = float(np.maximum(v[u["backlog_col"].to_numpy()], 0.0).sum()) if "backlog_col" in u \
+        else 0.0
+    tail = model.tail
+    out["tail_demand_units"] = float(tail["demand"].sum()) if tail is not None and len(tail) else 0.0
+    out["tail_unmet_units"] = float(np.maximum(v[tail["col"].to_numpy()], 0.0).sum()) if out["tail_demand_units"] \
+        else 0.0
+    out["min_util_shortfall_units"] = float(_block(model, v, "s_min").sum())
+    out["terminal_stock_shortfall_units"] = float(_block(model, v, "s_term").sum())
+    if model.rules is not None:
+        out["min_utilisation_by_plant"] = {str(p): float(r) for p, r in model.rules["umin"].items() if r > 0}
+    by_week = pd.Series(xv).groupby(x["t"].to_numpy()).sum()
+    mean = float(by_week.mean()) if len(by_week) else 0.0
+    out["output_last4_max_dev_pct"] = float(100 * np.abs(by_week.iloc[-4:] / mean - 1).max()) if mean > 0 else 0.0
+    return out
 
 
 def diagnose(model: PlanModel, result: SolveResult, co2: float, output: float, s_co2: float, s_out: float,

@@ -18,7 +18,7 @@ import pandas as pd
 import pulp
 from pulp import _rustcore
 
-from optimisation.inputs import InputError, PlanInputs, lane_tco2e_per_t, monday, mondays
+from optimisation.inputs import InputError, PlanInputs, lane_tco2e_per_t, monday, mondays, opening_stock
 from optimisation.scenario import QUANTILE_COLUMN, ScenarioParams
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,10 @@ class PlanModel:
     constraints: list = field(default_factory=list)  # LpConstraint in row order
     row_dual: np.ndarray | None = None  # duals / activities of the last in-process HiGHS solve, in row order
     row_activity: np.ndarray | None = None
+    rules: pd.DataFrame | None = None  # operating rules per plant
+    tail: pd.DataFrame | None = None  # tail demand rows
+    i0: np.ndarray | None = None  # opening stock per x row
+    cols: object | None = None  # the Columns registry (blocks -> column ranges)
 
     @property
     def num_variables(self) -> int:
@@ -311,6 +315,9 @@ class Build:
     target: float | None = None
     s_co2_col: int = -1
     s_out_col: int | None = None
+    rules: pd.DataFrame | None = None  # per plant: umin, delta, imax, x0 (see _plant_rules)
+    tail: pd.DataFrame | None = None  # tail demand rows (k,m,s >= H) with col
+    i0: np.ndarray | None = None  # opening stock per x row (non-zero only at t = 0)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -357,15 +364,39 @@ def _production(inputs: PlanInputs, params: ScenarioParams, weeks: pd.DatetimeIn
 
 def _unmet(inputs: PlanInputs, params: ScenarioParams, weeks: pd.DatetimeIndex,
            products: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(demand frame, market grid). The market grid has one row per product x market x week for every
+    pair with demand or in-transit arrivals in the horizon: the rows of ``market_balance`` and the index
+    of lost sales u, market stock and backlog. ``demand`` is gross; ``pipeline`` arrives on top."""
     dem = _demand(inputs, params, weeks)
     dem["net"] = np.maximum(dem["demand"] - dem["pipeline"], 0.0)
-    u = dem.loc[dem["net"] > 0, ["product_id", "market_id", "t", "net"]].rename(columns={"net": "demand"})
-    u = u.reset_index(drop=True)
+    tot = dem.groupby(["product_id", "market_id"])[["demand", "pipeline"]].sum()
+    km = tot[(tot["demand"] + tot["pipeline"]) > 0].index
+    grid = pd.MultiIndex.from_tuples([(k, m, t) for k, m in km for t in range(len(weeks))],
+                                     names=["product_id", "market_id", "t"]) if len(km) else pd.MultiIndex.from_arrays(
+        [[], [], []], names=["product_id", "market_id", "t"])
+    u = (dem.set_index(["product_id", "market_id", "t"])[["demand", "pipeline"]].reindex(grid).fillna(0.0)
+         .reset_index())
     if params.unmet_penalty_eur_per_unit is not None:
         u["penalty_eur"] = params.unmet_penalty_eur_per_unit
     else:
         u["penalty_eur"] = products.loc[u["product_id"], "price_eur"].to_numpy(float)
     return dem, u
+
+
+def _tail(u: pd.DataFrame, tau_tail: pd.Series, n_t: int, params: ScenarioParams) -> pd.DataFrame:
+    """Tail rows (k,m,s) for s in [H, H + tau(k,m)), tau = transit weeks of the pair's cheapest delivered
+    route (the one a steady-state plan uses): those weeks are served by departures inside the horizon.
+    Demand = mean of the last 4 weeks' demand."""
+    cols = ["product_id", "market_id", "t", "demand", "penalty_eur"]
+    if not params.tail_demand or tau_tail.empty:
+        return pd.DataFrame(columns=cols)
+    last = u[u["t"] >= n_t - 4].groupby(["product_id", "market_id"]).agg(demand=("demand", "mean"),
+                                                                          penalty_eur=("penalty_eur", "first"))
+    last = last.join(tau_tail.rename("tau"), how="inner")
+    last = last[(last["tau"] > 0) & (last["demand"] > 0)].reset_index()
+    rep = last.loc[np.repeat(last.index.to_numpy(), last["tau"].to_numpy().astype(int))].reset_index(drop=True)
+    rep["t"] = n_t + rep.groupby(["product_id", "market_id"]).cumcount()
+    return rep[cols]
 
 
 def _shipments(inputs: PlanInputs, params: ScenarioParams, pp: pd.DataFrame, u: pd.DataFrame,
@@ -377,21 +408,26 @@ def _shipments(inputs: PlanInputs, params: ScenarioParams, pp: pd.DataFrame, u: 
     lanes["cap_t"] = lanes["capacity_t_per_week"] * lanes["mode"].map(mode_pct).fillna(1.0)
     lanes["tau"] = transit_weeks(lanes["transit_days"])
     lanes["tco2e_per_t"] = lane_tco2e_per_t(lanes, inputs.emission_factors, params.transport_basis).to_numpy()
-    served = u[["product_id", "market_id"]].drop_duplicates()
+    served = u.loc[u["demand"] > 0, ["product_id", "market_id"]].drop_duplicates()
     lk = lanes.merge(pp[["plant_id", "product_id"]], on="plant_id").merge(served, on=["product_id", "market_id"])
     lk = lk.reset_index(drop=True)
     f = lk.loc[np.repeat(lk.index.to_numpy(), n_t)].reset_index(drop=True)
     f["t"] = np.tile(np.arange(n_t), len(lk))
     f["t_arrive"] = f["t"] + f["tau"]
-    if params.max_move_pct is None:
-        # arrivals after the horizon serve no modelled demand; they are kept only under max-move floors,
-        # where the last weeks' production must still leave on some lane
-        f = f[f["t_arrive"] < n_t].reset_index(drop=True)
+    # arrivals after the horizon are kept up to the tail rows (see _tail)
+    unit = pp.groupby(["plant_id", "product_id"])["production_cost_eur_per_unit"].mean()
+    lk["delivered"] = (unit.reindex(pd.MultiIndex.from_frame(lk[["plant_id", "product_id"]])).to_numpy()
+                       + products.loc[lk["product_id"], "weight_t"].to_numpy(float) * lk["cost_eur_per_t"])
+    cheapest = lk.sort_values("delivered", kind="stable").drop_duplicates(["product_id", "market_id"])
+    tau_tail = cheapest.set_index(["product_id", "market_id"])["tau"]
+    f["tau_tail"] = tau_tail.reindex(pd.MultiIndex.from_frame(f[["product_id", "market_id"]])).to_numpy() \
+        if params.tail_demand else 0
+    f = f[f["t_arrive"] < n_t + f["tau_tail"]].reset_index(drop=True)
     w = products.loc[f["product_id"], "weight_t"].to_numpy(float)
     f["tonnes_per_unit"] = w
     f["cost_eur"] = w * f["cost_eur_per_t"].to_numpy(float)
     f["e_transport"] = w * f["tco2e_per_t"].to_numpy(float)
-    return f[["lane_id", "plant_id", "market_id", "mode", "product_id", "t", "t_arrive", "tonnes_per_unit",
+    return f[["lane_id", "plant_id", "market_id", "mode", "product_id", "t", "t_arrive", "tau", "tau_tail", "tonnes_per_unit",
               "cost_eur", "e_transport", "cap_t"]]
 
 
@@ -411,6 +447,39 @@ def _max_move_bounds(x: pd.DataFrame, cap: pd.DataFrame, current: pd.DataFrame |
     lb *= np.minimum(1.0, np.divide(cap_x, lb_sum, out=np.ones_like(lb), where=lb_sum > 0))
     ub = x0 * (1.0 + m)
     return lb, np.maximum(ub, lb)
+
+
+def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFrame,
+                 current: pd.DataFrame | None) -> pd.DataFrame:
+    """Operating rules per plant: umin (min utilisation, fraction), delta (max week-to-week change,
+    fraction of nominal capacity, NaN = none), imax (max stock, units), x0 (current weekly output, NaN if
+    unknown). Precedence: plant_rules > plant_operations table > global parameter."""
+    r = pd.DataFrame(index=plants.index)
+    cap = plants["capacity_units_per_week"].astype(float)
+    r["umin"] = (params.min_utilisation_pct or 0.0) / 100.0
+    r["delta"] = np.nan if params.max_change_pct_per_week is None else params.max_change_pct_per_week / 100.0
+    r["imax"] = params.max_stock_weeks * cap
+    ops = inputs.plant_operations
+    if ops is not None and not ops.empty:
+        o = ops.set_index("plant_id").reindex(r.index)
+        if params.min_utilisation_pct is None and "min_utilisation_pct" in o:
+            r["umin"] = (o["min_utilisation_pct"] / 100.0).fillna(r["umin"])
+        if params.max_change_pct_per_week is None and "max_change_pct_per_week" in o:
+            r["delta"] = (o["max_change_pct_per_week"] / 100.0).fillna(r["delta"])
+        if "max_stock_units" in o:
+            r["imax"] = o["max_stock_units"].astype(float).fillna(r["imax"])
+    for rule in params.plant_rules:
+        if rule.plant_id not in r.index:
+            raise InputError(f"plant_rules: plant_id {rule.plant_id!r} not in plants")
+        if rule.min_utilisation_pct is not None:
+            r.loc[rule.plant_id, "umin"] = rule.min_utilisation_pct / 100.0
+        if rule.max_change_pct_per_week is not None:
+            r.loc[rule.plant_id, "delta"] = rule.max_change_pct_per_week / 100.0
+        if rule.max_stock_units is not None:
+            r.loc[rule.plant_id, "imax"] = rule.max_stock_units
+    r["x0"] = np.nan if current is None else current.groupby("plant_id")["units_per_week"].sum().reindex(r.index)
+    r["capacity_nominal"] = cap
+    return r
 
 
 def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
@@ -449,9 +518,39 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
         s_out_col = int(cols.add("s_out", 1, params.output_slack_penalty_eur_per_unit, prefix="s_out")[0])
     co2_fixed = float(fixed.loc[fixed["scope"].isin(["scope1", "scope2_market"]), "fixed_tco2e"].sum())
 
+    # --- stock and time: plant stock I (x index), market stock Im and backlog bo (u index), tail demand
+    rules = _plant_rules(inputs, params, plants, current)
+    hold_w = params.holding_rate_pct_per_year / 100.0 / 52.0
+    imax_x = rules["imax"].reindex(x["plant_id"]).to_numpy()
+    x["stock_col"] = cols.add("stock", len(x), hold_w * x["cost_eur"].to_numpy(), 0.0,
+                              np.where(imax_x > 0, np.inf, 0.0))
+    unit_cost = x.groupby("product_id")["cost_eur"].mean()
+    u_cost = unit_cost.reindex(u["product_id"]).fillna(0.0).to_numpy()
+    u["mstock_col"] = cols.add("mstock", len(u), 1.5 * hold_w * u_cost)
+    if params.backorder_max_weeks > 0:
+        w = params.backorder_max_weeks
+        bo_ub = (u.groupby(["product_id", "market_id"])["demand"]
+                 .transform(lambda s: s.rolling(w, min_periods=1).sum()).to_numpy())
+        bo_ub[u["t"].to_numpy() == n_t - 1] = 0.0  # backlog left at the end is lost
+        late = params.lateness_pct_of_price_per_week / 100.0 * products.loc[u["product_id"], "price_eur"].to_numpy(
+            float)
+        u["backlog_col"] = cols.add("backlog", len(u), late, 0.0, bo_ub)
+    tail = _tail(u, f.groupby(["product_id", "market_id"])["tau_tail"].first(), n_t, params)
+    tail["col"] = cols.add("tail_lost", len(tail), tail["penalty_eur"].to_numpy(float))
+    i0_frame, stock_method = opening_stock(inputs, weeks[0])
+    i0 = np.zeros(len(x))
+    first_t = (x["t"] == 0).to_numpy()
+    if len(i0_frame):
+        got = i0_frame.set_index(["plant_id", "product_id"])["units"].reindex(
+            pd.MultiIndex.from_frame(x.loc[first_t, ["plant_id", "product_id"]])).fillna(0.0).to_numpy()
+        total = pd.Series(got).groupby(x.loc[first_t, "plant_id"].to_numpy()).transform("sum").to_numpy()
+        lim = rules["imax"].reindex(x.loc[first_t, "plant_id"]).to_numpy()
+        i0[first_t] = got * np.minimum(1.0, np.divide(lim, total, out=np.ones_like(got), where=total > 0))
+    log.info("opening stock: %.0f units (%s)", i0.sum(), stock_method)
+
     b = Build(inputs=inputs, params=params, weeks=weeks, cap=cap, x=x, f=f, u=u, dem=dem, coef=coef, fixed=fixed,
               cols=cols, rows=_Rows(), co2_fixed_t=co2_fixed, target=target, s_co2_col=s_co2_col,
-              s_out_col=s_out_col)
+              s_out_col=s_out_col, rules=rules, tail=tail, i0=i0)
     for define in FAMILIES:
         define(b)
 
@@ -491,7 +590,8 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
                    output_target_units=target, s_co2_col=s_co2_col, s_out_col=s_out_col,
                    capacity_rows=constraints[cap_fam.first:cap_fam.first + cap_fam.n],
                    market_rows=[] if mb_fam is None else constraints[mb_fam.first:mb_fam.first + mb_fam.n],
-                   current_plan=current, matrix=matrix, families=fam, constraints=constraints)
+                   current_plan=current, matrix=matrix, families=fam, constraints=constraints, rules=rules,
+                   tail=tail, i0=i0, cols=cols)
     pm.build_seconds = time.perf_counter() - t0
     log.info("built %s: %d variables, %d constraints in %.2f s", prob.name, n_cols, len(constraints),
              pm.build_seconds)

@@ -75,6 +75,16 @@ class RenewableShare(_Strict):
                              description="share of the plant's electricity covered by renewable instruments")
 
 
+class PlantRule(_Strict):
+    """Operating rules of one plant; each field overrides the plant_operations table and the global default."""
+
+    plant_id: str = Field(..., title="Plant")
+    min_utilisation_pct: float | None = Field(None, ge=0, le=100, title="Minimum utilisation (% of capacity)")
+    max_change_pct_per_week: float | None = Field(None, ge=0, le=100,
+                                                  title="Maximum week-to-week change (% of capacity)")
+    max_stock_units: float | None = Field(None, ge=0, title="Maximum finished-goods stock (units)")
+
+
 class ScenarioParams(_Strict):
     """Typed scenario of one planning solve (see docs/OPTIMISATION.md for the formulation)."""
 
@@ -110,6 +120,33 @@ class ScenarioParams(_Strict):
                                                 "N weeks of production_history")
     transport_basis: Literal["TTW", "WTW"] = Field("TTW", title="Freight factor basis",
                                                    description="tank-to-wheel or well-to-wheel")
+    # stock and time (docs/OPTIMISATION.md, families plant_balance .. terminal_stock)
+    max_stock_weeks: float = Field(2.0, ge=0, le=52, title="Plant stock limit (weeks of capacity)",
+                                   description="finished-goods stock a plant may hold; 0 = no stock "
+                                               "(plant_operations.max_stock_units overrides)")
+    holding_rate_pct_per_year: float = Field(20.0, ge=0, le=200, title="Holding cost (% of unit cost per year)",
+                                             description="plant stock; stock at a market costs 1.5 x")
+    backorder_max_weeks: int = Field(4, ge=0, le=26, title="Backorder patience (weeks)",
+                                     description="demand may be served up to this many weeks late; 0 = "
+                                                 "unmet demand is lost at once")
+    lateness_pct_of_price_per_week: float = Field(1.0, ge=0, le=100, title="Lateness cost (% of price per week)")
+    terminal_stock_pct: float = Field(100.0, ge=0, le=100, title="Terminal stock (% of opening stock)",
+                                      description="stock each plant keeps at the end of the horizon")
+    tail_demand: bool = Field(True, title="Serve demand just after the horizon",
+                              description="the first weeks after the horizon (transit weeks of each "
+                                          "market's cheapest route) are served from the horizon's "
+                                          "production at the mean demand of its last 4 weeks; stops the "
+                                          "end collapse")
+    # plant operating rules
+    min_utilisation_pct: float | None = Field(None, ge=0, le=100, title="Minimum utilisation (% of capacity)",
+                                              description="every plant; empty = plant_operations table, else 0")
+    max_change_pct_per_week: float | None = Field(None, ge=0, le=100,
+                                                  title="Maximum week-to-week change (% of capacity)",
+                                                  description="every plant; empty = plant_operations table, "
+                                                              "else no limit")
+    plant_rules: list[PlantRule] = Field(default_factory=list, title="Operating rules by plant")
+    min_util_slack_penalty_eur_per_unit: float = Field(100_000.0, ge=0,
+                                                       title="Minimum-utilisation shortfall penalty (EUR / unit)")
     # penalties (objective weights of soft constraints)
     unmet_penalty_eur_per_unit: float | None = Field(None, ge=0, title="Unmet demand penalty (EUR / unit)",
                                                      description="empty = the product's price_eur")

@@ -52,7 +52,8 @@ def plan_tables(model: PlanModel, values: np.ndarray | None = None) -> dict[str,
     unmet = pd.DataFrame({"product_id": u["product_id"].to_numpy(), "market_id": u["market_id"].to_numpy(),
                           "week": weeks[u["t"].to_numpy()], "demand_units": u["demand"].to_numpy(),
                           "units": uv})
-    return {"production_plan": plan, "flows": flows, "unmet": unmet}
+    return {"production_plan": plan, "flows": flows, "unmet": unmet, "stock": stock_table(model, v),
+            "constraints": constraint_table(model)}
 
 
 def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | None = None) -> dict[str, Any]:
@@ -195,6 +196,86 @@ def diagnose(model: PlanModel, result: SolveResult, co2: float, output: float, s
     if result.status != "optimal":
         msgs.append(f"solver status {result.status}: the plan is not proven optimal")
     return {"conflict": conflict, "missed": missed, "message": "; ".join(msgs)}
+
+
+#: above this many rows the constraints table holds one aggregate row per family
+CONSTRAINT_ROWS_MAX = 200_000
+CONSTRAINT_COLUMNS = ["family", "row", "key", "sense", "rhs", "activity", "dual", "slack", "n_rows", "n_binding",
+                      "dual_min", "dual_max"]
+
+
+def _row_keys(model: PlanModel, index: pd.DataFrame | None, n: int) -> np.ndarray:
+    if index is None or index.empty:
+        return np.full(n, "", dtype=object)
+    parts = []
+    for c in index.columns:
+        col = index[c]
+        if c == "t":  # week of the row (weeks after the horizon continue the calendar)
+            col = pd.Series(model.weeks[0] + pd.to_timedelta(7 * col.to_numpy(int), unit="D")).dt.strftime("%Y-%m-%d")
+        parts.append(col.astype(str).to_numpy(dtype=object))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "|" + p
+    return out
+
+
+def constraint_table(model: PlanModel) -> pd.DataFrame:
+    """One row per constraint (family, row number in the family, key, sense, rhs, activity, dual, slack),
+    or one aggregate row per family when the model has more than CONSTRAINT_ROWS_MAX rows. The dual is the
+    change of the objective (EUR) per unit of RHS: for a <= row of a minimisation it is <= 0."""
+    mx = model.matrix
+    n = len(mx["rhs"])
+    if model.row_dual is not None and len(model.row_dual) == n:
+        dual, act = model.row_dual, model.row_activity
+    else:  # CBC: read back from PuLP
+        dual = np.array([c.pi if c.pi is not None else np.nan for c in model.constraints], float)
+        slack = np.array([c.slack if c.slack is not None else np.nan for c in model.constraints], float)
+        act = np.where(mx["sense"] == "<=", mx["rhs"] - slack, mx["rhs"] + slack)
+    rhs = mx["rhs"].copy()
+    for row in (model.co2_row, model.output_row):  # the rows the API edits
+        if row is not None:
+            rhs[row.id] = -row.constant
+    slack = np.where(mx["sense"] == "<=", rhs - act, act - rhs)
+    binding = np.abs(slack) <= 1e-6 * np.maximum(1.0, np.abs(rhs))
+    frames = []
+    for fam in model.families.values():
+        sl = slice(fam.first, fam.first + fam.n)
+        d = dual[sl]
+        if n <= CONSTRAINT_ROWS_MAX:
+            frames.append(pd.DataFrame({
+                "family": fam.name, "row": np.arange(fam.n), "key": _row_keys(model, fam.index, fam.n),
+                "sense": fam.sense, "rhs": rhs[sl], "activity": act[sl], "dual": d, "slack": slack[sl],
+                "n_rows": 1, "n_binding": binding[sl].astype(int), "dual_min": d, "dual_max": d}))
+        else:
+            frames.append(pd.DataFrame({
+                "family": [fam.name], "row": [-1], "key": [f"{fam.n} rows"], "sense": [fam.sense],
+                "rhs": [float(rhs[sl].sum())], "activity": [float(act[sl].sum())],
+                "dual": [float(d[np.argmax(np.abs(d))]) if fam.n else 0.0], "slack": [float(slack[sl].sum())],
+                "n_rows": [fam.n], "n_binding": [int(binding[sl].sum())], "dual_min": [float(d.min())],
+                "dual_max": [float(d.max())]}))
+    if not frames:
+        return pd.DataFrame(columns=CONSTRAINT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[CONSTRAINT_COLUMNS]
+
+
+def stock_table(model: PlanModel, values: np.ndarray | None = None) -> pd.DataFrame:
+    """Stock and backlog per week: kind (plant_stock, market_stock, backlog), location (plant or market),
+    product_id, week, units (rows with units > 1e-9 only)."""
+    v = _values(model) if values is None else values
+    x, u, weeks = model.x, model.u, model.weeks
+    frames = []
+    for kind, frame, loc, col in (("plant_stock", x, "plant_id", "stock_col"),
+                                  ("market_stock", u, "market_id", "mstock_col"),
+                                  ("backlog", u, "market_id", "backlog_col")):
+        if col not in frame:
+            continue
+        val = v[frame[col].to_numpy()]
+        keep = val > 1e-9
+        frames.append(pd.DataFrame({"kind": kind, "location": frame.loc[keep, loc].to_numpy(),
+                                    "product_id": frame.loc[keep, "product_id"].to_numpy(),
+                                    "week": weeks[frame.loc[keep, "t"].to_numpy()], "units": val[keep]}))
+    cols = ["kind", "location", "product_id", "week", "units"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
 
 def kpi_table(kpis: dict[str, Any]) -> pd.DataFrame:

@@ -117,6 +117,7 @@ class PlanHiGHS(pulp.HiGHS):
         rust.set_constraint_pis(list(zip(rows, sol.row_dual, strict=True)))
         lower, upper = self._row_bounds(lp)
         activity = np.asarray(sol.row_value)
+        self.plan.row_dual, self.plan.row_activity = np.asarray(sol.row_dual, float), activity.astype(float)
         # PuLP's convention: slack = rhs - activity for <= rows, activity - rhs otherwise
         slack = np.where(self.plan.matrix["sense"] == "<=", upper - activity, activity - lower)
         rust.set_constraint_slacks(list(zip(rows, slack.tolist(), strict=True)))

@@ -151,3 +151,17 @@ def test_opening_stock_from_history_and_terminal_target(make):
     assert weekly(o) == pytest.approx([100])
     drawn = run_plan(inputs, {"horizon_weeks": 1, "terminal_stock_pct": 0, **H1})
     assert weekly(drawn) == pytest.approx([70]) and drawn.kpis["stock_end_units"] == pytest.approx(0)
+
+
+def test_constraints_table_holds_every_row_with_its_dual(tiny):
+    o = run_plan(tiny, {"horizon_weeks": 1, "co2_budget_t": 150})
+    t = o.tables["constraints"]
+    assert len(t) == o.model.prob.toRustModel().num_constraints
+    co2 = t[t["family"] == "co2_budget"].iloc[0]
+    assert co2["dual"] == pytest.approx(-20 / 1.5) and co2["n_binding"] == 1
+    assert co2["rhs"] == pytest.approx(150.0) and co2["activity"] == pytest.approx(150.0)
+    cap = t[t["family"] == "plant_capacity"].set_index("key")
+    assert cap.loc["A|2026-01-05", "activity"] == pytest.approx(100 - 52 / 1.5)
+    assert set(t["family"]) >= {"plant_balance", "market_balance", "plant_capacity", "lane_capacity", "co2_budget"}
+    cbc = run_plan(tiny, {"horizon_weeks": 1, "co2_budget_t": 150, "solver": "cbc"}).tables["constraints"]
+    assert cbc["dual"].to_numpy() == pytest.approx(t["dual"].to_numpy(), rel=1e-6, abs=1e-6)

@@ -176,14 +176,80 @@ def define_terminal_stock(b: Build) -> None:
                   index=pd.DataFrame({"plant_id": need.index}))
 
 
+def define_renewable_cover(b: Build) -> None:
+    """renewable_cover (p,t): sum_l (-d_scope2_market_l) x L - e2m x sum_k x <= F2m. Renewable MWh cannot buy
+    down more market-based scope 2 than the plant has, including the electricity heat switches add."""
+    L, x = b.levers, b.x
+    if L is None or L.empty:
+        return
+    keys = L[["plant_id", "t"]].drop_duplicates().reset_index(drop=True)
+    of_l = _pos(keys, L[["plant_id", "t"]]).astype(np.int64)
+    of_x = _pos(keys, x[["plant_id", "t"]])
+    has = ~np.isnan(of_x)
+    fx = b.coef.set_index(["plant_id", "t"])["fx_scope2_market"].reindex(pd.MultiIndex.from_frame(keys))
+    b.rows.family("renewable_cover", len(keys), "<=", fx.fillna(0.0).to_numpy(),
+                  np.concatenate([of_l, of_x[has].astype(np.int64)]),
+                  np.concatenate([L["col"].to_numpy(), x["col"].to_numpy()[has]]),
+                  np.concatenate([-L["d_scope2_market"].to_numpy(float), -x["e_scope2_market"].to_numpy()[has]]),
+                  index=keys)
+
+
+def define_heat_cover(b: Build) -> None:
+    """heat_cover (p,t): sum_j eps_gas x h_j / max_share_j - e1 x sum_k x <= F1: heat switches replace at most
+    their share of the plant's gas (scope 1 is treated as gas; diesel is small)."""
+    L, x = b.levers, b.x
+    if L is None or L.empty or not (L["kind"] == "heat").any():
+        return
+    H = L[L["kind"] == "heat"]
+    keys = H[["plant_id", "t"]].drop_duplicates().reset_index(drop=True)
+    of_h = _pos(keys, H[["plant_id", "t"]]).astype(np.int64)
+    of_x = _pos(keys, x[["plant_id", "t"]])
+    has = ~np.isnan(of_x)
+    gas = (-H["d_scope1"] + 0.0).to_numpy(float)  # eps_gas - residual: the fossil gas t per MWh replaced
+    share = H["max_share_of_gas"].fillna(1.0).clip(lower=1e-6).to_numpy(float)
+    fx = b.coef.set_index(["plant_id", "t"])["fx_scope1"].reindex(pd.MultiIndex.from_frame(keys))
+    b.rows.family("heat_cover", len(keys), "<=", fx.fillna(0.0).to_numpy(),
+                  np.concatenate([of_h, of_x[has].astype(np.int64)]),
+                  np.concatenate([H["col"].to_numpy(), x["col"].to_numpy()[has]]),
+                  np.concatenate([gas / share, -x["e_scope1"].to_numpy()[has]]), index=keys)
+
+
+def define_lever_availability(b: Build) -> None:
+    """lever_availability (lever, market, year): sum over the market's plants and the year's weeks of the
+    lever's MWh <= available MWh x weeks of the year in the horizon / 52."""
+    L, A = b.levers, b.lever_availability
+    if L is None or L.empty or A is None or A.empty:
+        return
+    A = A.reset_index(drop=True)
+    row = _pos(A[["lever", "market", "year"]], L[["lever", "market", "year"]])
+    has = ~np.isnan(row)
+    b.rows.family("lever_availability", len(A), "<=", A["avail_mwh"].to_numpy(float), row[has].astype(np.int64),
+                  L["col"].to_numpy()[has], np.ones(int(has.sum())), index=A[["lever", "market", "year"]])
+
+
 def define_co2_budget(b: Build) -> None:
-    """co2_budget: sum e x + sum e f - s_co2 <= budget - fixed emissions."""
-    x, f, p = b.x, b.f, b.params
-    budget = p.co2_budget_t
-    n = len(x) + len(f) + 1
-    b.rows.family("co2_budget", 1, "<=", NO_BUDGET if budget is None else budget - b.co2_fixed_t,
-                  np.zeros(n, np.int64), np.concatenate([x["col"], f["col"], [b.s_co2_col]]),
-                  np.concatenate([x["e_budget"], f["e_transport"], [-1.0]]))
+    """co2_budget (q): sum over the period's weeks of b_p x (e x + e_f f + d_lever L) - s_co2[q]
+    <= B_q - b_p x fixed emissions; scopes and boundary from optimisation.emissions."""
+    x, f, p, per = b.x, b.f, b.params, b.periods
+    L = b.levers if b.levers is not None else pd.DataFrame(columns=["q", "col", "d_budget", "b"])
+    qpos = pd.Series(np.arange(len(per)), index=per["period"])
+    budget = None
+    if p.co2_budget_t is not None:
+        budget = float(p.co2_budget_t) * per["weeks"].to_numpy(float) / per["weeks"].sum()
+    elif b.extra.get("budget") is not None:
+        budget = np.asarray(b.extra["budget"], float)
+    rhs = np.full(len(per), NO_BUDGET) if budget is None else budget - per["fixed_tco2e"].to_numpy()
+    b.extra["budget"] = budget
+    rows = [qpos.reindex(x["q"]).to_numpy(), qpos.reindex(f["q"]).to_numpy(), qpos.reindex(L["q"]).to_numpy(),
+            np.arange(len(per))]
+    cols = [x["col"].to_numpy(), f["col"].to_numpy(), L["col"].to_numpy(), per["s_co2_col"].to_numpy()]
+    vals = [(x["b"] * x["e_budget"]).to_numpy(float), (f["b"] * f["e_budget"]).to_numpy(float),
+            (L["b"] * L["d_budget"]).to_numpy(float), -np.ones(len(per))]
+    keep = [np.abs(v) > 0 for v in vals[:3]] + [np.ones(len(per), bool)]
+    b.rows.family("co2_budget", len(per), "<=", rhs, np.concatenate([r[k] for r, k in zip(rows, keep, strict=True)]),
+                  np.concatenate([c[k] for c, k in zip(cols, keep, strict=True)]),
+                  np.concatenate([v[k] for v, k in zip(vals, keep, strict=True)]),
+                  index=per[["period"]])
 
 
 def define_output_target(b: Build) -> None:
@@ -197,5 +263,6 @@ def define_output_target(b: Build) -> None:
 
 #: the families in build order (row order of the model)
 FAMILIES = (define_plant_balance, define_market_balance, define_plant_capacity, define_lane_capacity,
-            define_co2_budget, define_output_target, define_tail_demand, define_min_utilisation, define_smoothing,
+            define_co2_budget, define_output_target, define_tail_demand, define_renewable_cover, define_heat_cover,
+            define_lever_availability, define_min_utilisation, define_smoothing,
             define_stock_limit, define_terminal_stock)

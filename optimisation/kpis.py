@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimisation.emissions import counts_transport, plant_scopes
 from optimisation.model import PlanModel
 from optimisation.solve import SolveResult
 
@@ -74,35 +75,78 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     v = _values(model) if values is None else values
     x, f, u = model.x, model.f, model.u
     xv, fv, uv = (np.maximum(v[d["col"].to_numpy()], 0.0) for d in (x, f, u))
-    s_co2 = float(max(v[model.s_co2_col], 0.0))
+    s_q = np.maximum(v[model.periods["s_co2_col"].to_numpy()], 0.0)
+    s_co2 = float(s_q.sum())
     s_out = float(max(v[model.s_out_col], 0.0)) if model.s_out_col is not None else 0.0
+    L = model.levers if model.levers is not None else pd.DataFrame(columns=["col", "b", "d_scope1",
+                                                                            "d_scope2_market", "q"])
+    lv = np.maximum(v[L["col"].to_numpy(int)], 0.0)
 
-    fixed = model.fixed.groupby("scope")["fixed_tco2e"].sum()
-    scope1 = float(xv @ x["e_scope1"].to_numpy() + fixed.get("scope1", 0.0))
-    scope2m = float(xv @ x["e_scope2_market"].to_numpy() + fixed.get("scope2_market", 0.0))
-    scope2l = float(xv @ x["e_scope2_location"].to_numpy() + fixed.get("scope2_location", 0.0))
-    scope3 = float(fv @ f["e_transport"].to_numpy())
-    total = scope1 + scope2m + scope3
+    scopes = plant_scopes(p)
+    em, gross = {}, {}
+    for w, out in ((None, gross), ("b", em)):  # 100 % and on the budget's boundary
+        bx = x["b"].to_numpy() if w else 1.0
+        fxd = model.fixed.assign(w=model.fixed["fixed_tco2e"] * (model.fixed["b"] if w else 1.0))
+        fx = fxd.groupby("scope")["w"].sum()
+        bl = L["b"].to_numpy(float) if w else 1.0
+        for sc in ("scope1", "scope2_market", "scope2_location"):
+            out[sc] = float((xv * bx) @ x[f"e_{sc}"].to_numpy() + fx.get(sc, 0.0))
+        out["scope1"] += float((lv * bl) @ L["d_scope1"].to_numpy(float))
+        out["scope2_market"] += float((lv * bl) @ L["d_scope2_market"].to_numpy(float))
+        out["scope3"] = float((fv * (f["b"].to_numpy() if w else 1.0)) @ f["e_transport"].to_numpy())
+        out["total"] = sum(out[sc] for sc in scopes) + (out["scope3"] if counts_transport(p) else 0.0)
+    scope1, scope2m, scope2l, scope3, total = (em[c] for c in ("scope1", "scope2_market", "scope2_location",
+                                                               "scope3", "total"))
     cp = p.carbon_price_eur_per_t
     k.update({
         "objective_eur": result.objective_eur,
         "cost_production_eur": float(xv @ x["cost_eur"].to_numpy()),
         "cost_freight_eur": float(fv @ f["cost_eur"].to_numpy()),
-        "cost_carbon_eur": float(cp * total),
+        "cost_levers_eur": float(lv @ L["price_eur_per_mwh"].to_numpy(float)) if len(L) else 0.0,
+        "cost_carbon_eur": float(cp * gross["total"]),
         "cost_unmet_penalty_eur": float(uv @ u["penalty_eur"].to_numpy()),
         "cost_slack_penalty_eur": float(p.co2_slack_penalty_eur_per_t * s_co2
                                         + p.output_slack_penalty_eur_per_unit * s_out),
         "co2e_total_t": total, "co2e_scope1_t": scope1, "co2e_scope2_market_t": scope2m,
         "co2e_scope2_location_t": scope2l, "co2e_scope3_transport_t": scope3,
-        "co2e_fixed_t": model.co2_fixed_t,
+        "co2e_fixed_t": model.co2_fixed_t, "co2e_gross_t": gross["total"],
+        "co2e_outside_boundary_t": gross["total"] - total, "boundary": model.boundary,
+        "budget_scopes": ",".join(p.budget_scopes),
     })
-    k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_carbon_eur"]
-                           + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_levers_eur"]
+                                + k["cost_carbon_eur"] + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    if len(L):
+        k["lever_mwh_by_lever"] = {str(a): float(b) for a, b in pd.Series(lv).groupby(L["lever"].to_numpy()).sum(
+            ).items()}
+        k["lever_abated_t_by_lever"] = {str(a): float(-b) for a, b in pd.Series(
+            lv * L["b"].to_numpy(float) * L["d_budget"].to_numpy(float)).groupby(L["lever"].to_numpy()).sum().items()}
+    # per budget period: plan, target, price
+    per = model.periods
+    plan_q = (pd.Series(xv * x["b"].to_numpy() * x["e_budget"].to_numpy()).groupby(x["q"].to_numpy()).sum()
+              .add(pd.Series(fv * f["b"].to_numpy() * f["e_budget"].to_numpy()).groupby(f["q"].to_numpy()).sum(),
+                   fill_value=0.0))
+    if len(L):
+        plan_q = plan_q.add(pd.Series(lv * L["b"].to_numpy(float) * L["d_budget"].to_numpy(float)).groupby(
+            L["q"].to_numpy()).sum(), fill_value=0.0)
+    plan_q = plan_q.reindex(per["period"]).fillna(0.0) + per["fixed_tco2e"].to_numpy()
+    k["co2_plan_t_by_period"] = {str(q): float(val) for q, val in plan_q.items()}
+    if model.co2_budget_t is not None:
+        k["co2_target_t_by_period"] = {str(q): float(b) for q, b in zip(per["period"], per["budget_t"], strict=True)}
+        pis = [r.pi for r in model.budget_rows]
+        k["co2_price_eur_per_t_by_period"] = {str(q): float(-pi) if pi is not None else 0.0
+                                              for q, pi in zip(per["period"], pis, strict=True)}
+        k["co2_excess_t_by_period"] = {str(q): float(sv) for q, sv in zip(per["period"], s_q, strict=True)}
+        k["on_track"] = bool(s_co2 <= TOL * max(1.0, total))
+        k["off_track_t"] = s_co2
     # breakdowns
-    prod_e = xv * (x["e_scope1"].to_numpy() + x["e_scope2_market"].to_numpy())
+    prod_e = xv * x["b"].to_numpy() * x["e_budget"].to_numpy()
     by_plant = pd.Series(prod_e).groupby(x["plant_id"].to_numpy()).sum()
-    fx = model.fixed[model.fixed["scope"].isin(["scope1", "scope2_market"])].groupby("plant_id")["fixed_tco2e"].sum()
+    fxd = model.fixed[model.fixed["scope"].isin(scopes)]
+    fx = (fxd["fixed_tco2e"] * fxd["b"]).groupby(fxd["plant_id"]).sum()
     by_plant = by_plant.add(fx, fill_value=0.0)
+    if len(L):
+        by_plant = by_plant.add(pd.Series(lv * L["b"].to_numpy(float) * L["d_budget"].to_numpy(float)).groupby(
+            L["plant_id"].to_numpy()).sum(), fill_value=0.0)
     k["co2e_t_by_plant"] = {str(a): float(b) for a, b in by_plant.items()}
     by_mode = pd.Series(fv * f["e_transport"].to_numpy()).groupby(f["mode"].to_numpy()).sum()
     k["co2e_t_by_mode"] = {str(a): float(b) for a, b in by_mode.items()}
@@ -232,7 +276,7 @@ def constraint_table(model: PlanModel) -> pd.DataFrame:
         slack = np.array([c.slack if c.slack is not None else np.nan for c in model.constraints], float)
         act = np.where(mx["sense"] == "<=", mx["rhs"] - slack, mx["rhs"] + slack)
     rhs = mx["rhs"].copy()
-    for row in (model.co2_row, model.output_row):  # the rows the API edits
+    for row in (*model.budget_rows, model.output_row):  # the rows the API edits
         if row is not None:
             rhs[row.id] = -row.constant
     slack = np.where(mx["sense"] == "<=", rhs - act, act - rhs)

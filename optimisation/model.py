@@ -18,6 +18,7 @@ import pandas as pd
 import pulp
 from pulp import _rustcore
 
+from optimisation.emissions import boundary_shares, counts_transport, periods, plant_scopes, resolve_boundary
 from optimisation.inputs import InputError, PlanInputs, lane_tco2e_per_t, monday, mondays, opening_stock
 from optimisation.scenario import QUANTILE_COLUMN, ScenarioParams
 
@@ -43,7 +44,6 @@ class PlanModel:
     capacity: pd.DataFrame  # plant_id, t, capacity_units
     fixed: pd.DataFrame  # plant_id, t, scope, fixed_tco2e
     variables: list  # LpVariable in column order (col = position)
-    co2_row: pulp.LpConstraint
     co2_fixed_t: float
     co2_budget_t: float | None
     output_row: pulp.LpConstraint | None
@@ -65,14 +65,44 @@ class PlanModel:
     cols: object | None = None  # the Columns registry (blocks -> column ranges)
 
     @property
+    def co2_row(self) -> pulp.LpConstraint:
+        """The budget row of the period with the largest target (of the longest period without one)."""
+        per = self.periods
+        key = per["budget_t"].fillna(per["weeks"].astype(float)) if "budget_t" in per else per["weeks"]
+        return self.budget_rows[int(np.argmax(key.to_numpy()))]
+
+    @property
     def num_variables(self) -> int:
         return len(self.variables)
 
-    def set_co2_budget(self, budget_t: float | None) -> None:
-        """Change the CO2 budget (t CO2e over the horizon) in the PuLP model (the row's RHS)."""
-        self.co2_budget_t = budget_t
-        rhs = NO_BUDGET if budget_t is None else budget_t - self.co2_fixed_t
-        self.co2_row.changeRHS(rhs)
+    budget_rows: list = field(default_factory=list)  # one co2_budget row per period
+    periods: pd.DataFrame | None = None  # period, weeks, fixed_tco2e (boundary), budget_t (None = no budget)
+    levers: pd.DataFrame | None = None  # lever columns (optimisation.levers.lever_frame)
+    lever_availability: pd.DataFrame | None = None
+    non_abating: pd.DataFrame | None = None
+    boundary: str = "full"
+
+    def budget_by_period(self, budget) -> np.ndarray | None:
+        """Per-period budgets: None, a total over the horizon (split by weeks) or a dict period -> t."""
+        if budget is None:
+            return None
+        per = self.periods
+        if isinstance(budget, dict):
+            return np.array([float(budget[q]) for q in per["period"]])
+        return float(budget) * per["weeks"].to_numpy(float) / per["weeks"].sum()
+
+    def budget_rhs(self, budget) -> np.ndarray:
+        b = self.budget_by_period(budget)
+        return np.full(len(self.periods), NO_BUDGET) if b is None else b - self.periods["fixed_tco2e"].to_numpy()
+
+    def set_co2_budget(self, budget) -> None:
+        """Change the CO2 budget (t CO2e: over the horizon, split by weeks, or a dict by period) in the PuLP
+        model (the rows' RHS)."""
+        b = self.budget_by_period(budget)
+        self.co2_budget_t = None if b is None else float(b.sum())
+        self.periods["budget_t"] = np.nan if b is None else b
+        for row, rhs in zip(self.budget_rows, self.budget_rhs(budget), strict=True):
+            row.changeRHS(float(rhs))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -318,6 +348,9 @@ class Build:
     rules: pd.DataFrame | None = None  # per plant: umin, delta, imax, x0 (see _plant_rules)
     tail: pd.DataFrame | None = None  # tail demand rows (k,m,s >= H) with col
     i0: np.ndarray | None = None  # opening stock per x row (non-zero only at t = 0)
+    periods: pd.DataFrame | None = None  # budget periods: period, weeks, fixed_tco2e
+    levers: pd.DataFrame | None = None
+    lever_availability: pd.DataFrame | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -355,7 +388,7 @@ def _production(inputs: PlanInputs, params: ScenarioParams, weeks: pd.DatetimeIn
                 how="left")
     x = x.rename(columns={"production_cost_eur_per_unit": "cost_eur", "m_scope1": "e_scope1",
                           "m_scope2_market": "e_scope2_market", "m_scope2_location": "e_scope2_location"})
-    x["e_budget"] = x["e_scope1"] + x["e_scope2_market"]
+    x["e_budget"] = x[[f"e_{sc}" for sc in plant_scopes(params)]].sum(axis=1)
     fixed = coef.melt(id_vars=["plant_id", "t"], value_vars=["fx_scope1", "fx_scope2_market", "fx_scope2_location"],
                       var_name="scope", value_name="fixed_tco2e")
     fixed["scope"] = fixed["scope"].str[3:]
@@ -427,8 +460,9 @@ def _shipments(inputs: PlanInputs, params: ScenarioParams, pp: pd.DataFrame, u: 
     f["tonnes_per_unit"] = w
     f["cost_eur"] = w * f["cost_eur_per_t"].to_numpy(float)
     f["e_transport"] = w * f["tco2e_per_t"].to_numpy(float)
+    f["e_budget"] = f["e_transport"] if counts_transport(params) else 0.0
     return f[["lane_id", "plant_id", "market_id", "mode", "product_id", "t", "t_arrive", "tau", "tau_tail", "tonnes_per_unit",
-              "cost_eur", "e_transport", "cap_t"]]
+              "cost_eur", "e_transport", "e_budget", "cap_t"]]
 
 
 def _max_move_bounds(x: pd.DataFrame, cap: pd.DataFrame, current: pd.DataFrame | None,
@@ -510,13 +544,30 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     if params.max_move_pct is not None:
         x["lb"], x["ub"] = lb, ub
     x["col"] = cols.add("x", len(x), x["cost_eur"] + cp * x["e_budget"], lb, ub)
-    f["col"] = cols.add("f", len(f), f["cost_eur"] + cp * f["e_transport"])
+    f["col"] = cols.add("f", len(f), f["cost_eur"] + cp * f["e_budget"])
     u["col"] = cols.add("u", len(u), u["penalty_eur"])
-    s_co2_col = int(cols.add("s_co2", 1, params.co2_slack_penalty_eur_per_t, prefix="s_co2")[0])
+    # budget semantics: boundary share per plant (rows of the plant and lanes leaving it), one row per period
+    boundary = resolve_boundary(params)
+    share = boundary_shares(inputs.plants, boundary)
+    x["b"] = share.reindex(x["plant_id"]).fillna(0.0).to_numpy()
+    f["b"] = share.reindex(f["plant_id"]).fillna(0.0).to_numpy()
+    fixed["b"] = share.reindex(fixed["plant_id"]).fillna(0.0).to_numpy()
+    per_t = periods(weeks, params.budget_period)
+    x["q"] = per_t["period"].to_numpy()[x["t"].to_numpy()]
+    f["q"] = per_t["period"].to_numpy()[f["t"].to_numpy()]
+    fixed["q"] = per_t["period"].to_numpy()[fixed["t"].to_numpy()]
+    counted = fixed[fixed["scope"].isin(plant_scopes(params))]
+    per = per_t.groupby("period", sort=False).agg(weeks=("t", "count"), year=("year", "first")).reset_index()
+    per["fixed_tco2e"] = (counted["fixed_tco2e"] * counted["b"]).groupby(counted["q"]).sum().reindex(
+        per["period"]).fillna(0.0).to_numpy()
+    per["s_co2_col"] = cols.add("s_co2", len(per), params.co2_slack_penalty_eur_per_t,
+                                prefix="s_co2" if len(per) == 1 else None)
+    s_co2_col = int(per["s_co2_col"].iloc[0])
     s_out_col = None
     if target is not None:
         s_out_col = int(cols.add("s_out", 1, params.output_slack_penalty_eur_per_unit, prefix="s_out")[0])
-    co2_fixed = float(fixed.loc[fixed["scope"].isin(["scope1", "scope2_market"]), "fixed_tco2e"].sum())
+    co2_fixed = float(per["fixed_tco2e"].sum())
+    co2_fixed_gross = float(counted["fixed_tco2e"].sum())
 
     # --- stock and time: plant stock I (x index), market stock Im and backlog bo (u index), tail demand
     rules = _plant_rules(inputs, params, plants, current)
@@ -548,9 +599,22 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
         i0[first_t] = got * np.minimum(1.0, np.divide(lim, total, out=np.ones_like(got), where=total > 0))
     log.info("opening stock: %.0f units (%s)", i0.sum(), stock_method)
 
+    # --- abatement levers (MWh per plant x lever x week)
+    from optimisation.levers import lever_frame
+
+    levers, lever_avail, non_abating = lever_frame(inputs, params, weeks, sorted(x["plant_id"].unique()))
+    scopes = plant_scopes(params)
+    levers["d_budget"] = (levers["d_scope1"] * ("scope1" in scopes)
+                          + levers["d_scope2_market"] * ("scope2_market" in scopes)).astype(float)
+    levers["b"] = share.reindex(levers["plant_id"]).fillna(0.0).to_numpy()
+    levers["q"] = per_t["period"].to_numpy()[levers["t"].to_numpy(int)] if len(levers) else []
+    levers["col"] = cols.add("lever", len(levers), (levers["price_eur_per_mwh"] + cp * levers["d_budget"]).to_numpy(
+        float))
+
     b = Build(inputs=inputs, params=params, weeks=weeks, cap=cap, x=x, f=f, u=u, dem=dem, coef=coef, fixed=fixed,
               cols=cols, rows=_Rows(), co2_fixed_t=co2_fixed, target=target, s_co2_col=s_co2_col,
-              s_out_col=s_out_col, rules=rules, tail=tail, i0=i0)
+              s_out_col=s_out_col, rules=rules, tail=tail, i0=i0, periods=per, levers=levers,
+              lever_availability=lever_avail)
     for define in FAMILIES:
         define(b)
 
@@ -573,25 +637,29 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
 
     expr = _rustcore.AffineExpr()
     expr.add_term_ids_coeffs(prob.toRustModel(), ids, obj.astype(float))
-    expr.set_constant(cp * co2_fixed)
+    expr.set_constant(cp * co2_fixed_gross)
     prob.setObjective(pulp.LpAffineExpression(expr))
     matrix = {**b.rows.csr, "obj": obj.astype(float), "col_lb": col_lb, "col_ub": col_ub, "first_id": int(ids[0])}
 
     fam = b.rows.families
-    co2_first = fam["co2_budget"].first
+    co2_fam = fam["co2_budget"]
     out_first = fam["output_target"].first if "output_target" in fam else None
     cap_fam, mb_fam = fam["plant_capacity"], fam.get("market_balance")
     # bookkeeping for reporting
     dem["week"] = weeks[dem["t"].to_numpy()]
     pm = PlanModel(prob=prob, params=params, weeks=weeks, x=x, f=f, u=u, demand=dem, capacity=cap, fixed=fixed,
-                   variables=variables, co2_row=constraints[co2_first], co2_fixed_t=co2_fixed,
-                   co2_budget_t=params.co2_budget_t,
+                   variables=variables, co2_fixed_t=co2_fixed, co2_budget_t=params.co2_budget_t,
                    output_row=None if out_first is None else constraints[out_first],
                    output_target_units=target, s_co2_col=s_co2_col, s_out_col=s_out_col,
                    capacity_rows=constraints[cap_fam.first:cap_fam.first + cap_fam.n],
                    market_rows=[] if mb_fam is None else constraints[mb_fam.first:mb_fam.first + mb_fam.n],
                    current_plan=current, matrix=matrix, families=fam, constraints=constraints, rules=rules,
-                   tail=tail, i0=i0, cols=cols)
+                   tail=tail, i0=i0, cols=cols, periods=per,
+                   budget_rows=constraints[co2_fam.first:co2_fam.first + co2_fam.n], levers=levers,
+                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary)
+    pm.periods["budget_t"] = np.nan
+    if b.extra.get("budget") is not None:
+        pm.periods["budget_t"] = b.extra["budget"]
     pm.build_seconds = time.perf_counter() - t0
     log.info("built %s: %d variables, %d constraints in %.2f s", prob.name, n_cols, len(constraints),
              pm.build_seconds)

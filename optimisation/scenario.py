@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Mode = Literal["road", "rail", "sea", "air"]
+Scope = Literal["scope1", "scope2_market", "scope2_location", "scope3_cat4"]
+Lever = Literal["eac", "ppa", "electric_boiler", "heat_pump", "biomethane", "removal"]
 DemandQuantile = Literal["p50", "p90", "p97.5", "p10"]
 
 #: demand_forecast column used for each demand quantile (see docs/OPTIMISATION.md)
@@ -120,6 +122,29 @@ class ScenarioParams(_Strict):
                                                 "N weeks of production_history")
     transport_basis: Literal["TTW", "WTW"] = Field("TTW", title="Freight factor basis",
                                                    description="tank-to-wheel or well-to-wheel")
+    # budget semantics (optimisation/emissions.py)
+    budget_scopes: list[Scope] = Field(["scope1", "scope2_market", "scope3_cat4"], min_length=1,
+                                       title="Scopes the CO2 budget counts")
+    boundary: Literal["ledger", "operational_control", "equity_share", "full"] = Field(
+        "ledger", title="Organisational boundary of the budget",
+        description="ledger = the boundary the emissions ledger reports; full = every plant at 100 %")
+    budget_period: Literal["horizon", "quarter", "year"] = Field(
+        "horizon", title="Budget period", description="one CO2 budget (and shadow price) per period")
+    trajectory_rate_pct: float | None = Field(
+        None, gt=0, lt=100, title="Target trajectory (% of base year per year)",
+        description="linear absolute cut from the base year, e.g. 4.2 (1.5 degC-aligned, SBTi) or 2.5 (well "
+                    "below 2 degC); the budget of each period follows it")
+    base_year: int | None = Field(None, ge=1990, le=2100, title="Base year",
+                                  description="empty = the ledger's first complete calendar year")
+    base_year_co2e_t: float | None = Field(None, ge=0, title="Base-year emissions (t CO2e)",
+                                           description="empty = from the ledger, same boundary and scopes")
+    # abatement levers (optional tables renewable_supply, heat_options, removal_offers)
+    levers_enabled: list[Lever] = Field(["eac", "ppa", "electric_boiler", "heat_pump", "biomethane"],
+                                        title="Abatement levers the plan may buy")
+    lever_price_pct: float = Field(100.0, ge=0, le=1000, title="Lever prices (% of the table's)")
+    lever_availability_pct: float = Field(100.0, ge=0, le=1000, title="Lever availability (% of the table's)")
+    net_target_t: float | None = Field(None, ge=0, title="Net target incl. removals (t CO2e over the horizon)",
+                                       description="removals/offsets count only here, never in scope 1-3")
     # stock and time (docs/OPTIMISATION.md, families plant_balance .. terminal_stock)
     max_stock_weeks: float = Field(2.0, ge=0, le=52, title="Plant stock limit (weeks of capacity)",
                                    description="finished-goods stock a plant may hold; 0 = no stock "
@@ -164,6 +189,9 @@ class ScenarioParams(_Strict):
     def _exclusive(self) -> ScenarioParams:
         if self.co2_budget_t is not None and self.co2_reduction_pct is not None:
             raise ValueError("co2_budget_t and co2_reduction_pct: give one, not both")
+        if self.trajectory_rate_pct is not None and (self.co2_budget_t is not None
+                                                     or self.co2_reduction_pct is not None):
+            raise ValueError("trajectory_rate_pct: give a trajectory or co2_budget_t/co2_reduction_pct, not both")
         if self.output_target_units is not None and self.output_target_pct is not None:
             raise ValueError("output_target_units and output_target_pct: give one, not both")
         for name, items in (("plant_capacity", self.plant_capacity), ("demand_shocks", self.demand_shocks)):

@@ -226,3 +226,15 @@ def published_uri(run_id: str, root: str | None = None) -> str:
 
 def latest_pointer_uri(root: str | None = None) -> str:
     return published_uri("latest", root)
+
+
+# --- issue 13: plan realism outputs (stock, constraint duals, abatement levers, MAC curve)
+PLAN_STOCK = _plan("stock", ("kind", "location", "product_id", "week"),
+                   "plant stock, market stock and backlog per product x week")
+PLAN_CONSTRAINTS = _plan("constraints", ("family", "row"),
+                         "constraint families with rhs, activity, dual and slack (aggregated per family when large)")
+PLAN_LEVERS = _plan("levers", ("lever", "plant_id", "week"), "abatement levers bought per plant x week (MWh, EUR, t)")
+PLAN_MAC_CURVE = _plan("mac_curve", ("lever", "key", "period"),
+                       "marginal abatement cost curve of the plan: t CO2e abated and EUR/t per lever")
+PLAN.update({d.table: d for d in (PLAN_STOCK, PLAN_CONSTRAINTS, PLAN_LEVERS, PLAN_MAC_CURVE)})
+DATASETS = (*DATASETS, PLAN_STOCK, PLAN_CONSTRAINTS, PLAN_LEVERS, PLAN_MAC_CURVE)

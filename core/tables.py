@@ -220,3 +220,84 @@ TABLE_ORDER: tuple[str, ...] = (
     "supplier_emissions",
 )
 assert set(TABLE_ORDER) == set(TABLES)
+
+# --- issue 13: optional planning inputs (plant operating rules, opening stock, abatement levers). Sources of
+# the sample rows' price ranges are in features/sample_levers.py and docs/OPTIMISATION.md.
+HEAT_OPTIONS = ("electric_boiler", "heat_pump", "biomethane")
+LEVER_INSTRUMENTS = ("EAC", "PPA")
+REMOVAL_KINDS = ("removal", "avoidance_offset")
+PLAN_INPUT_TABLES: tuple[str, ...] = ("plant_operations", "inventory", "renewable_supply", "heat_options",
+                                      "removal_offers")
+TABLES.update({t.name: t for t in [
+    TableSpec(
+        "plant_operations",
+        (
+            C("plant_id", "str"),
+            C("min_utilisation_pct", "float", ge=0, le=100, description="labour-agreement floor, % of capacity"),
+            C("max_change_pct_per_week", "float", nullable=True, ge=0, le=100,
+              description="largest week-to-week change of output, % of nominal capacity"),
+            C("max_stock_units", "float", nullable=True, ge=0, description="finished-goods stock limit"),
+            C("source", "str", nullable=True),
+        ),
+        key=("plant_id",),
+        references={"plant_id": ("plants", "plant_id")},
+        description="plant operating rules for the plan (optional)",
+    ),
+    TableSpec(
+        "inventory",
+        (
+            C("week", "date"),
+            C("plant_id", "str"),
+            C("product_id", "str"),
+            C("units", "float", ge=0),
+        ),
+        key=("week", "plant_id", "product_id"),
+        references={"plant_id": ("plants", "plant_id"), "product_id": ("products", "product_id")},
+        description="finished-goods stock at plants (optional; else derived from history)",
+    ),
+    TableSpec(
+        "renewable_supply",
+        (
+            C("market", "str", description="country whose grid the instrument belongs to"),
+            C("instrument", "str", isin=LEVER_INSTRUMENTS),
+            C("year", "int", ge=1990, le=2100),
+            C("price_eur_per_mwh", "float", ge=0, description="EAC price, or a PPA's premium over grid power"),
+            C("available_mwh", "float", ge=0, description="volume the company can buy in that market and year"),
+            C("factor_kg_per_kwh", "float", ge=0, description="0 for wind and solar"),
+            C("source", "str", nullable=True),
+        ),
+        key=("market", "instrument", "year"),
+        description="renewable electricity a plan may buy (abatement lever, optional)",
+    ),
+    TableSpec(
+        "heat_options",
+        (
+            C("option", "str", isin=HEAT_OPTIONS),
+            C("market", "str"),
+            C("year", "int", ge=1990, le=2100),
+            C("cost_eur_per_mwh_gas_replaced", "float", ge=0, description="net premium over natural gas"),
+            C("efficiency_ratio", "float", ge=0, description="MWh electricity per MWh gas replaced (0: biomethane)"),
+            C("residual_tco2e_per_mwh", "float", ge=0, description="fossil t CO2e left per MWh replaced"),
+            C("available_mwh", "float", ge=0),
+            C("max_share_of_gas", "float", ge=0, le=1, description="share of a plant's gas it can replace"),
+            C("source", "str", nullable=True),
+        ),
+        key=("option", "market", "year"),
+        description="fuel switching of process heat (abatement lever, optional)",
+    ),
+    TableSpec(
+        "removal_offers",
+        (
+            C("offer_id", "str"),
+            C("kind", "str", isin=REMOVAL_KINDS),
+            C("year", "int", ge=1990, le=2100),
+            C("price_eur_per_t", "float", ge=0),
+            C("available_t", "float", ge=0),
+            C("source", "str", nullable=True),
+        ),
+        key=("offer_id",),
+        description="carbon removals and offsets: a separate, labelled quantity, never in scope 1-3 (optional)",
+    ),
+]})
+TABLE_ORDER = (*TABLE_ORDER, *PLAN_INPUT_TABLES)
+assert set(TABLE_ORDER) == set(TABLES)

@@ -36,6 +36,7 @@ import pandas as pd
 
 from core.tables import TABLE_ORDER, TABLES
 from features import sample_catalog as cat
+from features import sample_levers
 
 END_WEEK = pd.Timestamp("2026-11-16")  # a Monday; fixed so that output never depends on today's date
 N_WEEKS = 156
@@ -422,6 +423,7 @@ def generate(size: str = "demo", seed: int = 7) -> dict[str, pd.DataFrame]:
         "energy_contracts": _contracts(plants, elec_kwh, weeks, rng),
         "supplier_emissions": _suppliers(plants, elig, prod_mat, p_of_pair, pt, weeks, rng),
     }
+    tables.update(sample_levers.lever_tables(plants, elig, production))  # issue 13: operating rules, levers
     return {name: conform(name, tables[name]) for name in TABLE_ORDER}
 
 

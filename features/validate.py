@@ -44,10 +44,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import catalog, lake
-from core.tables import TABLE_ORDER, TABLES, Column, TableSpec
+from core.tables import PLAN_INPUT_TABLES, TABLE_ORDER, TABLES, Column, TableSpec
 
 # Tables a run may lack (no renewable contracts, no supplier submissions yet); all others are required.
-OPTIONAL_TABLES: tuple[str, ...] = ("energy_contracts", "supplier_emissions")
+OPTIONAL_TABLES: tuple[str, ...] = ("energy_contracts", "supplier_emissions", *PLAN_INPUT_TABLES)
 REQUIRED_TABLES: tuple[str, ...] = tuple(t for t in TABLE_ORDER if t not in OPTIONAL_TABLES)
 
 # Cross-column checks: table -> [(rule key, (later, earlier) date columns)], later >= earlier.

@@ -17,7 +17,8 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 REQUIRED_TABLES = ("plants", "products", "plant_products", "markets", "lanes", "emission_factors")
-OPTIONAL_TABLES = ("demand_history", "production_history", "shipments")
+OPTIONAL_TABLES = ("demand_history", "production_history", "shipments", "plant_operations", "inventory",
+                   "renewable_supply", "heat_options", "removal_offers")
 
 FORECAST_COLUMNS = ("week", "product_id", "market_id", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
                     "yhat_hi_95")
@@ -214,6 +215,11 @@ class PlanInputs:
     coefficients: pd.DataFrame  # plant_emission_coefficients
     production_history: pd.DataFrame | None = None
     shipments: pd.DataFrame | None = None
+    plant_operations: pd.DataFrame | None = None  # optional operating rules per plant (core.tables)
+    inventory: pd.DataFrame | None = None  # optional opening stock: week, plant_id, product_id, units
+    renewable_supply: pd.DataFrame | None = None  # optional abatement levers (core.tables)
+    heat_options: pd.DataFrame | None = None
+    removal_offers: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         from core.tables import TABLES
@@ -275,4 +281,34 @@ class PlanInputs:
                    plant_products=tables["plant_products"], markets=tables["markets"], lanes=tables["lanes"],
                    emission_factors=tables["emission_factors"], demand_forecast=demand_forecast,
                    coefficients=coefficients, production_history=tables.get("production_history"),
-                   shipments=tables.get("shipments"))
+                   shipments=tables.get("shipments"),
+                   **{t: tables.get(t) for t in ("plant_operations", "inventory", "renewable_supply", "heat_options",
+                                                 "removal_offers")})
+
+
+def opening_stock(inputs: PlanInputs, week0: pd.Timestamp) -> tuple[pd.DataFrame, str]:
+    """Finished-goods stock per plant x product at the start of the horizon: the ``inventory`` table at its
+    last week <= week0; without it, derived from history as c = cumsum(production - shipments leaving the
+    plant) and stock = c_last - min(c, 0), i.e. stock assumed 0 at its lowest point. Returns (frame with
+    plant_id, product_id, units; method)."""
+    cols = ["plant_id", "product_id", "units"]
+    inv = inputs.inventory
+    if inv is not None and not inv.empty:
+        inv = inv.assign(week=mondays(inv["week"]).to_numpy())
+        inv = inv[inv["week"] <= week0]
+        if len(inv):
+            last = inv[inv["week"] == inv["week"].max()]
+            return last.groupby(["plant_id", "product_id"], as_index=False)["units"].sum()[cols], "inventory"
+    ph, sh = inputs.production_history, inputs.shipments
+    if ph is None or ph.empty or sh is None or sh.empty:
+        return pd.DataFrame(columns=cols), "none"
+    prod = ph.assign(week=mondays(ph["week"]).to_numpy())
+    prod = prod[prod["week"] < week0].groupby(["plant_id", "product_id", "week"])["units"].sum()
+    ship = sh.merge(inputs.lanes[["lane_id", "plant_id"]], on="lane_id")
+    ship = ship.assign(week=mondays(ship["week"]).to_numpy())
+    ship = ship[ship["week"] < week0].groupby(["plant_id", "product_id", "week"])["units"].sum()
+    net = prod.sub(ship, fill_value=0.0).sort_index()
+    c = net.groupby(level=["plant_id", "product_id"]).cumsum()
+    low = c.groupby(level=["plant_id", "product_id"]).min().clip(upper=0.0)
+    stock = (c.groupby(level=["plant_id", "product_id"]).last() - low).clip(lower=0.0)
+    return stock.rename("units").reset_index()[cols], "history"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimisation.emissions import counts_transport, plant_scopes
 from optimisation.model import PlanModel
 from optimisation.solve import SolveResult
 
@@ -52,7 +53,8 @@ def plan_tables(model: PlanModel, values: np.ndarray | None = None) -> dict[str,
     unmet = pd.DataFrame({"product_id": u["product_id"].to_numpy(), "market_id": u["market_id"].to_numpy(),
                           "week": weeks[u["t"].to_numpy()], "demand_units": u["demand"].to_numpy(),
                           "units": uv})
-    return {"production_plan": plan, "flows": flows, "unmet": unmet}
+    return {"production_plan": plan, "flows": flows, "unmet": unmet, "stock": stock_table(model, v),
+            "constraints": constraint_table(model)}
 
 
 def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | None = None) -> dict[str, Any]:
@@ -73,35 +75,78 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     v = _values(model) if values is None else values
     x, f, u = model.x, model.f, model.u
     xv, fv, uv = (np.maximum(v[d["col"].to_numpy()], 0.0) for d in (x, f, u))
-    s_co2 = float(max(v[model.s_co2_col], 0.0))
+    s_q = np.maximum(v[model.periods["s_co2_col"].to_numpy()], 0.0)
+    s_co2 = float(s_q.sum())
     s_out = float(max(v[model.s_out_col], 0.0)) if model.s_out_col is not None else 0.0
+    L = model.levers if model.levers is not None else pd.DataFrame(columns=["col", "b", "d_scope1",
+                                                                            "d_scope2_market", "q"])
+    lv = np.maximum(v[L["col"].to_numpy(int)], 0.0)
 
-    fixed = model.fixed.groupby("scope")["fixed_tco2e"].sum()
-    scope1 = float(xv @ x["e_scope1"].to_numpy() + fixed.get("scope1", 0.0))
-    scope2m = float(xv @ x["e_scope2_market"].to_numpy() + fixed.get("scope2_market", 0.0))
-    scope2l = float(xv @ x["e_scope2_location"].to_numpy() + fixed.get("scope2_location", 0.0))
-    scope3 = float(fv @ f["e_transport"].to_numpy())
-    total = scope1 + scope2m + scope3
+    scopes = plant_scopes(p)
+    em, gross = {}, {}
+    for w, out in ((None, gross), ("b", em)):  # 100 % and on the budget's boundary
+        bx = x["b"].to_numpy() if w else 1.0
+        fxd = model.fixed.assign(w=model.fixed["fixed_tco2e"] * (model.fixed["b"] if w else 1.0))
+        fx = fxd.groupby("scope")["w"].sum()
+        bl = L["b"].to_numpy(float) if w else 1.0
+        for sc in ("scope1", "scope2_market", "scope2_location"):
+            out[sc] = float((xv * bx) @ x[f"e_{sc}"].to_numpy() + fx.get(sc, 0.0))
+        out["scope1"] += float((lv * bl) @ L["d_scope1"].to_numpy(float))
+        out["scope2_market"] += float((lv * bl) @ L["d_scope2_market"].to_numpy(float))
+        out["scope3"] = float((fv * (f["b"].to_numpy() if w else 1.0)) @ f["e_transport"].to_numpy())
+        out["total"] = sum(out[sc] for sc in scopes) + (out["scope3"] if counts_transport(p) else 0.0)
+    scope1, scope2m, scope2l, scope3, total = (em[c] for c in ("scope1", "scope2_market", "scope2_location",
+                                                               "scope3", "total"))
     cp = p.carbon_price_eur_per_t
     k.update({
         "objective_eur": result.objective_eur,
         "cost_production_eur": float(xv @ x["cost_eur"].to_numpy()),
         "cost_freight_eur": float(fv @ f["cost_eur"].to_numpy()),
-        "cost_carbon_eur": float(cp * total),
+        "cost_levers_eur": float(lv @ L["price_eur_per_mwh"].to_numpy(float)) if len(L) else 0.0,
+        "cost_carbon_eur": float(cp * gross["total"]),
         "cost_unmet_penalty_eur": float(uv @ u["penalty_eur"].to_numpy()),
         "cost_slack_penalty_eur": float(p.co2_slack_penalty_eur_per_t * s_co2
                                         + p.output_slack_penalty_eur_per_unit * s_out),
         "co2e_total_t": total, "co2e_scope1_t": scope1, "co2e_scope2_market_t": scope2m,
         "co2e_scope2_location_t": scope2l, "co2e_scope3_transport_t": scope3,
-        "co2e_fixed_t": model.co2_fixed_t,
+        "co2e_fixed_t": model.co2_fixed_t, "co2e_gross_t": gross["total"],
+        "co2e_outside_boundary_t": gross["total"] - total, "boundary": model.boundary,
+        "budget_scopes": ",".join(p.budget_scopes),
     })
-    k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_carbon_eur"]
-                           + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_levers_eur"]
+                                + k["cost_carbon_eur"] + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    if len(L):
+        k["lever_mwh_by_lever"] = {str(a): float(b) for a, b in pd.Series(lv).groupby(L["lever"].to_numpy()).sum(
+            ).items()}
+        k["lever_abated_t_by_lever"] = {str(a): float(-b) for a, b in pd.Series(
+            lv * L["b"].to_numpy(float) * L["d_budget"].to_numpy(float)).groupby(L["lever"].to_numpy()).sum().items()}
+    # per budget period: plan, target, price
+    per = model.periods
+    plan_q = (pd.Series(xv * x["b"].to_numpy() * x["e_budget"].to_numpy()).groupby(x["q"].to_numpy()).sum()
+              .add(pd.Series(fv * f["b"].to_numpy() * f["e_budget"].to_numpy()).groupby(f["q"].to_numpy()).sum(),
+                   fill_value=0.0))
+    if len(L):
+        plan_q = plan_q.add(pd.Series(lv * L["b"].to_numpy(float) * L["d_budget"].to_numpy(float)).groupby(
+            L["q"].to_numpy()).sum(), fill_value=0.0)
+    plan_q = plan_q.reindex(per["period"]).fillna(0.0) + per["fixed_tco2e"].to_numpy()
+    k["co2_plan_t_by_period"] = {str(q): float(val) for q, val in plan_q.items()}
+    if model.co2_budget_t is not None:
+        k["co2_target_t_by_period"] = {str(q): float(b) for q, b in zip(per["period"], per["budget_t"], strict=True)}
+        pis = [r.pi for r in model.budget_rows]
+        k["co2_price_eur_per_t_by_period"] = {str(q): float(-pi) if pi is not None else 0.0
+                                              for q, pi in zip(per["period"], pis, strict=True)}
+        k["co2_excess_t_by_period"] = {str(q): float(sv) for q, sv in zip(per["period"], s_q, strict=True)}
+        k["on_track"] = bool(s_co2 <= TOL * max(1.0, total))
+        k["off_track_t"] = s_co2
     # breakdowns
-    prod_e = xv * (x["e_scope1"].to_numpy() + x["e_scope2_market"].to_numpy())
+    prod_e = xv * x["b"].to_numpy() * x["e_budget"].to_numpy()
     by_plant = pd.Series(prod_e).groupby(x["plant_id"].to_numpy()).sum()
-    fx = model.fixed[model.fixed["scope"].isin(["scope1", "scope2_market"])].groupby("plant_id")["fixed_tco2e"].sum()
+    fxd = model.fixed[model.fixed["scope"].isin(scopes)]
+    fx = (fxd["fixed_tco2e"] * fxd["b"]).groupby(fxd["plant_id"]).sum()
     by_plant = by_plant.add(fx, fill_value=0.0)
+    if len(L):
+        by_plant = by_plant.add(pd.Series(lv * L["b"].to_numpy(float) * L["d_budget"].to_numpy(float)).groupby(
+            L["plant_id"].to_numpy()).sum(), fill_value=0.0)
     k["co2e_t_by_plant"] = {str(a): float(b) for a, b in by_plant.items()}
     by_mode = pd.Series(fv * f["e_transport"].to_numpy()).groupby(f["mode"].to_numpy()).sum()
     k["co2e_t_by_mode"] = {str(a): float(b) for a, b in by_mode.items()}
@@ -114,6 +159,7 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     k.update({"output_units": out, "demand_units": demand_total, "pipeline_units": float(dem["pipeline"].sum()),
               "unmet_units": unmet_total,
               "service_level": 1.0 - unmet_total / demand_total if demand_total > 0 else 1.0})
+    k.update(_stock_kpis(model, v, xv))
     dem_m = dem.groupby("market_id")["demand"].sum()
     unmet_m = pd.Series(uv).groupby(u["market_id"].to_numpy()).sum().reindex(dem_m.index, fill_value=0.0)
     k["service_level_by_market"] = {str(m): float(1.0 - unmet_m[m] / dem_m[m]) if dem_m[m] > 0 else 1.0
@@ -132,6 +178,41 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     k["output_shortfall_units"] = s_out
     k["diagnosis"] = diagnose(model, result, total, out, s_co2, s_out, unmet_total)
     return k
+
+
+def _block(model: PlanModel, v: np.ndarray, name: str) -> np.ndarray:
+    cols = model.cols.block(name) if model.cols is not None else np.zeros(0, int)
+    return np.maximum(v[cols], 0.0)
+
+
+def _stock_kpis(model: PlanModel, v: np.ndarray, xv: np.ndarray) -> dict[str, Any]:
+    """Stock, backlog, tail and operating-rule figures (docs/OPTIMISATION.md)."""
+    x, u = model.x, model.u
+    n_t = len(model.weeks)
+    out: dict[str, Any] = {}
+    if "stock_col" not in x:
+        return out
+    stock = np.maximum(v[x["stock_col"].to_numpy()], 0.0)
+    last = (x["t"] == n_t - 1).to_numpy()
+    mstock = np.maximum(v[u["mstock_col"].to_numpy()], 0.0)
+    out["opening_stock_units"] = float(model.i0.sum())
+    out["stock_end_units"] = float(stock[last].sum())
+    out["market_stock_end_units"] = float(mstock[(u["t"] == n_t - 1).to_numpy()].sum())
+    out["pipeline_discarded_units"] = 0.0  # market_balance is an equality: arrivals go to market stock
+    out["backlog_unit_weeks"] = float(np.maximum(v[u["backlog_col"].to_numpy()], 0.0).sum()) if "backlog_col" in u \
+        else 0.0
+    tail = model.tail
+    out["tail_demand_units"] = float(tail["demand"].sum()) if tail is not None and len(tail) else 0.0
+    out["tail_unmet_units"] = float(np.maximum(v[tail["col"].to_numpy()], 0.0).sum()) if out["tail_demand_units"] \
+        else 0.0
+    out["min_util_shortfall_units"] = float(_block(model, v, "s_min").sum())
+    out["terminal_stock_shortfall_units"] = float(_block(model, v, "s_term").sum())
+    if model.rules is not None:
+        out["min_utilisation_by_plant"] = {str(p): float(r) for p, r in model.rules["umin"].items() if r > 0}
+    by_week = pd.Series(xv).groupby(x["t"].to_numpy()).sum()
+    mean = float(by_week.mean()) if len(by_week) else 0.0
+    out["output_last4_max_dev_pct"] = float(100 * np.abs(by_week.iloc[-4:] / mean - 1).max()) if mean > 0 else 0.0
+    return out
 
 
 def diagnose(model: PlanModel, result: SolveResult, co2: float, output: float, s_co2: float, s_out: float,
@@ -171,6 +252,86 @@ def diagnose(model: PlanModel, result: SolveResult, co2: float, output: float, s
     if result.status != "optimal":
         msgs.append(f"solver status {result.status}: the plan is not proven optimal")
     return {"conflict": conflict, "missed": missed, "message": "; ".join(msgs)}
+
+
+#: above this many rows the constraints table holds one aggregate row per family
+CONSTRAINT_ROWS_MAX = 200_000
+CONSTRAINT_COLUMNS = ["family", "row", "key", "sense", "rhs", "activity", "dual", "slack", "n_rows", "n_binding",
+                      "dual_min", "dual_max"]
+
+
+def _row_keys(model: PlanModel, index: pd.DataFrame | None, n: int) -> np.ndarray:
+    if index is None or index.empty:
+        return np.full(n, "", dtype=object)
+    parts = []
+    for c in index.columns:
+        col = index[c]
+        if c == "t":  # week of the row (weeks after the horizon continue the calendar)
+            col = pd.Series(model.weeks[0] + pd.to_timedelta(7 * col.to_numpy(int), unit="D")).dt.strftime("%Y-%m-%d")
+        parts.append(col.astype(str).to_numpy(dtype=object))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "|" + p
+    return out
+
+
+def constraint_table(model: PlanModel) -> pd.DataFrame:
+    """One row per constraint (family, row number in the family, key, sense, rhs, activity, dual, slack),
+    or one aggregate row per family when the model has more than CONSTRAINT_ROWS_MAX rows. The dual is the
+    change of the objective (EUR) per unit of RHS: for a <= row of a minimisation it is <= 0."""
+    mx = model.matrix
+    n = len(mx["rhs"])
+    if model.row_dual is not None and len(model.row_dual) == n:
+        dual, act = model.row_dual, model.row_activity
+    else:  # CBC: read back from PuLP
+        dual = np.array([c.pi if c.pi is not None else np.nan for c in model.constraints], float)
+        slack = np.array([c.slack if c.slack is not None else np.nan for c in model.constraints], float)
+        act = np.where(mx["sense"] == "<=", mx["rhs"] - slack, mx["rhs"] + slack)
+    rhs = mx["rhs"].copy()
+    for row in (*model.budget_rows, model.output_row):  # the rows the API edits
+        if row is not None:
+            rhs[row.id] = -row.constant
+    slack = np.where(mx["sense"] == "<=", rhs - act, act - rhs)
+    binding = np.abs(slack) <= 1e-6 * np.maximum(1.0, np.abs(rhs))
+    frames = []
+    for fam in model.families.values():
+        sl = slice(fam.first, fam.first + fam.n)
+        d = dual[sl]
+        if n <= CONSTRAINT_ROWS_MAX:
+            frames.append(pd.DataFrame({
+                "family": fam.name, "row": np.arange(fam.n), "key": _row_keys(model, fam.index, fam.n),
+                "sense": fam.sense, "rhs": rhs[sl], "activity": act[sl], "dual": d, "slack": slack[sl],
+                "n_rows": 1, "n_binding": binding[sl].astype(int), "dual_min": d, "dual_max": d}))
+        else:
+            frames.append(pd.DataFrame({
+                "family": [fam.name], "row": [-1], "key": [f"{fam.n} rows"], "sense": [fam.sense],
+                "rhs": [float(rhs[sl].sum())], "activity": [float(act[sl].sum())],
+                "dual": [float(d[np.argmax(np.abs(d))]) if fam.n else 0.0], "slack": [float(slack[sl].sum())],
+                "n_rows": [fam.n], "n_binding": [int(binding[sl].sum())], "dual_min": [float(d.min())],
+                "dual_max": [float(d.max())]}))
+    if not frames:
+        return pd.DataFrame(columns=CONSTRAINT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[CONSTRAINT_COLUMNS]
+
+
+def stock_table(model: PlanModel, values: np.ndarray | None = None) -> pd.DataFrame:
+    """Stock and backlog per week: kind (plant_stock, market_stock, backlog), location (plant or market),
+    product_id, week, units (rows with units > 1e-9 only)."""
+    v = _values(model) if values is None else values
+    x, u, weeks = model.x, model.u, model.weeks
+    frames = []
+    for kind, frame, loc, col in (("plant_stock", x, "plant_id", "stock_col"),
+                                  ("market_stock", u, "market_id", "mstock_col"),
+                                  ("backlog", u, "market_id", "backlog_col")):
+        if col not in frame:
+            continue
+        val = v[frame[col].to_numpy()]
+        keep = val > 1e-9
+        frames.append(pd.DataFrame({"kind": kind, "location": frame.loc[keep, loc].to_numpy(),
+                                    "product_id": frame.loc[keep, "product_id"].to_numpy(),
+                                    "week": weeks[frame.loc[keep, "t"].to_numpy()], "units": val[keep]}))
+    cols = ["kind", "location", "product_id", "week", "units"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
 
 def kpi_table(kpis: dict[str, Any]) -> pd.DataFrame:

@@ -18,7 +18,8 @@ import pandas as pd
 import pulp
 from pulp import _rustcore
 
-from optimisation.inputs import InputError, PlanInputs, lane_tco2e_per_t, monday, mondays
+from optimisation.emissions import boundary_shares, counts_transport, periods, plant_scopes, resolve_boundary
+from optimisation.inputs import InputError, PlanInputs, lane_tco2e_per_t, monday, mondays, opening_stock
 from optimisation.scenario import QUANTILE_COLUMN, ScenarioParams
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,6 @@ class PlanModel:
     capacity: pd.DataFrame  # plant_id, t, capacity_units
     fixed: pd.DataFrame  # plant_id, t, scope, fixed_tco2e
     variables: list  # LpVariable in column order (col = position)
-    co2_row: pulp.LpConstraint
     co2_fixed_t: float
     co2_budget_t: float | None
     output_row: pulp.LpConstraint | None
@@ -55,16 +55,54 @@ class PlanModel:
     build_seconds: float = 0.0
     matrix: dict | None = None  # CSR rows + objective + column bounds, as handed to PuLP (fast HiGHS path)
     current_plan: pd.DataFrame | None = None  # plant_id, product_id, units_per_week
+    families: dict = field(default_factory=dict)  # name -> RowFamily (optimisation.constraints)
+    constraints: list = field(default_factory=list)  # LpConstraint in row order
+    row_dual: np.ndarray | None = None  # duals / activities of the last in-process HiGHS solve, in row order
+    row_activity: np.ndarray | None = None
+    rules: pd.DataFrame | None = None  # operating rules per plant
+    tail: pd.DataFrame | None = None  # tail demand rows
+    i0: np.ndarray | None = None  # opening stock per x row
+    cols: object | None = None  # the Columns registry (blocks -> column ranges)
+
+    @property
+    def co2_row(self) -> pulp.LpConstraint:
+        """The budget row of the period with the largest target (of the longest period without one)."""
+        per = self.periods
+        key = per["budget_t"].fillna(per["weeks"].astype(float)) if "budget_t" in per else per["weeks"]
+        return self.budget_rows[int(np.argmax(key.to_numpy()))]
 
     @property
     def num_variables(self) -> int:
         return len(self.variables)
 
-    def set_co2_budget(self, budget_t: float | None) -> None:
-        """Change the CO2 budget (t CO2e over the horizon) in the PuLP model (the row's RHS)."""
-        self.co2_budget_t = budget_t
-        rhs = NO_BUDGET if budget_t is None else budget_t - self.co2_fixed_t
-        self.co2_row.changeRHS(rhs)
+    budget_rows: list = field(default_factory=list)  # one co2_budget row per period
+    periods: pd.DataFrame | None = None  # period, weeks, fixed_tco2e (boundary), budget_t (None = no budget)
+    levers: pd.DataFrame | None = None  # lever columns (optimisation.levers.lever_frame)
+    lever_availability: pd.DataFrame | None = None
+    non_abating: pd.DataFrame | None = None
+    boundary: str = "full"
+
+    def budget_by_period(self, budget) -> np.ndarray | None:
+        """Per-period budgets: None, a total over the horizon (split by weeks) or a dict period -> t."""
+        if budget is None:
+            return None
+        per = self.periods
+        if isinstance(budget, dict):
+            return np.array([float(budget[q]) for q in per["period"]])
+        return float(budget) * per["weeks"].to_numpy(float) / per["weeks"].sum()
+
+    def budget_rhs(self, budget) -> np.ndarray:
+        b = self.budget_by_period(budget)
+        return np.full(len(self.periods), NO_BUDGET) if b is None else b - self.periods["fixed_tco2e"].to_numpy()
+
+    def set_co2_budget(self, budget) -> None:
+        """Change the CO2 budget (t CO2e: over the horizon, split by weeks, or a dict by period) in the PuLP
+        model (the rows' RHS)."""
+        b = self.budget_by_period(budget)
+        self.co2_budget_t = None if b is None else float(b.sum())
+        self.periods["budget_t"] = np.nan if b is None else b
+        for row, rhs in zip(self.budget_rows, self.budget_rhs(budget), strict=True):
+            row.changeRHS(float(rhs))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -180,9 +218,20 @@ def _coefficients(inputs: PlanInputs, params: ScenarioParams, weeks: pd.Datetime
     return full
 
 
+@dataclass
+class RowFamily:
+    """One named constraint family: rows first .. first + n - 1 of the model, one per row of ``index``."""
+
+    name: str
+    first: int
+    n: int
+    sense: str
+    index: pd.DataFrame | None = None  # the keys of each row (plant_id, t, ...), in row order
+
+
 class _Rows:
-    """Collects constraint rows as COO triplets, then adds them to the problem row by row through
-    the Rust batch path (one call per row)."""
+    """Collects constraint rows as COO triplets, by named family, then adds them to the problem row by
+    row through the Rust batch path (one call per row)."""
 
     def __init__(self) -> None:
         self.rows: list[np.ndarray] = []
@@ -191,18 +240,26 @@ class _Rows:
         self.senses: list[np.ndarray] = []
         self.rhs: list[np.ndarray] = []
         self.prefix: list[np.ndarray] = []
+        self.families: dict[str, RowFamily] = {}
         self.n = 0
 
-    def family(self, prefix: str, n_rows: int, sense: str, rhs, row, col, val) -> int:
+    def family(self, prefix: str, n_rows: int, sense: str, rhs, row, col, val,
+               index: pd.DataFrame | None = None) -> int:
         """Add ``n_rows`` rows named ``<prefix>_<i>``; (row, col, val) are 0-based within the family.
         Returns the index of the family's first row."""
         first = self.n
+        if n_rows == 0:
+            return first
+        if prefix in self.families:
+            raise ValueError(f"constraint family {prefix!r} defined twice")
         self.rows.append(np.asarray(row, np.int64) + first)
         self.cols.append(np.asarray(col, np.int64))
         self.vals.append(np.asarray(val, float))
         self.senses.append(np.full(n_rows, sense, dtype=object))
         self.rhs.append(np.broadcast_to(np.asarray(rhs, float), (n_rows,)).copy())
         self.prefix.append(np.array([f"{prefix}_{i}" for i in range(n_rows)], dtype=object))
+        self.families[prefix] = RowFamily(prefix, first, n_rows, sense,
+                                          None if index is None else index.reset_index(drop=True))
         self.n += n_rows
         return first
 
@@ -236,19 +293,76 @@ class _Rows:
         return out
 
 
+class Columns:
+    """The model's column blocks, in order: each block is a frame (one column per row) with its objective
+    cost and bounds; ``add`` writes the global column number into ``frame["col"]``."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, tuple[int, int]] = {}
+        self.obj: list[np.ndarray] = []
+        self.lb: list[np.ndarray] = []
+        self.ub: list[np.ndarray] = []
+        self.names: list[str] = []
+        self.n = 0
+
+    def add(self, block: str, n: int, cost=0.0, lb=0.0, ub=np.inf, prefix: str | None = None) -> np.ndarray:
+        first = self.n
+        self.blocks[block] = (first, n)
+        self.obj.append(np.broadcast_to(np.asarray(cost, float), (n,)).copy())
+        self.lb.append(np.broadcast_to(np.asarray(lb, float), (n,)).copy())
+        self.ub.append(np.broadcast_to(np.asarray(ub, float), (n,)).copy())
+        pre = prefix or block
+        self.names += [pre] if n == 1 and prefix is not None else [f"{pre}_{i}" for i in range(n)]
+        self.n += n
+        return first + np.arange(n)
+
+    def block(self, name: str) -> np.ndarray:
+        first, n = self.blocks.get(name, (0, 0))
+        return first + np.arange(n)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.concatenate(self.obj), np.concatenate(self.lb), np.concatenate(self.ub)
+
+
+@dataclass
+class Build:
+    """What the ``define_*`` functions of optimisation.constraints read: the index frames (each with its
+    ``col``), the data frames, the parameters, and the row collector they add their family to."""
+
+    inputs: PlanInputs
+    params: ScenarioParams
+    weeks: pd.DatetimeIndex
+    cap: pd.DataFrame
+    x: pd.DataFrame
+    f: pd.DataFrame
+    u: pd.DataFrame
+    dem: pd.DataFrame
+    coef: pd.DataFrame
+    fixed: pd.DataFrame
+    cols: Columns
+    rows: _Rows
+    co2_fixed_t: float = 0.0
+    target: float | None = None
+    s_co2_col: int = -1
+    s_out_col: int | None = None
+    rules: pd.DataFrame | None = None  # per plant: umin, delta, imax, x0 (see _plant_rules)
+    tail: pd.DataFrame | None = None  # tail demand rows (k,m,s >= H) with col
+    i0: np.ndarray | None = None  # opening stock per x row (non-zero only at t = 0)
+    periods: pd.DataFrame | None = None  # budget periods: period, weeks, fixed_tco2e
+    levers: pd.DataFrame | None = None
+    lever_availability: pd.DataFrame | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_t(self) -> int:
+        return len(self.weeks)
+
+
 # ----------------------------------------------------------------------------- build
-def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
-    """Build the LP for one scenario (see docs/OPTIMISATION.md for the formulation)."""
-    t0 = time.perf_counter()
-    weeks = _weeks(inputs, params)
-    n_t = len(weeks)
-    plants = inputs.plants.set_index("plant_id")
-    products = inputs.products.set_index("product_id")
+def _capacity(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFrame, n_t: int) -> pd.DataFrame:
     for item in params.plant_capacity:
         if item.plant_id not in plants.index:
             raise InputError(f"plant_capacity: plant_id {item.plant_id!r} not in plants")
-
-    # --- capacity per plant-week
     cap = pd.DataFrame({"plant_id": np.repeat(plants.index.to_numpy(), n_t),
                         "t": np.tile(np.arange(n_t), len(plants))})
     cap["capacity_units"] = plants.loc[cap["plant_id"], "capacity_units_per_week"].to_numpy(float)
@@ -257,9 +371,14 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
         sel = (cap["plant_id"] == item.plant_id).to_numpy() & _week_mask(n_t, item.from_week, item.to_week)[
             cap["t"].to_numpy()]
         pct[sel] = item.capacity_pct / 100.0
+    cap["capacity_nominal"] = cap["capacity_units"]
     cap["capacity_units"] *= pct
+    return cap
 
-    # --- production x[p,k,t] for eligible pairs
+
+def _production(inputs: PlanInputs, params: ScenarioParams, weeks: pd.DatetimeIndex,
+                products: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    n_t = len(weeks)
     pp = inputs.plant_products[["plant_id", "product_id", "production_cost_eur_per_unit"]]
     pp = pp[pp["product_id"].isin(products.index)].reset_index(drop=True)
     x = pp.loc[np.repeat(pp.index.to_numpy(), n_t)].reset_index(drop=True)
@@ -269,19 +388,52 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
                 how="left")
     x = x.rename(columns={"production_cost_eur_per_unit": "cost_eur", "m_scope1": "e_scope1",
                           "m_scope2_market": "e_scope2_market", "m_scope2_location": "e_scope2_location"})
-    x["e_budget"] = x["e_scope1"] + x["e_scope2_market"]
+    x["e_budget"] = x[[f"e_{sc}" for sc in plant_scopes(params)]].sum(axis=1)
+    fixed = coef.melt(id_vars=["plant_id", "t"], value_vars=["fx_scope1", "fx_scope2_market", "fx_scope2_location"],
+                      var_name="scope", value_name="fixed_tco2e")
+    fixed["scope"] = fixed["scope"].str[3:]
+    return pp, x, fixed, coef
 
-    # --- demand and unmet u[k,m,t]
+
+def _unmet(inputs: PlanInputs, params: ScenarioParams, weeks: pd.DatetimeIndex,
+           products: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(demand frame, market grid). The market grid has one row per product x market x week for every
+    pair with demand or in-transit arrivals in the horizon: the rows of ``market_balance`` and the index
+    of lost sales u, market stock and backlog. ``demand`` is gross; ``pipeline`` arrives on top."""
     dem = _demand(inputs, params, weeks)
     dem["net"] = np.maximum(dem["demand"] - dem["pipeline"], 0.0)
-    u = dem.loc[dem["net"] > 0, ["product_id", "market_id", "t", "net"]].rename(columns={"net": "demand"})
-    u = u.reset_index(drop=True)
+    tot = dem.groupby(["product_id", "market_id"])[["demand", "pipeline"]].sum()
+    km = tot[(tot["demand"] + tot["pipeline"]) > 0].index
+    grid = pd.MultiIndex.from_tuples([(k, m, t) for k, m in km for t in range(len(weeks))],
+                                     names=["product_id", "market_id", "t"]) if len(km) else pd.MultiIndex.from_arrays(
+        [[], [], []], names=["product_id", "market_id", "t"])
+    u = (dem.set_index(["product_id", "market_id", "t"])[["demand", "pipeline"]].reindex(grid).fillna(0.0)
+         .reset_index())
     if params.unmet_penalty_eur_per_unit is not None:
         u["penalty_eur"] = params.unmet_penalty_eur_per_unit
     else:
         u["penalty_eur"] = products.loc[u["product_id"], "price_eur"].to_numpy(float)
+    return dem, u
 
-    # --- shipments f[l,k,t]: allowed modes, eligible products, markets with demand, arrival in horizon
+
+def _tail(u: pd.DataFrame, tau_tail: pd.Series, n_t: int, params: ScenarioParams) -> pd.DataFrame:
+    """Tail rows (k,m,s) for s in [H, H + tau(k,m)), tau = transit weeks of the pair's cheapest delivered
+    route (the one a steady-state plan uses): those weeks are served by departures inside the horizon.
+    Demand = mean of the last 4 weeks' demand."""
+    cols = ["product_id", "market_id", "t", "demand", "penalty_eur"]
+    if not params.tail_demand or tau_tail.empty:
+        return pd.DataFrame(columns=cols)
+    last = u[u["t"] >= n_t - 4].groupby(["product_id", "market_id"]).agg(demand=("demand", "mean"),
+                                                                          penalty_eur=("penalty_eur", "first"))
+    last = last.join(tau_tail.rename("tau"), how="inner")
+    last = last[(last["tau"] > 0) & (last["demand"] > 0)].reset_index()
+    rep = last.loc[np.repeat(last.index.to_numpy(), last["tau"].to_numpy().astype(int))].reset_index(drop=True)
+    rep["t"] = n_t + rep.groupby(["product_id", "market_id"]).cumcount()
+    return rep[cols]
+
+
+def _shipments(inputs: PlanInputs, params: ScenarioParams, pp: pd.DataFrame, u: pd.DataFrame,
+               products: pd.DataFrame, n_t: int) -> pd.DataFrame:
     lanes = inputs.lanes.copy()
     banned = set(params.banned_modes) | {m.mode for m in params.mode_limits if m.capacity_pct == 0}
     lanes = lanes[~lanes["mode"].isin(banned)]
@@ -289,130 +441,225 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     lanes["cap_t"] = lanes["capacity_t_per_week"] * lanes["mode"].map(mode_pct).fillna(1.0)
     lanes["tau"] = transit_weeks(lanes["transit_days"])
     lanes["tco2e_per_t"] = lane_tco2e_per_t(lanes, inputs.emission_factors, params.transport_basis).to_numpy()
-    served = u[["product_id", "market_id"]].drop_duplicates()
+    served = u.loc[u["demand"] > 0, ["product_id", "market_id"]].drop_duplicates()
     lk = lanes.merge(pp[["plant_id", "product_id"]], on="plant_id").merge(served, on=["product_id", "market_id"])
     lk = lk.reset_index(drop=True)
     f = lk.loc[np.repeat(lk.index.to_numpy(), n_t)].reset_index(drop=True)
     f["t"] = np.tile(np.arange(n_t), len(lk))
     f["t_arrive"] = f["t"] + f["tau"]
-    if params.max_move_pct is None:
-        # arrivals after the horizon serve no modelled demand; they are kept only under max-move floors,
-        # where the last weeks' production must still leave on some lane
-        f = f[f["t_arrive"] < n_t].reset_index(drop=True)
+    # arrivals after the horizon are kept up to the tail rows (see _tail)
+    unit = pp.groupby(["plant_id", "product_id"])["production_cost_eur_per_unit"].mean()
+    lk["delivered"] = (unit.reindex(pd.MultiIndex.from_frame(lk[["plant_id", "product_id"]])).to_numpy()
+                       + products.loc[lk["product_id"], "weight_t"].to_numpy(float) * lk["cost_eur_per_t"])
+    cheapest = lk.sort_values("delivered", kind="stable").drop_duplicates(["product_id", "market_id"])
+    tau_tail = cheapest.set_index(["product_id", "market_id"])["tau"]
+    f["tau_tail"] = tau_tail.reindex(pd.MultiIndex.from_frame(f[["product_id", "market_id"]])).to_numpy() \
+        if params.tail_demand else 0
+    f = f[f["t_arrive"] < n_t + f["tau_tail"]].reset_index(drop=True)
     w = products.loc[f["product_id"], "weight_t"].to_numpy(float)
     f["tonnes_per_unit"] = w
     f["cost_eur"] = w * f["cost_eur_per_t"].to_numpy(float)
     f["e_transport"] = w * f["tco2e_per_t"].to_numpy(float)
-    f = f[["lane_id", "plant_id", "market_id", "mode", "product_id", "t", "t_arrive", "tonnes_per_unit",
-           "cost_eur", "e_transport", "cap_t"]]
+    f["e_budget"] = f["e_transport"] if counts_transport(params) else 0.0
+    return f[["lane_id", "plant_id", "market_id", "mode", "product_id", "t", "t_arrive", "tau", "tau_tail", "tonnes_per_unit",
+              "cost_eur", "e_transport", "e_budget", "cap_t"]]
 
-    # --- columns: x | f | u | s_co2 | s_out
-    nx, nf, nu = len(x), len(f), len(u)
-    x["col"] = np.arange(nx)
-    f["col"] = nx + np.arange(nf)
-    u["col"] = nx + nf + np.arange(nu)
-    s_co2_col = nx + nf + nu
+
+def _max_move_bounds(x: pd.DataFrame, cap: pd.DataFrame, current: pd.DataFrame | None,
+                     params: ScenarioParams) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on x from the max move around the current plan (capacity changes override)."""
+    if params.max_move_pct is None:
+        return np.zeros(len(x)), np.full(len(x), np.inf)
+    if current is None:
+        raise InputError("max_move_pct: needs production_history to know the current plan")
+    x0 = x.merge(current, on=["plant_id", "product_id"], how="left")["units_per_week"].fillna(0.0).to_numpy()
+    m = params.max_move_pct / 100.0
+    cap_pt = cap.set_index(["plant_id", "t"])["capacity_units"]
+    cap_x = cap_pt.reindex(pd.MultiIndex.from_frame(x[["plant_id", "t"]])).to_numpy()
+    lb = np.maximum(x0 * (1.0 - m), 0.0)
+    lb_sum = pd.Series(lb).groupby([x["plant_id"], x["t"]]).transform("sum").to_numpy()
+    lb *= np.minimum(1.0, np.divide(cap_x, lb_sum, out=np.ones_like(lb), where=lb_sum > 0))
+    ub = x0 * (1.0 + m)
+    return lb, np.maximum(ub, lb)
+
+
+def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFrame,
+                 current: pd.DataFrame | None) -> pd.DataFrame:
+    """Operating rules per plant: umin (min utilisation, fraction), delta (max week-to-week change,
+    fraction of nominal capacity, NaN = none), imax (max stock, units), x0 (current weekly output, NaN if
+    unknown). Precedence: plant_rules > plant_operations table > global parameter."""
+    r = pd.DataFrame(index=plants.index)
+    cap = plants["capacity_units_per_week"].astype(float)
+    r["umin"] = (params.min_utilisation_pct or 0.0) / 100.0
+    r["delta"] = np.nan if params.max_change_pct_per_week is None else params.max_change_pct_per_week / 100.0
+    r["imax"] = params.max_stock_weeks * cap
+    ops = inputs.plant_operations
+    if ops is not None and not ops.empty:
+        o = ops.set_index("plant_id").reindex(r.index)
+        if params.min_utilisation_pct is None and "min_utilisation_pct" in o:
+            r["umin"] = (o["min_utilisation_pct"] / 100.0).fillna(r["umin"])
+        if params.max_change_pct_per_week is None and "max_change_pct_per_week" in o:
+            r["delta"] = (o["max_change_pct_per_week"] / 100.0).fillna(r["delta"])
+        if "max_stock_units" in o:
+            r["imax"] = o["max_stock_units"].astype(float).fillna(r["imax"])
+    for rule in params.plant_rules:
+        if rule.plant_id not in r.index:
+            raise InputError(f"plant_rules: plant_id {rule.plant_id!r} not in plants")
+        if rule.min_utilisation_pct is not None:
+            r.loc[rule.plant_id, "umin"] = rule.min_utilisation_pct / 100.0
+        if rule.max_change_pct_per_week is not None:
+            r.loc[rule.plant_id, "delta"] = rule.max_change_pct_per_week / 100.0
+        if rule.max_stock_units is not None:
+            r.loc[rule.plant_id, "imax"] = rule.max_stock_units
+    r["x0"] = np.nan if current is None else current.groupby("plant_id")["units_per_week"].sum().reindex(r.index)
+    r["capacity_nominal"] = cap
+    return r
+
+
+def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
+    """Build the LP for one scenario (see docs/OPTIMISATION.md for the formulation): the column blocks
+    first, then one ``define_*`` per constraint family (optimisation.constraints.FAMILIES)."""
+    from optimisation.constraints import FAMILIES
+
+    t0 = time.perf_counter()
+    weeks = _weeks(inputs, params)
+    n_t = len(weeks)
+    plants = inputs.plants.set_index("plant_id")
+    products = inputs.products.set_index("product_id")
+    cap = _capacity(inputs, params, plants, n_t)
+    pp, x, fixed, coef = _production(inputs, params, weeks, products)
+    dem, u = _unmet(inputs, params, weeks, products)
+    f = _shipments(inputs, params, pp, u, products, n_t)
+    current = _current_plan(inputs, params)
     target = None
     if params.output_target_units is not None:
         target = float(params.output_target_units)
     elif params.output_target_pct is not None:
         target = float(dem["net"].sum()) * params.output_target_pct / 100.0  # demand net of the pipeline
-    s_out_col = s_co2_col + 1 if target is not None else None
-    n_cols = s_co2_col + 1 + (1 if target is not None else 0)
+
+    # --- columns: x | f | u | s_co2 | s_out  (objective: cost + carbon price x CO2e + penalties)
+    cp = params.carbon_price_eur_per_t
+    cols = Columns()
+    lb, ub = _max_move_bounds(x, cap, current, params)
+    if params.max_move_pct is not None:
+        x["lb"], x["ub"] = lb, ub
+    x["col"] = cols.add("x", len(x), x["cost_eur"] + cp * x["e_budget"], lb, ub)
+    f["col"] = cols.add("f", len(f), f["cost_eur"] + cp * f["e_budget"])
+    u["col"] = cols.add("u", len(u), u["penalty_eur"])
+    # budget semantics: boundary share per plant (rows of the plant and lanes leaving it), one row per period
+    boundary = resolve_boundary(params)
+    share = boundary_shares(inputs.plants, boundary)
+    x["b"] = share.reindex(x["plant_id"]).fillna(0.0).to_numpy()
+    f["b"] = share.reindex(f["plant_id"]).fillna(0.0).to_numpy()
+    fixed["b"] = share.reindex(fixed["plant_id"]).fillna(0.0).to_numpy()
+    per_t = periods(weeks, params.budget_period)
+    x["q"] = per_t["period"].to_numpy()[x["t"].to_numpy()]
+    f["q"] = per_t["period"].to_numpy()[f["t"].to_numpy()]
+    fixed["q"] = per_t["period"].to_numpy()[fixed["t"].to_numpy()]
+    counted = fixed[fixed["scope"].isin(plant_scopes(params))]
+    per = per_t.groupby("period", sort=False).agg(weeks=("t", "count"), year=("year", "first")).reset_index()
+    per["fixed_tco2e"] = (counted["fixed_tco2e"] * counted["b"]).groupby(counted["q"]).sum().reindex(
+        per["period"]).fillna(0.0).to_numpy()
+    per["s_co2_col"] = cols.add("s_co2", len(per), params.co2_slack_penalty_eur_per_t,
+                                prefix="s_co2" if len(per) == 1 else None)
+    s_co2_col = int(per["s_co2_col"].iloc[0])
+    s_out_col = None
+    if target is not None:
+        s_out_col = int(cols.add("s_out", 1, params.output_slack_penalty_eur_per_unit, prefix="s_out")[0])
+    co2_fixed = float(per["fixed_tco2e"].sum())
+    co2_fixed_gross = float(counted["fixed_tco2e"].sum())
+
+    # --- stock and time: plant stock I (x index), market stock Im and backlog bo (u index), tail demand
+    rules = _plant_rules(inputs, params, plants, current)
+    hold_w = params.holding_rate_pct_per_year / 100.0 / 52.0
+    imax_x = rules["imax"].reindex(x["plant_id"]).to_numpy()
+    x["stock_col"] = cols.add("stock", len(x), hold_w * x["cost_eur"].to_numpy(), 0.0,
+                              np.where(imax_x > 0, np.inf, 0.0))
+    unit_cost = x.groupby("product_id")["cost_eur"].mean()
+    u_cost = unit_cost.reindex(u["product_id"]).fillna(0.0).to_numpy()
+    u["mstock_col"] = cols.add("mstock", len(u), 1.5 * hold_w * u_cost)
+    if params.backorder_max_weeks > 0:
+        w = params.backorder_max_weeks
+        bo_ub = (u.groupby(["product_id", "market_id"])["demand"]
+                 .transform(lambda s: s.rolling(w, min_periods=1).sum()).to_numpy())
+        bo_ub[u["t"].to_numpy() == n_t - 1] = 0.0  # backlog left at the end is lost
+        late = params.lateness_pct_of_price_per_week / 100.0 * products.loc[u["product_id"], "price_eur"].to_numpy(
+            float)
+        u["backlog_col"] = cols.add("backlog", len(u), late, 0.0, bo_ub)
+    tail = _tail(u, f.groupby(["product_id", "market_id"])["tau_tail"].first(), n_t, params)
+    tail["col"] = cols.add("tail_lost", len(tail), tail["penalty_eur"].to_numpy(float))
+    i0_frame, stock_method = opening_stock(inputs, weeks[0])
+    i0 = np.zeros(len(x))
+    first_t = (x["t"] == 0).to_numpy()
+    if len(i0_frame):
+        got = i0_frame.set_index(["plant_id", "product_id"])["units"].reindex(
+            pd.MultiIndex.from_frame(x.loc[first_t, ["plant_id", "product_id"]])).fillna(0.0).to_numpy()
+        total = pd.Series(got).groupby(x.loc[first_t, "plant_id"].to_numpy()).transform("sum").to_numpy()
+        lim = rules["imax"].reindex(x.loc[first_t, "plant_id"]).to_numpy()
+        i0[first_t] = got * np.minimum(1.0, np.divide(lim, total, out=np.ones_like(got), where=total > 0))
+    log.info("opening stock: %.0f units (%s)", i0.sum(), stock_method)
+
+    # --- abatement levers (MWh per plant x lever x week)
+    from optimisation.levers import lever_frame
+
+    levers, lever_avail, non_abating = lever_frame(inputs, params, weeks, sorted(x["plant_id"].unique()))
+    scopes = plant_scopes(params)
+    levers["d_budget"] = (levers["d_scope1"] * ("scope1" in scopes)
+                          + levers["d_scope2_market"] * ("scope2_market" in scopes)).astype(float)
+    levers["b"] = share.reindex(levers["plant_id"]).fillna(0.0).to_numpy()
+    levers["q"] = per_t["period"].to_numpy()[levers["t"].to_numpy(int)] if len(levers) else []
+    levers["col"] = cols.add("lever", len(levers), (levers["price_eur_per_mwh"] + cp * levers["d_budget"]).to_numpy(
+        float))
+
+    b = Build(inputs=inputs, params=params, weeks=weeks, cap=cap, x=x, f=f, u=u, dem=dem, coef=coef, fixed=fixed,
+              cols=cols, rows=_Rows(), co2_fixed_t=co2_fixed, target=target, s_co2_col=s_co2_col,
+              s_out_col=s_out_col, rules=rules, tail=tail, i0=i0, periods=per, levers=levers,
+              lever_availability=lever_avail)
+    for define in FAMILIES:
+        define(b)
 
     prob = pulp.LpProblem(f"co2plan_{params.scenario_id}", pulp.LpMinimize)
-    names = ([f"x_{i}" for i in range(nx)] + [f"f_{i}" for i in range(nf)] + [f"u_{i}" for i in range(nu)]
-             + ["s_co2"] + (["s_out"] if target is not None else []))
+    n_cols = cols.n
     # one batch call into the Rust core (what add_variable_dicts does, without the per-name formatting)
-    rust_vars = prob.toRustModel().add_variables_batch(names, 0.0, float("inf"), _rustcore.Category.Continuous)
+    rust_vars = prob.toRustModel().add_variables_batch(cols.names, 0.0, float("inf"), _rustcore.Category.Continuous)
     variables = [pulp.LpVariable(v) for v in rust_vars]
     first, last = rust_vars[0].id(), rust_vars[-1].id()
     if last - first == n_cols - 1:  # batch ids are consecutive
         ids = np.arange(first, last + 1, dtype=np.uint64)
     else:  # pragma: no cover - defensive
         ids = np.fromiter((v.id() for v in rust_vars), dtype=np.uint64, count=n_cols)
+    obj, col_lb, col_ub = cols.arrays()
+    bounded = np.flatnonzero((col_lb != 0.0) | np.isfinite(col_ub))
+    for i in bounded.tolist():
+        rust_vars[i].set_lb(float(col_lb[i]))
+        rust_vars[i].set_ub(float(col_ub[i]))
+    constraints = b.rows.add_to(prob, ids)
 
-    # --- max move from the current plan: bounds on x (capacity changes override)
-    current = _current_plan(inputs, params)
-    if params.max_move_pct is not None:
-        if current is None:
-            raise InputError("max_move_pct: needs production_history to know the current plan")
-        x0 = x.merge(current, on=["plant_id", "product_id"], how="left")["units_per_week"].fillna(0.0).to_numpy()
-        m = params.max_move_pct / 100.0
-        cap_pt = cap.set_index(["plant_id", "t"])["capacity_units"]
-        cap_x = cap_pt.reindex(pd.MultiIndex.from_frame(x[["plant_id", "t"]])).to_numpy()
-        lb = np.maximum(x0 * (1.0 - m), 0.0)
-        lb_sum = pd.Series(lb).groupby([x["plant_id"], x["t"]]).transform("sum").to_numpy()
-        lb *= np.minimum(1.0, np.divide(cap_x, lb_sum, out=np.ones_like(lb), where=lb_sum > 0))
-        ub = x0 * (1.0 + m)
-        for v, lo, hi in zip(rust_vars[:nx], lb, ub, strict=True):
-            v.set_lb(float(lo))
-            v.set_ub(float(max(hi, lo)))
-        x["lb"], x["ub"] = lb, np.maximum(ub, lb)
-
-    # --- rows
-    rows = _Rows()
-    # plant balance (p,k,t): x - sum_l f = 0 (production shipped in the week it is built)
-    pkt = x.set_index(["plant_id", "product_id", "t"])["col"]
-    pb_of_f = pkt.reindex(pd.MultiIndex.from_frame(f[["plant_id", "product_id", "t"]])).to_numpy()
-    rows.family("pb", nx, "==", 0.0, np.concatenate([np.arange(nx), pb_of_f]),
-                np.concatenate([x["col"], f["col"]]), np.concatenate([np.ones(nx), -np.ones(nf)]))
-    # market balance (k,m,t): sum_l f[l,k,t - tau_l] + u >= net demand
-    kmt = pd.Series(np.arange(nu), index=pd.MultiIndex.from_frame(u[["product_id", "market_id", "t"]]))
-    mb_of_f = kmt.reindex(pd.MultiIndex.from_arrays([f["product_id"], f["market_id"], f["t_arrive"]]))
-    has = mb_of_f.notna().to_numpy()
-    mb_first = rows.family("mb", nu, ">=", u["demand"].to_numpy(),
-                           np.concatenate([np.arange(nu), mb_of_f.to_numpy()[has].astype(np.int64)]),
-                           np.concatenate([u["col"], f["col"][has]]), np.ones(nu + int(has.sum())))
-    # plant capacity (p,t): sum_k x <= capacity
-    pt = pd.Series(np.arange(len(cap)), index=pd.MultiIndex.from_frame(cap[["plant_id", "t"]]))
-    cap_first = rows.family("pc", len(cap), "<=", cap["capacity_units"].to_numpy(),
-                            pt.reindex(pd.MultiIndex.from_frame(x[["plant_id", "t"]])).to_numpy(), x["col"],
-                            np.ones(nx))
-    # lane capacity (l,t) in tonnes
-    lt_keys = f[["lane_id", "t"]].drop_duplicates().reset_index(drop=True)
-    lt = pd.Series(np.arange(len(lt_keys)), index=pd.MultiIndex.from_frame(lt_keys))
-    lane_cap = f.drop_duplicates(["lane_id", "t"]).set_index(["lane_id", "t"])["cap_t"].reindex(lt.index)
-    rows.family("lc", len(lt_keys), "<=", lane_cap.to_numpy(),
-                lt.reindex(pd.MultiIndex.from_frame(f[["lane_id", "t"]])).to_numpy(), f["col"],
-                f["tonnes_per_unit"])
-    # CO2 budget: sum e x + sum e f - s_co2 <= budget - fixed
-    fixed = coef.melt(id_vars=["plant_id", "t"], value_vars=["fx_scope1", "fx_scope2_market", "fx_scope2_location"],
-                      var_name="scope", value_name="fixed_tco2e")
-    fixed["scope"] = fixed["scope"].str[3:]
-    co2_fixed = float(fixed.loc[fixed["scope"].isin(["scope1", "scope2_market"]), "fixed_tco2e"].sum())
-    budget = params.co2_budget_t
-    co2_first = rows.family("co2_budget", 1, "<=", NO_BUDGET if budget is None else budget - co2_fixed,
-                            np.zeros(nx + nf + 1, np.int64), np.concatenate([x["col"], f["col"], [s_co2_col]]),
-                            np.concatenate([x["e_budget"], f["e_transport"], [-1.0]]))
-    out_first = None
-    if target is not None:
-        out_first = rows.family("output_target", 1, ">=", target, np.zeros(nx + 1, np.int64),
-                                np.concatenate([x["col"], [s_out_col]]), np.ones(nx + 1))
-    constraints = rows.add_to(prob, ids)
-
-    # --- objective: cost + carbon price x CO2e + penalties (+ constant carbon cost of fixed emissions)
-    cp = params.carbon_price_eur_per_t
-    obj = np.concatenate([x["cost_eur"] + cp * x["e_budget"], f["cost_eur"] + cp * f["e_transport"],
-                          u["penalty_eur"], [params.co2_slack_penalty_eur_per_t]]
-                         + ([[params.output_slack_penalty_eur_per_unit]] if target is not None else []))
     expr = _rustcore.AffineExpr()
     expr.add_term_ids_coeffs(prob.toRustModel(), ids, obj.astype(float))
-    expr.set_constant(cp * co2_fixed)
+    expr.set_constant(cp * co2_fixed_gross)
     prob.setObjective(pulp.LpAffineExpression(expr))
-    col_lb, col_ub = np.zeros(n_cols), np.full(n_cols, np.inf)
-    if "lb" in x.columns:
-        col_lb[:nx], col_ub[:nx] = x["lb"].to_numpy(), x["ub"].to_numpy()
-    matrix = {**rows.csr, "obj": obj.astype(float), "col_lb": col_lb, "col_ub": col_ub, "first_id": int(ids[0])}
+    matrix = {**b.rows.csr, "obj": obj.astype(float), "col_lb": col_lb, "col_ub": col_ub, "first_id": int(ids[0])}
 
+    fam = b.rows.families
+    co2_fam = fam["co2_budget"]
+    out_first = fam["output_target"].first if "output_target" in fam else None
+    cap_fam, mb_fam = fam["plant_capacity"], fam.get("market_balance")
     # bookkeeping for reporting
     dem["week"] = weeks[dem["t"].to_numpy()]
     pm = PlanModel(prob=prob, params=params, weeks=weeks, x=x, f=f, u=u, demand=dem, capacity=cap, fixed=fixed,
-                   variables=variables, co2_row=constraints[co2_first], co2_fixed_t=co2_fixed,
-                   co2_budget_t=budget, output_row=None if out_first is None else constraints[out_first],
+                   variables=variables, co2_fixed_t=co2_fixed, co2_budget_t=params.co2_budget_t,
+                   output_row=None if out_first is None else constraints[out_first],
                    output_target_units=target, s_co2_col=s_co2_col, s_out_col=s_out_col,
-                   capacity_rows=constraints[cap_first:cap_first + len(cap)],
-                   market_rows=constraints[mb_first:mb_first + nu], current_plan=current, matrix=matrix)
+                   capacity_rows=constraints[cap_fam.first:cap_fam.first + cap_fam.n],
+                   market_rows=[] if mb_fam is None else constraints[mb_fam.first:mb_fam.first + mb_fam.n],
+                   current_plan=current, matrix=matrix, families=fam, constraints=constraints, rules=rules,
+                   tail=tail, i0=i0, cols=cols, periods=per,
+                   budget_rows=constraints[co2_fam.first:co2_fam.first + co2_fam.n], levers=levers,
+                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary)
+    pm.periods["budget_t"] = np.nan
+    if b.extra.get("budget") is not None:
+        pm.periods["budget_t"] = b.extra["budget"]
     pm.build_seconds = time.perf_counter() - t0
     log.info("built %s: %d variables, %d constraints in %.2f s", prob.name, n_cols, len(constraints),
              pm.build_seconds)

@@ -14,6 +14,17 @@ from optimisation.model import PlanModel, build_model
 from optimisation.scenario import ScenarioParams, as_params
 from optimisation.solve import SolveResult, resolve_with_budget, solve
 
+
+def trajectory_targets(model: PlanModel, params: ScenarioParams) -> dict[str, float]:
+    """Budget per period from the base-year emissions and the linear trajectory."""
+    from optimisation.emissions import trajectory_budget
+
+    if params.base_year_co2e_t is None or params.base_year is None:
+        raise ValueError("trajectory_rate_pct: needs base_year and base_year_co2e_t (the lake stage fills them "
+                         "from the emissions ledger)")
+    return trajectory_budget(params.base_year_co2e_t, params.base_year, params.trajectory_rate_pct, model.weeks,
+                             params.budget_period)
+
 log = logging.getLogger(__name__)
 
 
@@ -31,15 +42,25 @@ def run_plan(inputs: PlanInputs, params: ScenarioParams | dict | None = None) ->
     params = as_params(params)
     model = build_model(inputs, params)
     result = solve(model)
-    baseline = None
-    if params.co2_reduction_pct is not None and result.has_solution:
-        baseline = compute_kpis(model, result)["co2e_total_t"]
+    baseline = base_k = None
+    targeted = params.co2_reduction_pct is not None or params.trajectory_rate_pct is not None
+    if targeted and result.has_solution:
+        base_k = compute_kpis(model, result)
+        baseline = base_k["co2e_total_t"]
         first_seconds = result.solve_seconds
-        result = resolve_with_budget(model, baseline * (1.0 - params.co2_reduction_pct / 100.0))
+        if params.co2_reduction_pct is not None:  # each period (1 - pct) below the no-budget plan's
+            budget = {q: val * (1.0 - params.co2_reduction_pct / 100.0)
+                      for q, val in base_k["co2_plan_t_by_period"].items()}
+        else:
+            budget = trajectory_targets(model, params)
+        result = resolve_with_budget(model, budget)
         result.solve_seconds += first_seconds
     kpis = compute_kpis(model, result)
     if baseline is not None:
         kpis["co2_baseline_t"] = baseline
+        if result.has_solution and base_k.get("objective_eur") is not None:
+            kpis["cost_to_stay_on_track_eur"] = float(kpis["objective_eur"] - base_k["objective_eur"])
+            kpis["unmet_units_no_target"] = base_k["unmet_units"]
     tables = plan_tables(model) if result.has_solution else {
         "production_plan": pd.DataFrame(columns=["plant_id", "product_id", "week", "units"]),
         "flows": pd.DataFrame(columns=["lane_id", "plant_id", "market_id", "mode", "product_id", "week",

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Mode = Literal["road", "rail", "sea", "air"]
+Scope = Literal["scope1", "scope2_market", "scope2_location", "scope3_cat4"]
+Lever = Literal["eac", "ppa", "electric_boiler", "heat_pump", "biomethane", "removal"]
 DemandQuantile = Literal["p50", "p90", "p97.5", "p10"]
 
 #: demand_forecast column used for each demand quantile (see docs/OPTIMISATION.md)
@@ -75,6 +77,16 @@ class RenewableShare(_Strict):
                              description="share of the plant's electricity covered by renewable instruments")
 
 
+class PlantRule(_Strict):
+    """Operating rules of one plant; each field overrides the plant_operations table and the global default."""
+
+    plant_id: str = Field(..., title="Plant")
+    min_utilisation_pct: float | None = Field(None, ge=0, le=100, title="Minimum utilisation (% of capacity)")
+    max_change_pct_per_week: float | None = Field(None, ge=0, le=100,
+                                                  title="Maximum week-to-week change (% of capacity)")
+    max_stock_units: float | None = Field(None, ge=0, title="Maximum finished-goods stock (units)")
+
+
 class ScenarioParams(_Strict):
     """Typed scenario of one planning solve (see docs/OPTIMISATION.md for the formulation)."""
 
@@ -110,6 +122,56 @@ class ScenarioParams(_Strict):
                                                 "N weeks of production_history")
     transport_basis: Literal["TTW", "WTW"] = Field("TTW", title="Freight factor basis",
                                                    description="tank-to-wheel or well-to-wheel")
+    # budget semantics (optimisation/emissions.py)
+    budget_scopes: list[Scope] = Field(["scope1", "scope2_market", "scope3_cat4"], min_length=1,
+                                       title="Scopes the CO2 budget counts")
+    boundary: Literal["ledger", "operational_control", "equity_share", "full"] = Field(
+        "ledger", title="Organisational boundary of the budget",
+        description="ledger = the boundary the emissions ledger reports; full = every plant at 100 %")
+    budget_period: Literal["horizon", "quarter", "year"] = Field(
+        "horizon", title="Budget period", description="one CO2 budget (and shadow price) per period")
+    trajectory_rate_pct: float | None = Field(
+        None, gt=0, lt=100, title="Target trajectory (% of base year per year)",
+        description="linear absolute cut from the base year, e.g. 4.2 (1.5 degC-aligned, SBTi) or 2.5 (well "
+                    "below 2 degC); the budget of each period follows it")
+    base_year: int | None = Field(None, ge=1990, le=2100, title="Base year",
+                                  description="empty = the ledger's first complete calendar year")
+    base_year_co2e_t: float | None = Field(None, ge=0, title="Base-year emissions (t CO2e)",
+                                           description="empty = from the ledger, same boundary and scopes")
+    # abatement levers (optional tables renewable_supply, heat_options, removal_offers)
+    levers_enabled: list[Lever] = Field(["eac", "ppa", "electric_boiler", "heat_pump", "biomethane"],
+                                        title="Abatement levers the plan may buy")
+    lever_price_pct: float = Field(100.0, ge=0, le=1000, title="Lever prices (% of the table's)")
+    lever_availability_pct: float = Field(100.0, ge=0, le=1000, title="Lever availability (% of the table's)")
+    net_target_t: float | None = Field(None, ge=0, title="Net target incl. removals (t CO2e over the horizon)",
+                                       description="removals/offsets count only here, never in scope 1-3")
+    # stock and time (docs/OPTIMISATION.md, families plant_balance .. terminal_stock)
+    max_stock_weeks: float = Field(2.0, ge=0, le=52, title="Plant stock limit (weeks of capacity)",
+                                   description="finished-goods stock a plant may hold; 0 = no stock "
+                                               "(plant_operations.max_stock_units overrides)")
+    holding_rate_pct_per_year: float = Field(20.0, ge=0, le=200, title="Holding cost (% of unit cost per year)",
+                                             description="plant stock; stock at a market costs 1.5 x")
+    backorder_max_weeks: int = Field(4, ge=0, le=26, title="Backorder patience (weeks)",
+                                     description="demand may be served up to this many weeks late; 0 = "
+                                                 "unmet demand is lost at once")
+    lateness_pct_of_price_per_week: float = Field(1.0, ge=0, le=100, title="Lateness cost (% of price per week)")
+    terminal_stock_pct: float = Field(100.0, ge=0, le=100, title="Terminal stock (% of opening stock)",
+                                      description="stock each plant keeps at the end of the horizon")
+    tail_demand: bool = Field(True, title="Serve demand just after the horizon",
+                              description="the first weeks after the horizon (transit weeks of each "
+                                          "market's cheapest route) are served from the horizon's "
+                                          "production at the mean demand of its last 4 weeks; stops the "
+                                          "end collapse")
+    # plant operating rules
+    min_utilisation_pct: float | None = Field(None, ge=0, le=100, title="Minimum utilisation (% of capacity)",
+                                              description="every plant; empty = plant_operations table, else 0")
+    max_change_pct_per_week: float | None = Field(None, ge=0, le=100,
+                                                  title="Maximum week-to-week change (% of capacity)",
+                                                  description="every plant; empty = plant_operations table, "
+                                                              "else no limit")
+    plant_rules: list[PlantRule] = Field(default_factory=list, title="Operating rules by plant")
+    min_util_slack_penalty_eur_per_unit: float = Field(100_000.0, ge=0,
+                                                       title="Minimum-utilisation shortfall penalty (EUR / unit)")
     # penalties (objective weights of soft constraints)
     unmet_penalty_eur_per_unit: float | None = Field(None, ge=0, title="Unmet demand penalty (EUR / unit)",
                                                      description="empty = the product's price_eur")
@@ -127,6 +189,9 @@ class ScenarioParams(_Strict):
     def _exclusive(self) -> ScenarioParams:
         if self.co2_budget_t is not None and self.co2_reduction_pct is not None:
             raise ValueError("co2_budget_t and co2_reduction_pct: give one, not both")
+        if self.trajectory_rate_pct is not None and (self.co2_budget_t is not None
+                                                     or self.co2_reduction_pct is not None):
+            raise ValueError("trajectory_rate_pct: give a trajectory or co2_budget_t/co2_reduction_pct, not both")
         if self.output_target_units is not None and self.output_target_pct is not None:
             raise ValueError("output_target_units and output_target_pct: give one, not both")
         for name, items in (("plant_capacity", self.plant_capacity), ("demand_shocks", self.demand_shocks)):

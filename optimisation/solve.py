@@ -72,7 +72,7 @@ class PlanHiGHS(pulp.HiGHS):
 
         mx, inf = self.plan.matrix, highspy.kHighsInf
         rhs = mx["rhs"].copy()
-        for row in (self.plan.co2_row, self.plan.output_row):  # the rows the API edits
+        for row in (*self.plan.budget_rows, self.plan.output_row):  # the rows the API edits
             if row is not None:
                 rhs[row.id] = -row.constant
         sense = mx["sense"]
@@ -117,6 +117,7 @@ class PlanHiGHS(pulp.HiGHS):
         rust.set_constraint_pis(list(zip(rows, sol.row_dual, strict=True)))
         lower, upper = self._row_bounds(lp)
         activity = np.asarray(sol.row_value)
+        self.plan.row_dual, self.plan.row_activity = np.asarray(sol.row_dual, float), activity.astype(float)
         # PuLP's convention: slack = rhs - activity for <= rows, activity - rhs otherwise
         slack = np.where(self.plan.matrix["sense"] == "<=", upper - activity, activity - lower)
         rust.set_constraint_slacks(list(zip(rows, slack.tolist(), strict=True)))
@@ -161,19 +162,20 @@ def solve(model: PlanModel, method: str | None = None) -> SolveResult:
     return res
 
 
-def resolve_with_budget(model: PlanModel, budget_t: float | None) -> SolveResult:
-    """Change the CO2 budget and re-solve. With in-process HiGHS the solver's model is kept: only the
-    budget row's bound changes and HiGHS restarts from the previous basis (dual simplex), no rebuild.
-    Other solvers (CBC) re-solve the changed PuLP model from scratch."""
+def resolve_with_budget(model: PlanModel, budget_t) -> SolveResult:
+    """Change the CO2 budget (a total split over the periods by weeks, a dict period -> t, or None) and
+    re-solve. With in-process HiGHS the solver's model is kept: only the budget rows' bounds change and
+    HiGHS restarts from the previous basis (dual simplex), no rebuild. Other solvers (CBC) re-solve the
+    changed PuLP model from scratch."""
     model.set_co2_budget(budget_t)
     solver = getattr(model, "_solver", None)
     h = getattr(model.prob, "solverModel", None)
     if not isinstance(solver, pulp.HiGHS) or h is None:
         return solve(model)
-    upper = NO_BUDGET if budget_t is None else budget_t - model.co2_fixed_t
     import highspy
 
-    h.changeRowBounds(model.co2_row.id, -highspy.kHighsInf, upper)
+    for row, upper in zip(model.budget_rows, model.budget_rhs(budget_t), strict=True):
+        h.changeRowBounds(row.id, -highspy.kHighsInf, float(min(upper, NO_BUDGET)))
     h.setOptionValue("solver", "simplex")  # warm start from the basis of the previous solve
     t0 = time.perf_counter()
     h.run()

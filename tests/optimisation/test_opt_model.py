@@ -184,14 +184,23 @@ def test_time_limit_is_reported_not_optimal(make):
 
 
 def test_transit_time_offsets_arrivals(make):
-    # 14 days = 2 weeks: demand of weeks 1-2 cannot be reached, week 3 is served by week-1 production
-    o = run_plan(make(weeks=3, transit_days=14), {"horizon_weeks": 3})
+    # 14 days = 2 weeks: demand of weeks 1-2 cannot be reached, week 3 is served by week-1 production;
+    # weeks 4-5 (after the horizon, reachable only by departures in weeks 2-3) take the mean demand of the
+    # last weeks, 100, so output does not collapse at the end: [100, 100, 100], not [100, 0, 0]
+    o = run_plan(make(weeks=3, transit_days=14), {"horizon_weeks": 3, "backorder_max_weeks": 0})
     plan = o.tables["production_plan"].groupby("week")["units"].sum()
-    assert plan.tolist() == pytest.approx([100, 0, 0], abs=1e-6)
+    assert plan.tolist() == pytest.approx([100, 100, 100], abs=1e-6)
     assert o.kpis["unmet_units"] == pytest.approx(200)
     assert o.kpis["service_level"] == pytest.approx(1 / 3)
+    assert o.kpis["tail_demand_units"] == pytest.approx(200) and o.kpis["tail_unmet_units"] == pytest.approx(0)
     flows = o.tables["flows"]
     assert (flows["arrival_week"] - flows["week"]).dt.days.unique().tolist() == [14]
+    # with backorders: week 1 builds at capacity (A + B = 200); 100 of the demand of weeks 1-2 arrives
+    # late in week 3 (lateness 1 % of 500 EUR per week), the other 100 is lost
+    o = run_plan(make(weeks=3, transit_days=14), {"horizon_weeks": 3, "backorder_max_weeks": 4})
+    plan = o.tables["production_plan"].groupby("week")["units"].sum()
+    assert plan.tolist() == pytest.approx([200, 100, 100], abs=1e-6)
+    assert o.kpis["unmet_units"] == pytest.approx(100)
 
 
 def test_reduction_pct_is_relative_to_the_unconstrained_plan(tiny):
@@ -258,11 +267,11 @@ def test_fast_highs_handover_matches_stock_pulp_highs(make):
 
 
 def test_infeasible_bounds_are_reported(make):
-    # max move 0 % pins A and B at 50 units, but lane LA carries only 10 t = 5 units a week
+    # max move 0 % pins A and B at 50 units, but lane LA carries only 10 t = 5 units a week (and no stock)
     inputs = make(history={"A": 50, "B": 50})
     inputs.lanes.loc[inputs.lanes["lane_id"] == "LA", "capacity_t_per_week"] = 10.0
     for solver in ("highs", "cbc"):
-        o = run_plan(inputs, {"horizon_weeks": 1, "max_move_pct": 0, "solver": solver})
+        o = run_plan(inputs, {"horizon_weeks": 1, "max_move_pct": 0, "max_stock_weeks": 0, "solver": solver})
         assert o.kpis["status"] == "infeasible", solver
         assert not o.result.has_solution and o.tables["flows"].empty
         assert "infeasible" in o.kpis["diagnosis"]["message"]

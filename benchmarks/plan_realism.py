@@ -1,0 +1,123 @@
+"""Planner-readable before/after figures of the weekly plan on the demo sample (issue 13).
+
+    .venv/bin/python benchmarks/plan_realism.py [--size demo] [--horizon 26] [--reduction 5] [--legacy]
+        [--params '{"min_utilisation_pct": 50}']
+
+Builds the sample network (features.sample.generate), plans it with the stand-in forecast and the stand-in
+emission coefficients (the weekly job uses the trained forecasters; the figures are of the same kind), and
+prints: units built per week (first, last four, mean), per-plant utilisation against the last 13 weeks of
+history and the plant's minimum, in-transit units discarded, service level and unmet demand with and
+without the CO2 target, CO2e, the CO2 shadow price and what sets it, and solve seconds.
+``--legacy`` plans with the parameters that switch the issue-13 rules off (the plan before the change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+LEGACY = {"legacy": True}
+
+
+def demo_inputs(size: str, horizon: int):
+    from features.sample import generate
+    from optimisation.inputs import PlanInputs
+
+    tables = generate(size)
+    return tables, PlanInputs.from_tables(tables, horizon_weeks=horizon)
+
+
+def discarded(model) -> float:
+    """In-transit units that exceed their week's demand and go nowhere (old model: netted, rest dropped)."""
+    k = getattr(model, "last_kpis", None)
+    if k is not None and "pipeline_discarded_units" in k:
+        return float(k["pipeline_discarded_units"])
+    d = model.demand
+    return float(np.maximum(d["pipeline"] - d["demand"], 0.0).sum())
+
+
+def report(name: str, o, tables, hist_weeks: int = 13) -> dict:
+    k = o.kpis
+    plan = o.tables["production_plan"]
+    by_week = plan.groupby("week")["units"].sum()
+    ph = tables["production_history"]
+    wk = pd.to_datetime(ph["week"])
+    recent = ph[wk > wk.max() - pd.Timedelta(weeks=hist_weeks)]
+    cap = tables["plants"].set_index("plant_id")["capacity_units_per_week"]
+    hist_util = recent.groupby("plant_id")["units"].sum() / (cap * hist_weeks)
+    util = pd.Series(k.get("utilisation_by_plant", {}))
+    mins = pd.Series(k.get("min_utilisation_by_plant", {}), dtype=float)
+    week_util = (plan.groupby(["plant_id", "week"])["units"].sum().unstack()
+                 .div(o.model.capacity.pivot(index="plant_id", columns="t", values="capacity_units")
+                      .set_axis(by_week.index, axis=1)).replace([np.inf, -np.inf], np.nan))
+    below = 0
+    if len(mins):
+        below = int((week_util.lt(mins.reindex(week_util.index).fillna(0.0) - 1e-6, axis=0)).sum().sum())
+    pairs = plan.groupby(["plant_id", "product_id"])["units"]
+    zero_weeks = int((pairs.apply(lambda s: (s < 1e-6).any() and (s > 1e-6).any())).sum())
+    mean = float(by_week.mean())
+    out = {
+        "plan": name, "status": k.get("status"), "units_built": float(plan["units"].sum()),
+        "week1_units": float(by_week.iloc[0]), "last4_units": [round(v) for v in by_week.iloc[-4:]],
+        "horizon_mean_units": mean,
+        "last4_max_dev_pct": float(100 * np.abs(by_week.iloc[-4:] / mean - 1).max()) if mean > 0 else 0.0,
+        "service_level": k.get("service_level"), "unmet_units": k.get("unmet_units"),
+        "demand_units": k.get("demand_units"), "co2e_t": k.get("co2e_total_t"),
+        "co2_budget_t": k.get("co2_budget_t"), "shadow_price_eur_per_t": k.get("co2_mac_eur_per_t"),
+        "price_setter": k.get("co2_price_setter", "(not reported)"),
+        "pipeline_discarded_units": discarded(o.model), "solve_seconds": k.get("solve_seconds"),
+        "build_seconds": k.get("build_seconds"), "n_variables": k.get("n_variables"),
+        "plant_weeks_below_min_utilisation": below, "pairs_with_zero_and_nonzero_weeks": zero_weeks,
+        "utilisation_plan_vs_history": {p: [round(float(util.get(p, 0.0)), 3), round(float(hist_util.get(p, 0)), 3)]
+                                        for p in sorted(cap.index)},
+    }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", default="demo")
+    ap.add_argument("--horizon", type=int, default=26)
+    ap.add_argument("--reduction", type=float, default=5.0, help="co2_reduction_pct (the old weekly default)")
+    ap.add_argument("--legacy", action="store_true")
+    ap.add_argument("--params", default="{}", help="extra ScenarioParams as JSON")
+    ap.add_argument("--json", default=None, help="write the figures to this file")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from optimisation.plan import run_plan
+    from optimisation.scenario import ScenarioParams
+
+    tables, inputs = demo_inputs(args.size, args.horizon)
+    extra = json.loads(args.params)
+    base = {"horizon_weeks": args.horizon, **extra}
+    if args.legacy and "legacy" in ScenarioParams.model_fields:
+        base["legacy"] = True
+    figures = []
+    for name, p in (("no target", {**base}),
+                    ("target", {**base, **({} if "target" in extra else {"co2_reduction_pct": args.reduction})})):
+        t0 = time.perf_counter()
+        o = run_plan(inputs, p)
+        o.model.last_kpis = o.kpis
+        fig = report(name, o, tables)
+        fig["wall_seconds"] = time.perf_counter() - t0
+        figures.append(fig)
+    nt, tg = figures
+    tg["unmet_increase_pct_of_demand"] = (100 * (tg["unmet_units"] - nt["unmet_units"]) / tg["demand_units"]
+                                          if tg["demand_units"] else 0.0)
+    for fig in figures:
+        print(f"== {fig['plan']} ({'legacy' if args.legacy else 'new'} rules)")
+        for key, val in fig.items():
+            if key != "plan":
+                print(f"  {key}: {val}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(figures, fh, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()

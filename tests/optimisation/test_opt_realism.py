@@ -1,0 +1,167 @@
+"""Stock, backorders, pipeline, end of horizon and plant operating rules on tiny hand-computed instances
+(conftest.make_inputs). Plant B has capacity 0 unless said, so A (110 EUR delivered) is the only source.
+holding_rate_pct_per_year = 52 makes plant holding cost h = 52 % / 52 x 100 EUR = 1 EUR per unit-week."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimisation.model import build_model
+from optimisation.plan import run_plan
+from optimisation.scenario import ScenarioParams
+from optimisation.solve import solve
+
+MONDAY = pd.Timestamp("2026-01-05")  # as in conftest.py
+
+H1 = {"holding_rate_pct_per_year": 52.0}
+
+
+def weekly(o) -> list[float]:
+    return o.tables["production_plan"].groupby("week")["units"].sum().tolist()
+
+
+def demand(inputs, values) -> None:
+    for i, v in enumerate(values):
+        wk = MONDAY + pd.Timedelta(weeks=i)
+        inputs.demand_forecast.loc[inputs.demand_forecast["week"] == wk, "yhat"] = float(v)
+
+
+def family_duals(model, name: str) -> np.ndarray:
+    fam = model.families[name]
+    return np.array([c.pi for c in model.constraints[fam.first:fam.first + fam.n]])
+
+
+def fd_dual(model, name: str, i: int, delta: float = 1e-3) -> float:
+    """(obj(rhs + delta) - obj(rhs - delta)) / 2 delta for row i of a family, by warm HiGHS re-solves."""
+    import highspy
+
+    fam = model.families[name]
+    row = fam.first + i
+    h = model.prob.solverModel
+    rhs = float(model.matrix["rhs"][row])
+    objs = []
+    for d in (delta, -delta):
+        lo = -highspy.kHighsInf if fam.sense == "<=" else rhs + d
+        up = highspy.kHighsInf if fam.sense == ">=" else rhs + d
+        h.changeRowBounds(row, lo, up)
+        h.setOptionValue("solver", "simplex")
+        h.run()
+        objs.append(h.getObjectiveValue())
+    lo = -highspy.kHighsInf if fam.sense == "<=" else rhs
+    up = highspy.kHighsInf if fam.sense == ">=" else rhs
+    h.changeRowBounds(row, lo, up)
+    return (objs[0] - objs[1]) / (2 * delta)
+
+
+def test_holding_builds_ahead_of_a_capacity_limit(make):
+    inputs = make(weeks=2, cap_a=60, cap_b=0)
+    demand(inputs, [0, 100])
+    model = build_model(inputs, ScenarioParams(horizon_weeks=2, **H1))
+    res = solve(model)
+    x = model.x.assign(v=[model.variables[c].varValue for c in model.x["col"]])
+    assert x[x["plant_id"] == "A"]["v"].tolist() == pytest.approx([40, 60])
+    assert res.objective_eur == pytest.approx(100 * 110 + 40 * 1.0)
+    cap = model.families["plant_capacity"].index
+    i = int(np.flatnonzero((cap["plant_id"] == "A") & (cap["t"] == 1))[0])
+    assert family_duals(model, "plant_capacity")[i] == pytest.approx(-1.0)
+    assert fd_dual(model, "plant_capacity", i) == pytest.approx(-1.0, rel=1e-6)
+
+
+def test_min_utilisation_builds_stock_and_prices_the_floor(make):
+    inputs = make(weeks=2, cap_a=100, cap_b=0)
+    demand(inputs, [30, 30])
+    p = ScenarioParams(horizon_weeks=2, plant_rules=[{"plant_id": "A", "min_utilisation_pct": 50}], **H1)
+    model = build_model(inputs, p)
+    res = solve(model)
+    o = run_plan(inputs, p)
+    assert weekly(o) == pytest.approx([50, 50])
+    stock = [model.variables[c].varValue for c in model.x.loc[model.x["plant_id"] == "A", "stock_col"]]
+    assert stock == pytest.approx([20, 40])
+    assert res.objective_eur == pytest.approx(100 * 100 + 60 * 10 + 20 + 40)
+    d = family_duals(model, "min_utilisation")  # one more unit in week 1 is held 2 weeks, in week 2 one week
+    assert d.tolist() == pytest.approx([102.0, 101.0])
+    assert [fd_dual(model, "min_utilisation", i) for i in (0, 1)] == pytest.approx([102.0, 101.0], rel=1e-6)
+    assert o.kpis["min_util_shortfall_units"] == pytest.approx(0.0)
+
+
+def test_backorders_serve_late_demand_or_lose_it(make):
+    inputs = make(weeks=2, cap_a=60, cap_b=0)
+    demand(inputs, [100, 0])
+    late = run_plan(inputs, {"horizon_weeks": 2, "backorder_max_weeks": 4, "lateness_pct_of_price_per_week": 1})
+    assert weekly(late) == pytest.approx([60, 40])
+    assert late.kpis["objective_eur"] == pytest.approx(100 * 110 + 40 * 5.0)  # 1 % of 500 EUR, one week late
+    assert late.kpis["unmet_units"] == pytest.approx(0.0) and late.kpis["backlog_unit_weeks"] == pytest.approx(40)
+    lost = run_plan(inputs, {"horizon_weeks": 2, "backorder_max_weeks": 0})
+    assert weekly(lost) == pytest.approx([60, 0])
+    assert lost.kpis["objective_eur"] == pytest.approx(60 * 110 + 40 * 500)
+    assert lost.kpis["unmet_units"] == pytest.approx(40)
+
+
+def test_pipeline_beyond_demand_is_stocked_not_discarded(make):
+    # 150 units left in the week before the horizon on a 1-week lane: they arrive in week 1 (demand 100);
+    # the other 50 serve week 2, so week 1 builds 50 for week 2 and 100 for the first week after the horizon
+    inputs = make(weeks=2, cap_a=200, cap_b=0, transit_days=7)
+    inputs.shipments = pd.DataFrame({"week": [MONDAY - pd.Timedelta(weeks=1)], "lane_id": ["LA"],
+                                     "product_id": ["K"], "units": [150.0], "tonnes": [300.0]})
+    o = run_plan(inputs, {"horizon_weeks": 2, "backorder_max_weeks": 0})
+    assert o.kpis["pipeline_units"] == pytest.approx(150)
+    assert o.kpis["unmet_units"] == pytest.approx(0.0)
+    assert weekly(o) == pytest.approx([50, 100])
+    assert o.kpis["pipeline_discarded_units"] == 0.0
+    mstock = [o.model.variables[c].varValue for c in o.model.u["mstock_col"]]
+    assert mstock == pytest.approx([50, 0])
+
+
+def test_smoothing_limits_the_weekly_change(make):
+    # current plan 50/week at A; change <= 30 % of 100 a week; demand [0, 100]: x = [35, 65]
+    inputs = make(weeks=2, cap_a=100, cap_b=0, history={"A": 50, "B": 0})
+    demand(inputs, [0, 100])
+    p = ScenarioParams(horizon_weeks=2, plant_rules=[{"plant_id": "A", "max_change_pct_per_week": 30}], **H1)
+    model = build_model(inputs, p)
+    res = solve(model)
+    x = [model.variables[c].varValue for c in model.x.loc[model.x["plant_id"] == "A", "col"]]
+    assert x == pytest.approx([35, 65])
+    assert res.objective_eur == pytest.approx(100 * 110 + 35)
+    up = model.families["ramp_up"].index
+    i = int(np.flatnonzero((up["plant_id"] == "A") & (up["t"] == 1))[0])
+    assert family_duals(model, "ramp_up")[i] == pytest.approx(-0.5)  # -h/2
+    assert fd_dual(model, "ramp_up", i) == pytest.approx(-0.5, rel=1e-6)
+
+
+def test_tail_demand_keeps_the_last_weeks_running(make):
+    inputs = make(weeks=3, cap_a=200, cap_b=0, transit_days=7)
+    o = run_plan(inputs, {"horizon_weeks": 3, "backorder_max_weeks": 0})
+    assert weekly(o) == pytest.approx([100, 100, 100])  # the last week serves the first week after
+    assert o.kpis["unmet_units"] == pytest.approx(100)  # week 1 cannot be reached
+    assert o.kpis["output_last4_max_dev_pct"] == pytest.approx(0.0)
+    old = run_plan(inputs, {"horizon_weeks": 3, "backorder_max_weeks": 0, "tail_demand": False})
+    assert weekly(old) == pytest.approx([100, 100, 0])
+
+
+def test_opening_stock_from_history_and_terminal_target(make):
+    # history: built 80, shipped 50 in the week before -> 30 units in stock; the plan keeps them at the end
+    inputs = make(weeks=1, cap_b=0, history={"A": 80, "B": 0})
+    inputs.shipments = pd.DataFrame({"week": [MONDAY - pd.Timedelta(weeks=1)], "lane_id": ["LA"],
+                                     "product_id": ["K"], "units": [50.0], "tonnes": [100.0]})
+    o = run_plan(inputs, {"horizon_weeks": 1, **H1})
+    assert o.kpis["opening_stock_units"] == pytest.approx(30)
+    assert o.kpis["stock_end_units"] == pytest.approx(30)
+    assert weekly(o) == pytest.approx([100])
+    drawn = run_plan(inputs, {"horizon_weeks": 1, "terminal_stock_pct": 0, **H1})
+    assert weekly(drawn) == pytest.approx([70]) and drawn.kpis["stock_end_units"] == pytest.approx(0)
+
+
+def test_constraints_table_holds_every_row_with_its_dual(tiny):
+    o = run_plan(tiny, {"horizon_weeks": 1, "co2_budget_t": 150})
+    t = o.tables["constraints"]
+    assert len(t) == o.model.prob.toRustModel().num_constraints
+    co2 = t[t["family"] == "co2_budget"].iloc[0]
+    assert co2["dual"] == pytest.approx(-20 / 1.5) and co2["n_binding"] == 1
+    assert co2["rhs"] == pytest.approx(150.0) and co2["activity"] == pytest.approx(150.0)
+    cap = t[t["family"] == "plant_capacity"].set_index("key")
+    assert cap.loc["A|2026-01-05", "activity"] == pytest.approx(100 - 52 / 1.5)
+    assert set(t["family"]) >= {"plant_balance", "market_balance", "plant_capacity", "lane_capacity", "co2_budget"}
+    cbc = run_plan(tiny, {"horizon_weeks": 1, "co2_budget_t": 150, "solver": "cbc"}).tables["constraints"]
+    assert cbc["dual"].to_numpy() == pytest.approx(t["dual"].to_numpy(), rel=1e-6, abs=1e-6)

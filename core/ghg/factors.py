@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.ghg.errors import GHGError, MissingFactorError, UnitConversionError
+from core.ghg.errors import FactorConflictError, GHGError, MissingFactorError, UnitConversionError
 from core.ghg.library import FACTOR_VERSION, reference_factors
 from core.ghg.units import dimensionality, split_unit, unit_multiplier
 
@@ -85,6 +85,7 @@ class FactorIndex:
                         pick = [min(recs, key=lambda r: r["year"])]
                 if pick:
                     chosen.append(pick[0])
+            _check_conflicts(activity, region, year, chosen)
             if not chosen:
                 raise MissingFactorError(
                     f"no emission factor for activity={activity!r} region={region!r} year={year} under year rule "
@@ -93,6 +94,23 @@ class FactorIndex:
         raise MissingFactorError(
             f"no emission factor for activity={activity!r}" + (f" basis={basis!r}" if basis else "")
             + f" in regions {list(tried)} (tried in this order) for year {year}")
+
+
+def _check_conflicts(activity: str, region: str, year: int, chosen: list[dict]) -> None:
+    """One factor per activity, region, year and gas after resolution: a CO2e row beside per-gas rows (or CH4
+    beside CH4_fossil / CH4_biogenic) would count the same emissions twice, so it raises naming both rows."""
+    gases = {r["gas"]: r for r in chosen}
+    pairs = []
+    if "CO2e" in gases:
+        pairs += [(gases["CO2e"], r) for g, r in gases.items() if g != "CO2e"]
+    if "CH4" in gases:
+        pairs += [(gases["CH4"], gases[g]) for g in ("CH4_fossil", "CH4_biogenic") if g in gases]
+    if pairs:
+        a, b = pairs[0]
+        raise FactorConflictError(
+            f"conflicting emission factors for activity={activity!r} region={region!r} year={year}: "
+            f"{a['factor_id']} ({a['gas']}, {a['year']}) and {b['factor_id']} ({b['gas']}, {b['year']}) would both "
+            "count; keep either the CO2e row or the per-gas rows")
 
 
 def resolve_factor_set(factors: pd.DataFrame, activity: str, regions: list[str], year: int,

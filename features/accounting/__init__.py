@@ -31,6 +31,7 @@ from features.accounting._common import (
     INSTRUMENT_RANK,
     INTENSITY_UNITS,
     LEDGER_COLUMNS,
+    OUTSIDE_SCOPES,
     SCOPE1_CARRIERS,
     SCOPE2_CARRIERS,
     SCOPES,
@@ -41,10 +42,13 @@ from features.accounting._common import (
     _years,
 )
 from features.accounting.combustion import scope1
+from features.accounting.coverage import COVERAGE_SOURCES, scope3_coverage
+from features.accounting.fugitive import fugitive
 from features.accounting.intensities import carrier_intensities
 from features.accounting.ledger import build_ledger
+from features.accounting.process import process
 from features.accounting.purchased import scope2
-from features.accounting.stage import _read_dictionary_encoded, account
+from features.accounting.stage import _read_dictionary_encoded, account, factor_appendix
 from features.accounting.totals import (
     base_year_totals,
     boundary_shares,
@@ -61,4 +65,5 @@ __all__ = [
     "base_year_totals", "boundary_shares", "build_ledger", "carrier_intensities", "prepare_factors",
     "recalculate_base_year", "resolve_factor_set", "scope1", "scope2", "scope3_transport", "split_unit",
     "summarise", "totals_by_scope", "unit_multiplier", "_read_dictionary_encoded", "_years",
+    "COVERAGE_SOURCES", "OUTSIDE_SCOPES", "factor_appendix", "fugitive", "process", "scope3_coverage",
 ]

@@ -39,6 +39,7 @@ class _EnergyRows:
     qty: np.ndarray
     src: np.ndarray | None  # source row ids (the table's source_row column, else positions)
 
+    duplicates: dict[str, Any] = field(default_factory=dict)  # same plant, week and carrier more than once
     keys: dict[str, Any] = field(default_factory=dict)  # distinct keys and each (sorted) row's key code
     bounds: np.ndarray | None = None  # rows of key k are bounds[k]:bounds[k+1]
     _plant_ids: list | None = None
@@ -65,10 +66,21 @@ class _EnergyRows:
         return _row_context("energy_use", self.table, int(self.rows[pos]), ("plant_id", "week", "carrier", "unit"))
 
 
-def _energy_rows(energy_use: pd.DataFrame | _EnergyRows, plants: pd.DataFrame) -> _EnergyRows:
-    """Check energy_use (columns, carriers, quantities, plants) and code its columns once."""
+DUPLICATE_RULES = ("refuse", "report")
+
+
+def _energy_rows(energy_use: pd.DataFrame | _EnergyRows, plants: pd.DataFrame,
+                 duplicates: str = "refuse") -> _EnergyRows:
+    """Check energy_use (columns, carriers, quantities, plants, duplicate activity) and code its columns once.
+
+    ``duplicates``: the same (plant, week, carrier) twice, in any units (1,000 kWh and 1 MWh), is refused
+    naming both rows (``refuse``, the default, the door's key rule), or kept and summed with the count in
+    ``er.duplicates`` for the accounting report (``report``).
+    """
     if isinstance(energy_use, _EnergyRows):
         return energy_use
+    if duplicates not in DUPLICATE_RULES:
+        raise AccountingError(f"duplicates {duplicates!r} not in {DUPLICATE_RULES}")
     eu = energy_use
     need = {"week", "plant_id", "carrier", "quantity", "unit"}
     missing = need - set(eu.columns)
@@ -90,8 +102,16 @@ def _energy_rows(energy_use: pd.DataFrame | _EnergyRows, plants: pd.DataFrame) -
         row = int(np.flatnonzero(np.isnat(weeks))[0])
         raise AccountingError(f"energy_use row {row}: week is missing")
     years = _years(weeks)
-    er = _EnergyRows(eu, None, _plant_codes("energy_use", eu, plants), ccodes, ccats, ucodes,
-                     [str(u) for u in ucats], years, weeks, q, None)
+    pcodes = _plant_codes("energy_use", eu, plants)
+    dup = _duplicate_activity(pcodes, len(plants), ccodes, len(ccats), weeks)
+    if dup["groups"] and duplicates == "refuse":
+        a, b = dup["example"]
+        raise AccountingError(
+            f"energy_use rows {a} and {b}: the same plant, week and carrier twice "
+            f"({_row_context('energy_use', eu, a, ('plant_id', 'week', 'carrier', 'quantity', 'unit'))}; "
+            f"{_row_context('energy_use', eu, b, ('quantity', 'unit'))}); {dup['groups']} such group(s). "
+            "Sum them at the source, or pass duplicates='report' to keep both (summed) and report them")
+    er = _EnergyRows(eu, None, pcodes, ccodes, ccats, ucodes, [str(u) for u in ucats], years, weeks, q, None)
     # group the rows by key once: every scope then works on contiguous runs
     keys = _energy_keys(er, plants["_rep"].to_numpy())
     # a stable radix sort on the small raw key groups rows by key (raw keys are ordered like the keys)
@@ -105,7 +125,47 @@ def _energy_rows(energy_use: pd.DataFrame | _EnergyRows, plants: pd.DataFrame) -
     src = perm if "source_row" not in eu.columns else t(_source_rows(eu))  # written as int32 when it fits
     er = _EnergyRows(eu, perm, t(er.pcodes), None, ccats, None, er.ucats, None, t(weeks), t(q), src)
     er.keys, er.bounds = keys, bounds
+    er.duplicates = dup
     return er
+
+
+def _duplicate_activity(pcodes: np.ndarray, nplants: int, ccodes: np.ndarray, ncarriers: int,
+                        weeks: np.ndarray) -> dict[str, Any]:
+    """Groups of rows with the same (plant, day, carrier): one int key per row, a row count per possible key
+    (bincount, block by block, no hashing); a sort only when the key range is too large to count."""
+    n = len(pcodes)
+    out: dict[str, Any] = {"groups": 0, "rows": 0, "example": None}
+    if n < 2:
+        return out
+    day = weeks.view(np.int64)
+    d0 = int(day.min())
+    ndays = (int(day.max()) - d0) // 86_400_000_000_000 + 1
+    nc = max(ncarriers, 1)
+    key_range = nplants * ndays * nc
+    if key_range <= (1 << 27):
+        dt = np.int32 if key_range < 2 ** 31 else np.int64
+        counts = np.zeros(key_range, dtype=np.int64)
+        for s in range(0, n, _CHUNK):
+            e = s + _CHUNK
+            k = ((day[s:e] - d0) // 86_400_000_000_000).astype(dt)
+            k *= nc
+            k += ccodes[s:e]
+            k += pcodes[s:e].astype(dt) * (ndays * nc)
+            counts += np.bincount(k, minlength=key_range)
+        many = counts > 1
+        if not many.any():
+            return out
+        first = int(np.flatnonzero(many)[0])
+        key = ((day - d0) // 86_400_000_000_000) * nc + ccodes + pcodes.astype(np.int64) * (ndays * nc)
+        rows = np.flatnonzero(key == first)
+        out.update(groups=int(many.sum()), rows=int(counts[many].sum()), example=(int(rows[0]), int(rows[1])))
+        return out
+    key = pd.Series(((day - d0) // 86_400_000_000_000) * nc + ccodes + pcodes.astype(np.int64) * (ndays * nc))
+    d = key.duplicated(keep=False).to_numpy()
+    if d.any():
+        rows = np.flatnonzero(key.to_numpy() == key.to_numpy()[np.flatnonzero(d)[0]])
+        out.update(groups=int(key[d].nunique()), rows=int(d.sum()), example=(int(rows[0]), int(rows[1])))
+    return out
 
 
 def _energy_keys(er: _EnergyRows, rep: np.ndarray) -> dict[str, Any]:

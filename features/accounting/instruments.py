@@ -40,7 +40,8 @@ def _allocate_instruments(er: _EnergyRows, plants: pd.DataFrame, kwh: np.ndarray
     Returns the kWh left for the residual mix per row, the instrument slices (row, contract, kWh) and a
     report of MWh applied per contract and of contracts not counted, with the reason.
     """
-    report: dict[str, Any] = {"instruments_applied_mwh": {}, "instruments_not_counted": {}}
+    report: dict[str, Any] = {"instruments_applied_mwh": {}, "instruments_not_counted": {},
+                              "instruments_surplus_mwh": {}}
     if contracts is None or contracts.empty:
         return kwh, None, report
     need = {"contract_id", "plant_id", "instrument", "market", "start", "end", "mwh", "factor_kg_per_kwh"}
@@ -113,6 +114,11 @@ def _allocate_instruments(er: _EnergyRows, plants: pd.DataFrame, kwh: np.ndarray
             report["instruments_not_counted"][cids[ci]] = "no consumption in its period"
         else:
             report["instruments_applied_mwh"][cids[ci]] = round(float(applied[j]) / 1000.0, 6)
+        left = (caps[j] - applied[j]) / 1000.0
+        if left > 1e-9 * max(caps[j] / 1000.0, 1.0):  # volume not used: reported, never silently dropped
+            report["instruments_surplus_mwh"][cids[ci]] = round(float(left), 6)
+    for ci in np.flatnonzero(wrong_market.to_numpy()):
+        report["instruments_surplus_mwh"][cids[ci]] = round(float(c["mwh"].iloc[ci]), 6)
     if not out_j or not sum(len(x) for x in out_j):
         return kwh, None, report
     j_a, t_a = np.concatenate(out_j), np.concatenate(out_t)

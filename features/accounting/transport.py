@@ -23,6 +23,7 @@ from features.accounting._common import (
     _years,
 )
 from features.accounting._emit import _emit, _factor_item
+from features.accounting.invariants import check
 
 
 def scope3_transport(shipments: pd.DataFrame, lanes: pd.DataFrame, plants: pd.DataFrame,
@@ -46,6 +47,8 @@ def _scope3_into(parts: _LedgerParts, shipments: pd.DataFrame, lanes: pd.DataFra
     missing = need - set(shipments.columns)
     if missing:
         raise AccountingError(f"shipments: missing columns {sorted(missing)}")
+    check("lanes", lanes.reset_index(drop=True), ("distance_km", "mode"))
+    check("shipments", shipments.reset_index(drop=True), ("tonnes",))
     ln = _unique_index(lanes, "lane_id", "lanes")
     lcodes, lcats = _codes(shipments["lane_id"], "shipments")
     lpos = ln.index.get_indexer(pd.Index(lcats, dtype=object))
@@ -93,5 +96,5 @@ def _scope3_into(parts: _LedgerParts, shipments: pd.DataFrame, lanes: pd.DataFra
     _emit(parts, scope="scope3_cat4", key_items=items, bounds=bounds, quantity=t(tkm), gwp=gwp, gwp_set=gwp_set,
           row_cols={"plant_id": _RC(t(pcodes), list(plants.index)), "lane_id": _RC(t(lcodes), lcats),
                     "week": t(weeks), "source_row": t(_source_rows(shipments))},
-          key_cols={"activity": _KC(mode_k, [f"freight_{m}" for m in mcats])}, base={"source_table": "shipments"})
+          key_cols={"activity": _KC(mode_k, [f"freight_{m}" for m in mcats])}, base={"source_table": "shipments", "category": "upstream_transport"})
 

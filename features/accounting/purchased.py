@@ -56,6 +56,16 @@ def _scope2_into(parts: _LedgerParts, energy_use: pd.DataFrame | _EnergyRows, pl
     keys = er.keys
     nk = len(keys["year"])
     s2_key = np.array([c in SCOPE2_CARRIERS for c in keys["carrier"]], dtype=bool)
+    present = {str(keys["carrier"][k]) for k in np.flatnonzero(s2_key)}
+    if contracts is not None and len(contracts):  # contracts for a carrier the run does not consume at all
+        check("energy_contracts", contracts.reset_index(drop=True),
+              ("mwh", "factor_kg_per_kwh", "instrument", "carrier"))
+        ccar = (contracts["carrier"].where(contracts["carrier"].notna(), "electricity").astype(str)
+                if "carrier" in contracts.columns else pd.Series("electricity", index=contracts.index))
+        for cid, car, mwh in zip(contracts["contract_id"].astype(str), ccar, contracts["mwh"], strict=True):
+            if car not in present:
+                report["instruments_not_counted"][cid] = f"no {car} consumption in the run"
+                report["instruments_surplus_mwh"][cid] = round(float(mwh), 6)
     if not s2_key.any():
         return report
 
@@ -96,9 +106,6 @@ def _scope2_into(parts: _LedgerParts, energy_use: pd.DataFrame | _EnergyRows, pl
         lo, hi = int(er.bounds[k]), int(er.bounds[k + 1])
         np.multiply(er.qty[lo:hi], kwh_mult[k], out=kwh[lo:hi])
         spans[str(keys["carrier"][k])].append((lo, hi))
-    if contracts is not None and len(contracts):
-        check("energy_contracts", contracts.reset_index(drop=True),
-              ("mwh", "factor_kg_per_kwh", "instrument", "carrier"))
     all_slices = []
     for c in cats:
         own = contracts

@@ -175,6 +175,13 @@ PLANT_EMISSION_COEFFICIENTS = Dataset("forecast", "plant_emission_coefficients",
                                       description="marginal t CO2e per unit and fixed t CO2e per plant-week")
 ENERGY_LINEARISATION = Dataset("forecast", "energy_linearisation", "models.emissions.forecast_emissions",
                                description="per-plant fit of energy against volume behind the coefficients")
+# issue 15: what accounting noticed, the factors it used (with status), the Scope 3 coverage statement
+ACCOUNTING_REPORT = Dataset("ledger", "accounting_report", "features.accounting.account",
+                            description="findings: surplus certificates, duplicates, GWP fallbacks, approximations")
+FACTOR_APPENDIX = Dataset("ledger", "factor_appendix", "features.accounting.account",
+                          description="every factor and GWP used: value, unit, source, year, status, rows, t CO2e")
+SCOPE3_COVERAGE = Dataset("ledger", "scope3_coverage", "features.accounting.account", keys=("category",),
+                          description="the 15 Scope 3 categories: measured / estimated / excluded, with reason")
 
 
 def _plan(table: str, keys: tuple[str, ...], description: str) -> Dataset:
@@ -196,6 +203,7 @@ PLAN: dict[str, Dataset] = {d.table: d for d in (PRODUCTION_PLAN, FLOWS, UNMET, 
 DATASETS: tuple[Dataset, ...] = (
     EMISSIONS_LEDGER, EMISSIONS_SUMMARY, DEMAND_BACKTEST, DEMAND_INPUT_REPORT, DEMAND_FORECAST,
     DEMAND_FORECAST_REPORT, PLANT_EMISSION_COEFFICIENTS, ENERGY_LINEARISATION, *PLAN.values(), PARETO_FRONTIER,
+    ACCOUNTING_REPORT, FACTOR_APPENDIX, SCOPE3_COVERAGE,
 )
 
 

@@ -44,11 +44,19 @@ class TableSpec:
 
 POWERTRAINS = ("BEV", "PHEV", "ICE")
 MODES = ("road", "rail", "sea", "air")
-CARRIERS = ("electricity", "natural_gas", "diesel")
-# units accepted at the door for energy quantities; conversion happens in accounting (pint)
-ENERGY_UNITS = ("kWh", "MWh", "GJ", "mmBtu", "therm", "m3", "scf", "litre", "US_gallon")
+# issue 15: carriers, units and gases come from the GHG reference layer (core.ghg), one vocabulary
+from core.ghg.carriers import CARRIER_IDS as CARRIERS  # noqa: E402
+from core.ghg.gwp import REFRIGERANTS, SPECIES  # noqa: E402
+
+# units accepted at the door for energy quantities (canonical spellings; core.ghg.units.UNIT_ALIASES maps
+# the others); conversion happens in accounting (pint)
+ENERGY_UNITS = ("kWh", "MWh", "GJ", "mmBtu", "therm", "m3", "scf", "litre", "US_gallon",
+                "GWh", "imp_gallon", "tonne", "short_ton", "kg")
 INSTRUMENTS = ("EAC", "PPA", "green_tariff", "supplier_rate")
-GASES = ("CO2", "CH4", "CH4_fossil", "CH4_biogenic", "N2O", "CO2e")
+GASES = tuple(SPECIES)
+REFRIGERANT_EQUIPMENT = ("vehicle_ac_fill", "chiller", "other_rac")
+REFRIGERANT_METHODS = ("mass_balance", "screening")
+PROCESSES = ("rto_solvent_oxidation",)
 
 C = Column
 TABLES: dict[str, TableSpec] = {
@@ -179,6 +187,8 @@ TABLES: dict[str, TableSpec] = {
                 C("region", "str", description="ISO country, grid region, or GLOBAL"),
                 C("version", "str"),
                 C("basis", "str", nullable=True, description="TTW / WTW for transport, else null"),
+                C("status", "str", nullable=True, isin=("checked", "approximation"),
+                  description="checked against the publication, or approximation (shown in the factor appendix)"),
             ),
             key=("factor_id",),
         ),
@@ -193,6 +203,8 @@ TABLES: dict[str, TableSpec] = {
                 C("end", "date"),
                 C("mwh", "float", ge=0),
                 C("factor_kg_per_kwh", "float", ge=0),
+                C("carrier", "str", nullable=True, isin=("electricity", "district_heat", "steam", "district_cooling"),
+                  description="the Scope 2 carrier the instrument covers; null = electricity"),
             ),
             key=("contract_id",),
             references={"plant_id": ("plants", "plant_id")},
@@ -210,6 +222,45 @@ TABLES: dict[str, TableSpec] = {
             key=("supplier_id", "plant_id", "year", "category"),
             references={"plant_id": ("plants", "plant_id")},
         ),
+        # issue 15: fugitive refrigerant and process emissions (Scope 1)
+        TableSpec(
+            "refrigerant_use",
+            (
+                C("plant_id", "str"),
+                C("period_start", "date"),
+                C("period_end", "date"),
+                C("equipment", "str", isin=REFRIGERANT_EQUIPMENT),
+                C("refrigerant", "str", isin=REFRIGERANTS),
+                C("method", "str", isin=REFRIGERANT_METHODS),
+                C("inventory_start_kg", "float", nullable=True, ge=0),
+                C("inventory_end_kg", "float", nullable=True, ge=0),
+                C("purchased_kg", "float", nullable=True, ge=0),
+                C("returned_kg", "float", nullable=True, ge=0, description="returned to supplier / recovered"),
+                C("charged_into_products_kg", "float", nullable=True, ge=0,
+                  description="filled into shipped vehicles (leaves the plant; in-use leakage is Scope 3 cat. 11)"),
+                C("capacity_added_kg", "float", nullable=True, ge=0),
+                C("capacity_retired_kg", "float", nullable=True, ge=0),
+                C("units", "float", nullable=True, ge=0, description="screening: vehicles filled / pieces of equipment"),
+                C("charge_kg_per_unit", "float", nullable=True, ge=0),
+            ),
+            key=("plant_id", "period_start", "equipment", "refrigerant"),
+            references={"plant_id": ("plants", "plant_id")},
+        ),
+        TableSpec(
+            "process_activity",
+            (
+                C("plant_id", "str"),
+                C("period_start", "date"),
+                C("period_end", "date"),
+                C("process", "str", isin=PROCESSES),
+                C("quantity", "float", ge=0, description="mass of carbon-bearing input oxidised"),
+                C("unit", "str", isin=("kg", "tonne")),
+                C("carbon_fraction", "float", nullable=True, ge=0, le=1,
+                  description="null: the library's carbon_fraction property for the process"),
+            ),
+            key=("plant_id", "period_start", "process"),
+            references={"plant_id": ("plants", "plant_id")},
+        ),
     ]
 }
 
@@ -218,6 +269,7 @@ TABLE_ORDER: tuple[str, ...] = (
     "plants", "products", "markets", "plant_products", "lanes", "demand_history",
     "production_history", "energy_use", "shipments", "emission_factors", "energy_contracts",
     "supplier_emissions",
+    "refrigerant_use", "process_activity",
 )
 assert set(TABLE_ORDER) == set(TABLES)
 

@@ -22,6 +22,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "build_ledger": "features.accounting:build_ledger",
     "carrier_intensities": "features.accounting:carrier_intensities",
     "AccountingError": "features.accounting:AccountingError",
+    "scope3_coverage": "features.accounting:scope3_coverage",
+    "factor_appendix": "features.accounting:factor_appendix",
     "reference_factors": "features.factors:reference_factors",
     "FACTOR_VERSION": "features.factors:FACTOR_VERSION",
     "fuel_properties": "features.factors:fuel_properties",

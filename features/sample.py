@@ -125,9 +125,10 @@ def _lognormal(rng: np.random.Generator, sigma: float, size) -> np.ndarray:
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Select and order the contract columns of table ``name`` and cast them to the contract dtypes."""
     spec = TABLES[name]
-    missing = [c for c in spec.column_names if c not in df.columns]
+    missing = [c for c in spec.required if c not in df.columns]
     if missing:
         raise ValueError(f"sample table {name}: missing contract columns {missing}")
+    df = df.assign(**{c: None for c in spec.column_names if c not in df.columns})  # nullable, not given
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     for col in spec.columns:
         s = df[col.name].reset_index(drop=True)
@@ -424,6 +425,8 @@ def generate(size: str = "demo", seed: int = 7) -> dict[str, pd.DataFrame]:
         "supplier_emissions": _suppliers(plants, elig, prod_mat, p_of_pair, pt, weeks, rng),
     }
     tables.update(sample_levers.lever_tables(plants, elig, production))  # issue 13: operating rules, levers
+    from features.sample_ghg import ghg_tables  # issue 15: refrigerants and process emissions (own rng)
+    tables.update(ghg_tables(plants, production, seed))
     return {name: conform(name, tables[name]) for name in TABLE_ORDER}
 
 

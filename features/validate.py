@@ -44,15 +44,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import catalog, lake
+from core.ghg.units import UNIT_ALIASES
 from core.tables import PLAN_INPUT_TABLES, TABLE_ORDER, TABLES, Column, TableSpec
 
 # Tables a run may lack (no renewable contracts, no supplier submissions yet); all others are required.
-OPTIONAL_TABLES: tuple[str, ...] = ("energy_contracts", "supplier_emissions", *PLAN_INPUT_TABLES)
+OPTIONAL_TABLES: tuple[str, ...] = ("energy_contracts", "supplier_emissions", "refrigerant_use", "process_activity",
+                                    *PLAN_INPUT_TABLES)
 REQUIRED_TABLES: tuple[str, ...] = tuple(t for t in TABLE_ORDER if t not in OPTIONAL_TABLES)
 
 # Cross-column checks: table -> [(rule key, (later, earlier) date columns)], later >= earlier.
 ROW_CHECKS: dict[str, list[tuple[str, tuple[str, str]]]] = {
     "energy_contracts": [("end_before_start", ("end", "start"))],
+    "refrigerant_use": [("end_before_start", ("period_end", "period_start"))],
+    "process_activity": [("end_before_start", ("period_end", "period_start"))],
 }
 
 _FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -213,6 +217,9 @@ def _parse_str(col: Column, values: np.ndarray, isnull: np.ndarray, problems: _P
                ) -> tuple[pd.Series, np.ndarray]:
     codes, uniques = pd.factorize(values)  # nulls get code -1; checks run on distinct values
     has, take = codes >= 0, np.maximum(codes, 0)
+    if col.name == "unit" and len(uniques):  # unit aliases (L -> litre), the table the engine uses too
+        uniques = np.array([UNIT_ALIASES.get(x, x) for x in uniques], dtype=object)
+        values = np.where(has, uniques[take], values)
     missing = isnull.copy()
     if len(uniques):
         u = pd.Series(uniques, dtype=object)

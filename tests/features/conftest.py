@@ -92,6 +92,7 @@ def _network() -> dict[str, pd.DataFrame]:
         "region": ["DE", "CN", "US", "GB", "GLOBAL"],
         "version": ["v1"] * 5,
         "basis": [None, None, None, "TTW", "TTW"],
+        "status": ["checked", "checked", "checked", "approximation", "checked"],
     })
     contracts = pd.DataFrame({
         "contract_id": ["C1", "C2"],
@@ -102,7 +103,9 @@ def _network() -> dict[str, pd.DataFrame]:
         "end": pd.to_datetime(["2024-12-31", "2024-06-30"]),
         "mwh": [20000.0, 5000.0],
         "factor_kg_per_kwh": [0.0, 0.0],
+        "carrier": ["electricity", None],
     })
+    ghg = dict(zip(("refrigerant_use", "process_activity"), _ghg_tables(), strict=True))  # issue 15
     suppliers = pd.DataFrame({
         "supplier_id": ["S1", "S2"],
         "plant_id": ["P1", "P2"],
@@ -115,8 +118,25 @@ def _network() -> dict[str, pd.DataFrame]:
         "plants": plants, "products": products, "markets": markets, "plant_products": plant_products,
         "lanes": lanes, "demand_history": demand, "production_history": production, "energy_use": energy,
         "shipments": shipments, "emission_factors": factors, "energy_contracts": contracts,
-        "supplier_emissions": suppliers,
+        "supplier_emissions": suppliers, **ghg,
     }
+
+
+def _ghg_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    refrigerants = pd.DataFrame({  # issue 15: one mass balance, one screening row
+        "plant_id": ["P1", "P2"], "period_start": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+        "period_end": pd.to_datetime(["2024-01-28", "2024-01-28"]), "equipment": ["vehicle_ac_fill", "chiller"],
+        "refrigerant": ["R-1234yf", "R-410A"], "method": ["mass_balance", "screening"],
+        "inventory_start_kg": [2000.0, None], "inventory_end_kg": [1500.0, None], "purchased_kg": [6000.0, None],
+        "returned_kg": [0.0, None], "charged_into_products_kg": [6400.0, None], "capacity_added_kg": [0.0, None],
+        "capacity_retired_kg": [0.0, None], "units": [None, 2.0], "charge_kg_per_unit": [None, 400.0],
+    })
+    process = pd.DataFrame({
+        "plant_id": ["P1", "P2"], "period_start": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+        "period_end": pd.to_datetime(["2024-01-28", "2024-01-28"]), "process": ["rto_solvent_oxidation"] * 2,
+        "quantity": [10.0, 4.0], "unit": ["tonne", "tonne"], "carbon_fraction": [0.905, None],
+    })
+    return refrigerants, process
 
 
 @pytest.fixture

@@ -132,13 +132,14 @@ def test_heating_value_bridge_can_be_forbidden(ef):
 
 def test_gwp_sets_tell_fossil_and_biogenic_methane_apart():
     f = pd.DataFrame({
-        "factor_id": ["a", "b", "c"], "activity": "natural_gas", "gas": ["CH4_fossil", "CH4_biogenic", "N2O"],
-        "value": [1.0, 2.0, 0.5], "unit": "kg/GJ", "source": "test", "year": 2020, "region": "XX",
+        "factor_id": ["a", "b", "c", "d"], "activity": "natural_gas",
+        "gas": ["CH4_fossil", "CH4_biogenic", "N2O", "CO2"],  # issue 15: a fuel set without CO2 now raises
+        "value": [1.0, 2.0, 0.5, 50.0], "unit": "kg/GJ", "source": "test", "year": 2020, "region": "XX",
         "version": "t", "basis": None})
     p = plants(("PX", "XX", None, 1.0, True))
     eu = energy((WEEK1, "PX", "natural_gas", 1000.0, "GJ"))
-    expect = {"AR4": 25 * 1 + 25 * 2 + 298 * 0.5, "AR5": 28 * 1 + 28 * 2 + 265 * 0.5,
-              "AR6": 29.8 * 1 + 27.0 * 2 + 273 * 0.5}
+    expect = {"AR4": 50 + 25 * 1 + 25 * 2 + 298 * 0.5, "AR5": 50 + 28 * 1 + 28 * 2 + 265 * 0.5,
+              "AR6": 50 + 29.8 * 1 + 27.0 * 2 + 273 * 0.5}
     for gwp_set, per_gj in expect.items():
         led = acc.scope1(eu, p, f, gwp_set=gwp_set)
         assert led["co2e_t"].sum() == pytest.approx(1000 * per_gj / 1000, rel=REL), gwp_set
@@ -416,7 +417,8 @@ def test_account_on_the_sample_network(tmp_path):
     ledger = lake.read_table("ledger", run, "emissions_ledger", root)
     eu = data["energy_use"]
     fuel_rows = set(np.flatnonzero(eu["carrier"].isin(["natural_gas", "diesel"]).to_numpy()))
-    assert set(rows(ledger, "scope1")["source_row"]) == fuel_rows
+    s1 = rows(ledger, "scope1")
+    assert set(s1.loc[s1["source_table"] == "energy_use", "source_row"]) == fuel_rows  # + refrigerants (issue 15)
     assert len(rows(ledger, "scope2_location")) == int((eu["carrier"] == "electricity").sum())
     assert set(rows(ledger, "scope3_cat4")["source_row"]) == set(range(len(data["shipments"])))
     assert all(v > 0 for v in out["totals_t_co2e"].values())

@@ -29,7 +29,10 @@ RULE_CASES = [
     ("supplier_emissions", 0, "year", "2101", "year: 2101 > 2100 (le 2100)", "year:le", "2100", 2100),
     ("energy_use", 2, "unit", "furlong", "unit: 'furlong' not allowed (isin kWh, MWh, GJ", "unit:isin",
      "MWh", "MWh"),
-    ("energy_use", 2, "unit", "kwh", "unit: 'kwh' not allowed", "unit:isin", "GJ", "GJ"),
+    # unit aliases (issue 15): 'kwh' and 'L' are accepted as kWh / litre; mWh (milliwatt-hour) and the
+    # ambiguous 'gal' stay refused
+    ("energy_use", 2, "unit", "mWh", "unit: 'mWh' not allowed", "unit:isin", "kwh", "kWh"),
+    ("energy_use", 2, "unit", "gal", "unit: 'gal' not allowed", "unit:isin", "L", "litre"),
     ("lanes", 0, "mode", "teleport", "mode: 'teleport' not allowed (isin road, rail, sea, air)", "mode:isin",
      "rail", "rail"),
     ("energy_use", 0, "week", "01/02/2024", "week: '01/02/2024' is not an ISO date (YYYY-MM-DD)", "week:type",
@@ -92,7 +95,8 @@ def test_several_reasons_are_joined(network, as_text):
     raw["energy_use"].loc[5, ["quantity", "unit"]] = ["-1", "barrel"]
     q = validate_tables(raw, max_bad_share=1.0).quarantine["energy_use"]
     assert q["reason"].tolist() == ["quantity: -1 < 0 (ge 0); unit: 'barrel' not allowed "
-                                    "(isin kWh, MWh, GJ, mmBtu, therm, m3, scf, litre, US_gallon)"]
+                                    "(isin kWh, MWh, GJ, mmBtu, therm, m3, scf, litre, US_gallon, GWh, imp_gallon, "
+                                    "tonne, short_ton, kg)"]
 
 
 def test_exact_duplicate_keeps_first_and_quarantines_the_copy(network, as_text):
@@ -303,8 +307,8 @@ def test_malformed_csv_files_are_quarantined_with_reasons_and_counted(csv_run):
     assert (dh["rows_in"], dh["valid"], dh["quarantined"]) == (25, 21, 4)
     assert dh["by_reason"] == {"key:duplicate_copy": 1, "product_id:reference": 1, "units:ge": 1, "units:type": 1}
     assert m["tables"]["energy_use"]["by_reason"] == {"unit:isin": 1}
-    # 2+3+2+4+4+24+16+24+16+5+2+2 = 104 rows written, plus the duplicated demand row
-    assert m["totals"] == {"rows_in": 105, "valid": 100, "quarantined": 5}
+    # 2+3+2+4+4+24+16+24+16+5+2+2+2+2 = 108 rows written, plus the duplicated demand row
+    assert m["totals"] == {"rows_in": 109, "valid": 104, "quarantined": 5}
     for t in TABLE_ORDER:
         c = m["tables"][t]
         assert c["rows_in"] == c["valid"] + c["quarantined"]

@@ -201,3 +201,14 @@ def published_uri(run_id: str, root: str | None = None) -> str:
 
 def latest_pointer_uri(root: str | None = None) -> str:
     return published_uri("latest", root)
+
+# issue 14: the demand forecaster's model selection and its coherent hierarchy levels
+DEMAND_SELECTION = Dataset("forecast", "demand_selection", "models.stages.train_demand",
+                           description="candidate models scored on shared rolling-origin windows (selection "
+                                       "windows vs the held-out newest window) and the chosen one")
+DEMAND_FORECAST_HIERARCHY = Dataset("forecast", "demand_forecast_hierarchy", "models.stages.forecast_demand",
+                                    keys=("level", "node", "week"),
+                                    description="coherent forecast per hierarchy level and node with the "
+                                                "level's own 80%/95% band (totals are not sums of bounds)")
+DATASETS = (*DATASETS, DEMAND_SELECTION, DEMAND_FORECAST_HIERARCHY)
+__all__ += ["DEMAND_SELECTION", "DEMAND_FORECAST_HIERARCHY"]

@@ -246,3 +246,13 @@ PLAN_MAC_CURVE = _plan("mac_curve", ("lever", "key", "period"),
                        "marginal abatement cost curve of the plan: t CO2e abated and EUR/t per lever")
 PLAN.update({d.table: d for d in (PLAN_STOCK, PLAN_CONSTRAINTS, PLAN_LEVERS, PLAN_MAC_CURVE)})
 DATASETS = (*DATASETS, PLAN_STOCK, PLAN_CONSTRAINTS, PLAN_LEVERS, PLAN_MAC_CURVE)
+# issue 14: the demand forecaster's model selection and its coherent hierarchy levels
+DEMAND_SELECTION = Dataset("forecast", "demand_selection", "models.stages.train_demand",
+                           description="candidate models scored on shared rolling-origin windows (selection "
+                                       "windows vs the held-out newest window) and the chosen one")
+DEMAND_FORECAST_HIERARCHY = Dataset("forecast", "demand_forecast_hierarchy", "models.stages.forecast_demand",
+                                    keys=("level", "node", "week"),
+                                    description="coherent forecast per hierarchy level and node with the "
+                                                "level's own 80%/95% band (totals are not sums of bounds)")
+DATASETS = (*DATASETS, DEMAND_SELECTION, DEMAND_FORECAST_HIERARCHY)
+__all__ += ["DEMAND_SELECTION", "DEMAND_FORECAST_HIERARCHY"]

@@ -1,4 +1,5 @@
-"""Demand feature definitions: the weekly (product, market) panel and the mlforecast feature set.
+"""Demand feature definitions: the (product, market) panel at any regular frequency and the mlforecast
+feature set (lags and rolling windows derived from the season, see ``features.frequency``).
 
 ``prepare_demand_panel`` turns ``demand_history`` (+ ``products`` / ``markets`` attributes) into the long
 panel mlforecast expects (``unique_id``, ``ds``, ``y`` plus static attributes) and a report of every series
@@ -19,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.frequency import FreqSpec, check_regular, infer_freq
+
 SEP = "|"  # unique_id = product_id + SEP + market_id
 STATIC_FEATURES = ["powertrain", "segment", "market"]
-LAGS = [1, 2, 3, 4, 8, 13, 26, 51, 52, 53]
-SEASON = 52
 
 
 def week_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
@@ -34,18 +35,17 @@ def month(dates: pd.DatetimeIndex) -> np.ndarray:
     return pd.DatetimeIndex(dates).month.to_numpy().astype("int16")
 
 
-DATE_FEATURES = [week_of_year, month]
-
-
-def lag_transforms() -> dict:
-    """Rolling windows over lagged demand (built fresh: mlforecast objects carry state)."""
+def lag_transforms(windows: list[int]) -> dict:
+    """Rolling means over lag 1 for each window, plus a rolling std over the second window (built fresh:
+    mlforecast objects carry state)."""
     from mlforecast.lag_transforms import RollingMean, RollingStd
 
-    return {
-        1: [RollingMean(window_size=4), RollingMean(window_size=13), RollingStd(window_size=13),
-            RollingMean(window_size=52)],
-        51: [RollingMean(window_size=3)],
-    }
+    ws = sorted({int(w) for w in windows if int(w) >= 2})
+    if not ws:
+        return {}
+    out = [RollingMean(window_size=w) for w in ws]
+    out.append(RollingStd(window_size=min(13, ws[-1]) if len(ws) > 1 else ws[0]))
+    return {1: out}
 
 
 def series_id(product_id: pd.Series, market_id: pd.Series) -> pd.Series:
@@ -58,7 +58,7 @@ def split_series_id(uid: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _empty_report() -> dict[str, list]:
-    return {"negative": [], "gaps": [], "ended_early": [], "too_short": [], "all_zero": []}
+    return {"negative": [], "gaps": [], "ended_early": [], "too_short": [], "all_zero": [], "exog_ignored": []}
 
 
 def prepare_demand_panel(
@@ -67,11 +67,15 @@ def prepare_demand_panel(
     markets: pd.DataFrame | None = None,
     min_history: int = 26,
     end_week: pd.Timestamp | None = None,
+    freq: str | None = None,
+    exog: list[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, list]]:
-    """Weekly panel ``unique_id, ds, y, powertrain, segment, market`` and a repair report.
+    """Panel ``unique_id, ds, y, powertrain, segment, market`` (+ declared ``exog`` columns) and a repair
+    report. ``week`` may hold any regular frequency (inferred when ``freq`` is None; irregular dates raise).
 
     The report maps each issue to a list of ``{"unique_id", "detail"}`` dicts. Series flagged
     ``too_short`` or ``all_zero`` stay in the panel (the forecaster routes them to its fallback).
+    Extra numeric columns that are not declared in ``exog`` are listed under ``exog_ignored``.
     """
     need = {"week", "product_id", "market_id", "units"}
     missing = need - set(demand_history.columns)
@@ -79,50 +83,77 @@ def prepare_demand_panel(
         raise ValueError(f"demand_history: missing columns {sorted(missing)}")
     if demand_history.empty:
         raise ValueError("demand_history: no rows")
-    dh = demand_history[["week", "product_id", "market_id", "units"]].copy()
-    dh["week"] = pd.to_datetime(dh["week"])
-    not_monday = dh["week"].dt.dayofweek != 0
-    if not_monday.any():
-        raise ValueError(f"demand_history.week: {int(not_monday.sum())} rows are not Mondays "
-                         f"(first: {dh.loc[not_monday, 'week'].iloc[0].date()})")
+    exog = list(exog or [])
+    absent = [c for c in exog if c not in demand_history.columns]
+    if absent:
+        raise ValueError(f"demand_history: declared driver columns {absent} are missing")
+    dh = demand_history[["week", "product_id", "market_id", "units", *exog]].copy()
     dh["unique_id"] = series_id(dh["product_id"], dh["market_id"])
-    dup = dh.duplicated(["unique_id", "week"])
-    if dup.any():
-        raise ValueError(f"demand_history: {int(dup.sum())} duplicate (week, product_id, market_id) rows")
-    dh["units"] = pd.to_numeric(dh["units"], errors="coerce").astype(float)
-    report = _empty_report()
-
-    neg = dh["units"] < 0
-    if neg.any():
-        for uid, n in dh.loc[neg].groupby("unique_id").size().items():
-            report["negative"].append({"unique_id": uid, "detail": f"{n} negative weeks clipped to 0"})
-        dh.loc[neg, "units"] = 0.0
-
-    end = pd.Timestamp(end_week) if end_week is not None else dh["week"].max()
-    frames = []
-    for uid, g in dh.groupby("unique_id", sort=True):
-        g = g.set_index("week").sort_index()
-        full = pd.date_range(g.index.min(), g.index.max(), freq="W-MON")
-        y = g["units"].reindex(full)
-        n_gap = int(y.isna().sum())
-        if n_gap:
-            report["gaps"].append({"unique_id": uid, "detail": f"{n_gap} missing weeks interpolated"})
-            y = y.interpolate(limit_direction="both").fillna(0.0)
-        if g.index.max() < end:
-            tail = pd.date_range(g.index.max() + pd.Timedelta(weeks=1), end, freq="W-MON")
-            report["ended_early"].append(
-                {"unique_id": uid, "detail": f"last week {g.index.max().date()}, {len(tail)} zero weeks added"})
-            y = pd.concat([y, pd.Series(0.0, index=tail)])
-        n_obs = int(g["units"].notna().sum())
-        if float(y.abs().sum()) == 0.0:
-            report["all_zero"].append({"unique_id": uid, "detail": f"{len(y)} weeks, all zero"})
-        elif n_obs < min_history:
-            report["too_short"].append({"unique_id": uid, "detail": f"{n_obs} weeks < min_history {min_history}"})
-        frames.append(pd.DataFrame({"unique_id": uid, "ds": y.index, "y": y.to_numpy(dtype=float)}))
-    panel = pd.concat(frames, ignore_index=True)
-    panel = panel[panel["ds"] <= end]
+    dh = dh.drop(columns=["product_id", "market_id"]).rename(columns={"week": "ds", "units": "y"})
+    panel, report = prepare_panel(dh, min_history=min_history, end=end_week, freq=freq, exog=exog)
+    ignored = [c for c in demand_history.columns
+               if c not in need | set(exog) | {"powertrain", "segment"}
+               and pd.api.types.is_numeric_dtype(demand_history[c])]
+    report["exog_ignored"] = [{"unique_id": "", "detail": f"column {c!r} is not a declared driver "
+                               "(DemandConfig.future_exog): ignored"} for c in ignored]
     panel["product_id"], panel["market_id"] = split_series_id(panel["unique_id"])
     panel = add_static_attributes(panel, products, markets)
+    return panel.reset_index(drop=True), report
+
+
+def prepare_panel(df: pd.DataFrame, min_history: int = 26, end: pd.Timestamp | None = None,
+                  freq: str | None = None, exog: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, list]]:
+    """Generic core of ``prepare_demand_panel`` on a long ``unique_id, ds, y`` frame (+ exog columns)."""
+    exog = list(exog or [])
+    dh = df[["unique_id", "ds", "y", *exog]].copy()
+    dh["ds"] = pd.to_datetime(dh["ds"])
+    if freq:
+        check_regular(dh, freq)
+    else:
+        freq = infer_freq(dh)
+    spec = FreqSpec(freq)
+    dup = dh.duplicated(["unique_id", "ds"])
+    if dup.any():
+        raise ValueError(f"demand_history: {int(dup.sum())} duplicate (week, product_id, market_id) rows")
+    dh["y"] = pd.to_numeric(dh["y"], errors="coerce").astype(float)
+    report = _empty_report()
+
+    neg = dh["y"] < 0
+    if neg.any():
+        for uid, n in dh.loc[neg].groupby("unique_id").size().items():
+            report["negative"].append({"unique_id": uid, "detail": f"{n} negative periods clipped to 0"})
+        dh.loc[neg, "y"] = 0.0
+
+    end = pd.Timestamp(end) if end is not None else dh["ds"].max()
+    frames = []
+    for uid, g in dh.groupby("unique_id", sort=True):
+        g = g.set_index("ds").sort_index()
+        full = spec.grid(g.index.min(), g.index.max())
+        y = g["y"].reindex(full)
+        n_gap = int(y.isna().sum())
+        if n_gap:
+            report["gaps"].append({"unique_id": uid, "detail": f"{n_gap} missing periods interpolated"})
+            y = y.interpolate(limit_direction="both").fillna(0.0)
+        ex = g[exog].reindex(full).ffill().bfill() if exog else None
+        if g.index.max() < end:
+            tail = spec.grid(spec.shift(g.index.max(), 1), end)
+            report["ended_early"].append(
+                {"unique_id": uid, "detail": f"last period {g.index.max().date()}, {len(tail)} zero periods added"})
+            y = pd.concat([y, pd.Series(0.0, index=tail)])
+            if exog:
+                ex = ex.reindex(y.index).ffill()
+        n_obs = int(g["y"].notna().sum())
+        if float(y.abs().sum()) == 0.0:
+            report["all_zero"].append({"unique_id": uid, "detail": f"{len(y)} periods, all zero"})
+        elif n_obs < min_history:
+            report["too_short"].append({"unique_id": uid, "detail": f"{n_obs} periods < min_history {min_history}"})
+        f = pd.DataFrame({"unique_id": uid, "ds": y.index, "y": y.to_numpy(dtype=float)})
+        for c in exog:
+            f[c] = ex[c].to_numpy()
+        frames.append(f)
+    panel = pd.concat(frames, ignore_index=True)
+    panel = panel[panel["ds"] <= end]
+    panel.attrs["freq"] = freq
     return panel.reset_index(drop=True), report
 
 
@@ -151,5 +182,6 @@ def encode_statics(panel: pd.DataFrame, categories: dict[str, list[str]]) -> pd.
     which LightGBM treats as missing)."""
     out = panel.copy()
     for col in STATIC_FEATURES:
-        out[col] = pd.Categorical(out[col].astype(str), categories=categories[col])
+        if col in categories and col in out:
+            out[col] = pd.Categorical(out[col].astype(str), categories=categories[col])
     return out

@@ -1,22 +1,31 @@
-"""Global LightGBM demand forecaster over all (product, market) weekly series (mlforecast, recursive).
+"""Demand forecaster for panels of any regular frequency: honest model selection on shared rolling-origin
+windows, a global LightGBM (mlforecast, recursive) among statsforecast candidates, known-in-advance drivers,
+a statistical fallback for short series and conformal intervals that track recent windows.
 
-Point forecast: one LGBMRegressor on lag / rolling / calendar features and static attributes
-(powertrain, segment, market), optionally blended with a statistical baseline (``blend`` weight).
-Intervals: split-conformal on *pooled, scaled* absolute errors. The model is refit on ``calib_windows``
-rolling origins inside the training data; each error |y - yhat| is divided by the series' mean demand
-over the 52 weeks before its origin, and the level quantile is taken per horizon step over all series
-and windows. Pooling across series gives thousands of calibration points instead of a handful per
-series (the per-series conformal method with 2 windows under-covered badly, see DESIGN.md).
-The interval is yhat +- q_step * scale, clipped at 0.
+``DemandForecaster(config).fit(panel, report)`` on a long panel ``unique_id, ds, y`` + static attributes +
+declared driver columns (``features.demand_features.prepare_demand_panel``):
 
-Bad input never crashes and never yields NaN: see ``features.demand_features.prepare_demand_panel``
-for the repairs; ``too_short`` series get a flat forecast at their mean, ``all_zero`` series zero,
-series unseen at training time are forecast by the global model; all are listed in the report.
+1. Frequency and seasons come from the config or the data (``features.frequency.FreqSpec``); lags and rolling
+   windows are derived from the season and the history unless configured.
+2. Series too short for the lags/windows (or below ``min_history``) are not dropped: they are forecast by the
+   fallback chain (``models.candidates.fallback_forecast``) and listed under ``fallback`` in the report.
+3. One set of rolling origins (``cv_windows`` x ``cv_step``) is shared by every candidate: LightGBM
+   (fitted once at the first origin, refit=False) and the statsforecast models (scored on a sample of at
+   most ``stat_sample`` series on big panels). The ensemble is the mean of the best two. The winner is
+   chosen on every window but the newest (MASE); the newest window only reports (``selection``).
+4. Intervals: the winner's errors on all windows, scaled by the series' seasonal-naive MAE and weighted by
+   window age (``models.conformal``).
+5. The winner (and its ensemble members) is refit on the full history; statistical members forecast from
+   the history given at predict time.
+
+LightGBM hyperparameters scale with the data when not set: min_child_samples = clip(rows // 500, 5, 100),
+num_leaves = 15 above 200k rows else 7. A LightGBM whose backtest forecasts are flat for most series is
+dropped from the candidates and reported (``lgbm_degenerate``). Drivers (``future_exog``) enter LightGBM as
+dynamic features with ``exog_monotone`` constraints (+1 / -1); statistical candidates ignore them (reported).
 """
 
 from __future__ import annotations
 
-import math
 import pickle
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -26,40 +35,50 @@ import numpy as np
 import pandas as pd
 
 from features.demand_features import (
-    DATE_FEATURES,
-    LAGS,
-    SEASON,
     STATIC_FEATURES,
     encode_statics,
     lag_transforms,
     prepare_demand_panel,
 )
+from features.frequency import FreqSpec, date_feature_names, date_features, derive_lags, derive_windows
+from models.candidates import STAT_CANDIDATES, fallback_forecast, flat_share, stat_cv
+from models.candidates import stat_forecast as _stat_forecast
+from models.conformal import conformal_quantile, step_quantiles  # noqa: F401  (re-exported)
+from models.metrics import seasonal_scale
 
 FORECAST_COLUMNS = ["week", "product_id", "market_id", "yhat", "yhat_lo_80", "yhat_hi_80",
                     "yhat_lo_95", "yhat_hi_95"]
 LEVELS = (80, 95)
+CANDIDATES = ("lgbm", *STAT_CANDIDATES, "ensemble")
 
 
 @dataclass
 class DemandConfig:
-    """Hyperparameters of the demand forecaster (all logged to MLflow)."""
+    """Settings of the demand forecaster (all logged to MLflow; unknown keys are refused)."""
 
     horizon: int = 26
-    lags: list[int] = field(default_factory=lambda: list(LAGS))
+    freq: str | None = None  # None: inferred from the data
+    season_lengths: list[int] | None = None  # None: by frequency (weekly 52, monthly 12, ...)
+    lags: list[int] | None = None  # None: derived from season and history
+    rolling_windows: list[int] | None = None  # None: derived
+    date_features: list[str] | None = None  # None: by frequency
+    future_exog: list[str] = field(default_factory=list)  # known-in-advance driver columns
+    exog_monotone: dict[str, int] = field(default_factory=dict)  # driver -> +1 / -1 / 0
     n_estimators: int = 300
     learning_rate: float = 0.05
-    num_leaves: int = 7  # strongly regularised: chosen on the demo backtest (see the issue note)
-    min_child_samples: int = 100
+    num_leaves: int | None = None  # None: scaled to the data
+    min_child_samples: int | None = None  # None: scaled to the data
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     n_jobs: int = 1
     seed: int = 7
-    target_transform: str = "scaler"  # scaler (LocalStandardScaler) | diff1 | diff52 | diff1_scaler | none
-    blend: float = 0.0  # weight of the statistical baseline in the point forecast
-    baseline: str = "mstl"  # statistical baseline used for blending and backtests
+    target_transform: str = "scaler"  # scaler (LocalStandardScaler) | diff1 | diff_season | diff1_scaler | none
+    candidates: list[str] = field(default_factory=lambda: list(CANDIDATES))
+    cv_windows: int = 4
+    cv_step: int | None = None  # None: max(1, horizon // 2)
+    stat_sample: int = 1000  # statistical candidates are scored on at most this many series
+    conformal_halflife: float = 2.0  # in windows
     min_history: int = 26
-    calib_windows: int = 4
-    calib_step: int = 13
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> DemandConfig:
@@ -68,75 +87,32 @@ class DemandConfig:
         unknown = set(d) - set(known)
         if unknown:
             raise ValueError(f"DemandConfig: unknown parameters {sorted(unknown)}")
-        return cls(**known)
+        cfg = cls(**known)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        bad = set(self.candidates) - set(CANDIDATES)
+        if bad or not self.candidates:
+            raise ValueError(f"DemandConfig.candidates: unknown {sorted(bad)} (known: {list(CANDIDATES)})")
+        if self.horizon < 1 or self.cv_windows < 1:
+            raise ValueError("DemandConfig: horizon and cv_windows must be >= 1")
 
 
-def stat_models(name: str):
-    """The statistical baseline(s) by name. ``mstl``: MSTL(52) with a non-seasonal AutoETS trend;
-    ``ses52``: seasonal exponential smoothing (52); ``snaive``: seasonal naive."""
-    from statsforecast.models import MSTL, AutoETS, SeasonalExponentialSmoothingOptimized, SeasonalNaive
-
-    if name == "mstl":
-        return MSTL(season_length=SEASON, trend_forecaster=AutoETS(model="ZZN"), alias="stat")
-    if name == "ses52":
-        return SeasonalExponentialSmoothingOptimized(season_length=SEASON, alias="stat")
-    if name == "snaive":
-        return SeasonalNaive(season_length=SEASON, alias="stat")
-    raise ValueError(f"unknown statistical baseline {name!r} (mstl | ses52 | snaive)")
+def stat_forecast(history: pd.DataFrame, h: int, name: str = "autoets", freq: str | None = None,
+                  season_lengths: list[int] | None = None) -> pd.DataFrame:
+    """``unique_id, ds, <name>`` from a statsforecast candidate at the panel's frequency."""
+    spec = FreqSpec.from_panel(history, freq, season_lengths)
+    return _stat_forecast(history, h, name, spec.freq, spec.season_lengths)
 
 
-def stat_forecast(history: pd.DataFrame, h: int, name: str, with_snaive: bool = False) -> pd.DataFrame:
-    """Forecast ``unique_id, ds, stat[, snaive]`` with statsforecast; series shorter than two seasons
-    fall back to seasonal naive (or their mean when shorter than one season)."""
-    from statsforecast import StatsForecast
-    from statsforecast.models import SeasonalNaive
-
-    df = history[["unique_id", "ds", "y"]]
-    n = df.groupby("unique_id").size()
-    long_ids = n.index[n >= 2 * SEASON]
-    mid_ids = n.index[(n > SEASON) & (n < 2 * SEASON)]
-    short_ids = n.index[n <= SEASON]
-    parts = []
-    if len(long_ids):
-        models = [stat_models(name)] + ([SeasonalNaive(SEASON, alias="snaive")] if with_snaive else [])
-        sf = StatsForecast(models=models, freq="W-MON", n_jobs=1)
-        parts.append(sf.forecast(h=h, df=df[df["unique_id"].isin(long_ids)]))
-    if len(mid_ids):
-        sf = StatsForecast(models=[SeasonalNaive(SEASON, alias="stat")], freq="W-MON", n_jobs=1)
-        f = sf.forecast(h=h, df=df[df["unique_id"].isin(mid_ids)])
-        if with_snaive:
-            f["snaive"] = f["stat"]
-        parts.append(f)
-    if len(short_ids):
-        sub = df[df["unique_id"].isin(short_ids)]
-        means = sub.groupby("unique_id")["y"].mean()
-        last = sub.groupby("unique_id")["ds"].max()
-        f = pd.concat([pd.DataFrame({"unique_id": uid, "ds": pd.date_range(last[uid] + pd.Timedelta(weeks=1),
-                                                                            periods=h, freq="W-MON"),
-                                     "stat": means[uid]}) for uid in short_ids], ignore_index=True)
-        if with_snaive:
-            f["snaive"] = f["stat"]
-        parts.append(f)
-    out = pd.concat(parts, ignore_index=True)
-    cols = ["stat"] + (["snaive"] if with_snaive else [])
-    out[cols] = out[cols].clip(lower=0).fillna(0.0)
-    return out
-
-
-def _recent_scale(history: pd.DataFrame) -> pd.Series:
-    """Mean demand over each series' last 52 weeks (the interval scale)."""
-    h = history.sort_values(["unique_id", "ds"])
-    return h.groupby("unique_id")["y"].apply(lambda s: float(s.tail(SEASON).mean()))
-
-
-def conformal_quantile(scores: np.ndarray, level: float) -> float:
-    """Split-conformal quantile with the finite-sample correction ceil((n+1) * level) / n."""
-    s = np.sort(np.asarray(scores, float))
-    n = len(s)
-    if n == 0:
-        return float("nan")
-    k = min(math.ceil((n + 1) * level / 100.0), n)
-    return float(s[k - 1])
+def _flag_scale(history: pd.DataFrame, season: int) -> pd.Series:
+    """The interval/MASE scale: seasonal-naive MAE, else naive-1 MAE, else the mean level (never 0 unless the
+    series is all zero)."""
+    s = seasonal_scale(history, season)
+    mean = history.groupby("unique_id")["y"].apply(lambda x: float(np.abs(x).mean()))
+    s = s.reindex(mean.index)
+    return s.where(s > 0, 0.1 * mean).fillna(0.1 * mean)
 
 
 class DemandForecaster:
@@ -144,181 +120,348 @@ class DemandForecaster:
 
     def __init__(self, config: DemandConfig | None = None):
         self.config = config or DemandConfig()
+        self.config.validate()
+        self.spec: FreqSpec | None = None
         self.mlf = None
         self.categories: dict[str, list[str]] = {}
         self.train_ids: list[str] = []
         self.train_end: pd.Timestamp | None = None
-        self.quantiles: dict[int, list[float]] = {}  # level -> per-step scaled-error quantile
+        self.quantiles: dict[int, list[float]] = {}
         self.calibration_points = 0
+        self.calibration_windows = 0
         self.feature_importance: pd.Series | None = None
+        self.lags: list[int] = []
+        self.windows: list[int] = []
+        self.lgbm_params: dict[str, Any] = {}
+        self.winner = ""
+        self.members: list[str] = []
+        self.selection: pd.DataFrame = pd.DataFrame()
+        self.fit_report: dict[str, list] = {}
+        self.cv: pd.DataFrame | None = None
 
     # ---- building blocks -------------------------------------------------------------------
-    def _new_mlf(self):
+    @property
+    def need(self) -> int:
+        """Points a series needs before its first LightGBM training row (+ a few rows to learn from)."""
+        tt = {"diff_season": self.spec.season if self.spec else 0, "diff1": 1, "diff1_scaler": 1}
+        base = max(max(self.lags, default=1), max(self.windows, default=1) + 1)
+        return base + tt.get(self.config.target_transform, 0) + 4
+
+    def _lgbm_params(self, n_rows: int) -> dict[str, Any]:
+        c = self.config
+        mcs = c.min_child_samples if c.min_child_samples is not None else int(np.clip(n_rows // 500, 5, 100))
+        leaves = c.num_leaves if c.num_leaves is not None else (15 if n_rows > 200_000 else 7)
+        return dict(n_estimators=c.n_estimators, learning_rate=c.learning_rate, num_leaves=leaves,
+                    min_child_samples=mcs, subsample=c.subsample, subsample_freq=1,
+                    colsample_bytree=c.colsample_bytree, n_jobs=c.n_jobs, random_state=c.seed, verbosity=-1)
+
+    def _new_mlf(self, params: dict[str, Any] | None = None):
         from lightgbm import LGBMRegressor
         from mlforecast import MLForecast
         from mlforecast.target_transforms import Differences, LocalStandardScaler
 
-        c = self.config
-        model = LGBMRegressor(n_estimators=c.n_estimators, learning_rate=c.learning_rate, num_leaves=c.num_leaves,
-                              min_child_samples=c.min_child_samples, subsample=c.subsample, subsample_freq=1,
-                              colsample_bytree=c.colsample_bytree, n_jobs=c.n_jobs, random_state=c.seed,
-                              verbosity=-1)
-        return MLForecast(models={"lgbm": model}, freq="W-MON", lags=c.lags, lag_transforms=lag_transforms(),
-                          date_features=DATE_FEATURES,
+        model = LGBMRegressor(**(params or self.lgbm_params))
+        names = self.config.date_features if self.config.date_features is not None else \
+            date_feature_names(self.spec.freq)
+        return MLForecast(models={"lgbm": model}, freq=self.spec.freq, lags=self.lags,
+                          lag_transforms=lag_transforms(self.windows), date_features=date_features(self.spec.freq,
+                                                                                                   names),
                           target_transforms=self._target_transforms(Differences, LocalStandardScaler))
 
     def _target_transforms(self, differences, scaler) -> list | None:
+        season = self.spec.season if self.spec else 1
         tt = {"scaler": lambda: [scaler()], "diff1": lambda: [differences([1])],
-              "diff52": lambda: [differences([SEASON])], "diff1_scaler": lambda: [differences([1]), scaler()],
+              "diff_season": lambda: [differences([season])], "diff1_scaler": lambda: [differences([1]), scaler()],
               "none": lambda: None}
         if self.config.target_transform not in tt:
             raise ValueError(f"DemandConfig.target_transform: {self.config.target_transform!r} not in {sorted(tt)}")
         return tt[self.config.target_transform]()
 
-    @staticmethod
-    def trainable(panel: pd.DataFrame, report: dict) -> pd.DataFrame:
-        skip = {r["unique_id"] for r in report.get("too_short", []) + report.get("all_zero", [])}
-        return panel[~panel["unique_id"].isin(skip)]
-
     def _frame(self, panel: pd.DataFrame) -> pd.DataFrame:
-        return encode_statics(panel[["unique_id", "ds", "y", *STATIC_FEATURES]], self.categories)
+        statics = [c for c in STATIC_FEATURES if c in panel]
+        return encode_statics(panel[["unique_id", "ds", "y", *statics, *self.config.future_exog]],
+                              {c: self.categories.get(c, []) for c in statics})
+
+    def _statics(self) -> list[str]:
+        return [c for c in STATIC_FEATURES if c in self.categories]
+
+    def _monotone(self, columns: list[str]) -> list[int]:
+        m = self.config.exog_monotone
+        return [int(m.get(col, 0)) for col in columns]
+
+    def split(self, panel: pd.DataFrame, report: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+        """(series for the global model, series for the fallback chain, {uid: reason}); all-zero series are
+        in neither (forecast zero)."""
+        zero = {r["unique_id"] for r in report.get("all_zero", [])}
+        short = {r["unique_id"]: r.get("detail", "") for r in report.get("too_short", [])}
+        n = panel.groupby("unique_id").size()
+        reasons = {u: f"too short: {d}" for u, d in short.items() if u not in zero}
+        for u in n.index[n < self.need]:
+            if u not in zero and u not in reasons:
+                reasons[u] = f"too short: {int(n[u])} periods < {self.need} needed by lags {self.lags} / " \
+                             f"windows {self.windows}"
+        ml = panel[~panel["unique_id"].isin(zero | set(reasons))]
+        fb = panel[panel["unique_id"].isin(set(reasons))]
+        return ml, fb, reasons
 
     # ---- fit -------------------------------------------------------------------------------
     def fit(self, panel: pd.DataFrame, report: dict) -> DemandForecaster:
-        train = self.trainable(panel, report)
-        if train.empty:
-            raise ValueError("demand_history: no series with enough non-zero history to train on "
-                             f"(min_history={self.config.min_history})")
-        self.categories = {c: sorted(train[c].astype(str).unique()) for c in STATIC_FEATURES}
-        df = self._frame(train)
-        self.mlf = self._new_mlf()
-        self.mlf.fit(df, static_features=STATIC_FEATURES)
-        self.train_ids = sorted(train["unique_id"].unique())
-        self.train_end = train["ds"].max()
-        booster = self.mlf.models_["lgbm"]
-        self.feature_importance = pd.Series(booster.booster_.feature_importance("gain"),
-                                            index=booster.booster_.feature_name()).sort_values(ascending=False)
-        self._calibrate(df)
-        return self
-
-    def _calibrate(self, df: pd.DataFrame) -> None:
         c = self.config
         h = c.horizon
-        n_weeks = df.groupby("unique_id").size().max()
-        windows = c.calib_windows
-        # keep the longest lag (plus any differencing) and a few weeks of training before the earliest origin
-        need = max(c.lags) + 8 + {"diff52": SEASON, "diff1": 1, "diff1_scaler": 1}.get(c.target_transform, 0)
-        while windows > 1 and n_weeks - h - (windows - 1) * c.calib_step < need:
+        self.spec = FreqSpec.from_panel(panel, c.freq, c.season_lengths)
+        season = self.spec.season
+        rep: dict[str, list] = {"fallback": [], "lgbm_degenerate": [], "exog_not_used": []}
+        zero = {r["unique_id"] for r in report.get("all_zero", [])}
+        too_short = {r["unique_id"] for r in report.get("too_short", [])}
+        lengths = panel[~panel["unique_id"].isin(zero | too_short)].groupby("unique_id").size()
+        if lengths.empty:
+            raise ValueError("demand_history: no series with enough non-zero history to train on "
+                             f"(min_history={c.min_history})")
+        typical = int(lengths.median())
+        self.lags = sorted(c.lags) if c.lags else derive_lags(season, h, typical)
+        self.windows = sorted(c.rolling_windows) if c.rolling_windows else derive_windows(season, typical)
+        ml, fb, reasons = self.split(panel, report)
+        rep["fallback"] = [{"unique_id": u, "detail": r} for u, r in sorted(reasons.items())]
+        candidates = list(c.candidates)
+        if ml.empty:
+            ml = panel[~panel["unique_id"].isin(zero)]
+            candidates = [x for x in candidates if x != "lgbm"] or ["autoets"]
+        self.categories = {col: sorted(ml[col].astype(str).unique()) for col in STATIC_FEATURES if col in ml}
+        df = self._frame(ml)
+        n_len = int(df.groupby("unique_id").size().max())
+        step = int(c.cv_step or max(1, h // 2))
+        windows = c.cv_windows
+        while windows > 1 and n_len - h - (windows - 1) * step < self.need + 8:
             windows -= 1
-        if n_weeks - h < need:
-            raise ValueError(f"demand_history: the longest series has {n_weeks} weeks; calibrating "
-                             f"{h}-week intervals needs at least {h + need} (horizon + longest lag + 8)")
-        cv = self._new_mlf().cross_validation(df, n_windows=windows, h=h, step_size=c.calib_step,
-                                              static_features=STATIC_FEATURES)
-        cv = cv.rename(columns={"lgbm": "yhat_lgbm"})
-        if c.blend > 0:
-            stat_parts = []
-            for cutoff in sorted(cv["cutoff"].unique()):
-                hist = df[df["ds"] <= cutoff][["unique_id", "ds", "y"]]
-                f = stat_forecast(hist, h, c.baseline)
-                f["cutoff"] = cutoff
-                stat_parts.append(f)
-            cv = cv.merge(pd.concat(stat_parts), on=["unique_id", "ds", "cutoff"], how="left")
-            cv["yhat"] = (1 - c.blend) * cv["yhat_lgbm"].clip(lower=0) + c.blend * cv["stat"].fillna(cv["yhat_lgbm"])
-        else:
-            cv["yhat"] = cv["yhat_lgbm"]
-        cv["yhat"] = cv["yhat"].clip(lower=0)
-        scales = []
-        for cutoff in cv["cutoff"].unique():
-            s = _recent_scale(df[df["ds"] <= cutoff]).rename("scale").reset_index()
-            s["cutoff"] = cutoff
-            scales.append(s)
-        cv = cv.merge(pd.concat(scales), on=["unique_id", "cutoff"], how="left")
-        cv = cv[cv["scale"] > 0]
-        cv["step"] = ((cv["ds"] - cv["cutoff"]).dt.days // 7).astype(int)
-        cv["score"] = (cv["y"] - cv["yhat"]).abs() / cv["scale"]
-        self.calibration_points = len(cv)
-        self.calibration_windows = int(windows)
-        self.quantiles = {}
-        for level in LEVELS:
-            q = []
-            for step in range(1, h + 1):
-                # pool neighbouring steps (+-2) so each quantile rests on enough points
-                sel = cv["score"][(cv["step"] >= step - 2) & (cv["step"] <= step + 2)].to_numpy()
-                q.append(conformal_quantile(sel, level))
-            self.quantiles[level] = q
+        if n_len - h < self.need:
+            raise ValueError(f"demand_history: the longest series has {n_len} periods; backtesting "
+                             f"{h}-step forecasts needs at least {h + self.need} (horizon + lags/windows)")
+        self.calibration_windows = windows
+        self.lgbm_params = self._lgbm_params(int(len(df) * 0.9))
+        statics = self._statics()
+
+        # -- shared rolling-origin windows: every candidate scored on the same origins ----------
+        cv = None
+        if "lgbm" in candidates:
+            mlf = self._new_mlf(self._cv_params(df, statics))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cv = mlf.cross_validation(df, n_windows=windows, h=h, step_size=step, static_features=statics,
+                                          refit=False)
+            cv = cv[["unique_id", "ds", "cutoff", "y", "lgbm"]]
+            if flat_share(cv, "lgbm") > 0.5:
+                rep["lgbm_degenerate"].append({"unique_id": "", "detail": f"LightGBM forecasts flat for "
+                                               f"{flat_share(cv, 'lgbm'):.0%} of backtest series: dropped "
+                                               f"(params {self.lgbm_params})"})
+                candidates.remove("lgbm")
+                cv = cv.drop(columns="lgbm")
+        stats = [x for x in candidates if x in STAT_CANDIDATES]
+        ids = sorted(df["unique_id"].unique())
+        if stats:
+            sample = ids
+            if len(ids) > c.stat_sample:
+                rng = np.random.default_rng(c.seed)
+                sample = sorted(rng.choice(ids, c.stat_sample, replace=False))
+            scv = stat_cv(ml[ml["unique_id"].isin(sample)], stats, self.spec.freq, self.spec.season_lengths, h,
+                          windows, step)
+            stats = [x for x in stats if x in scv]
+            candidates = [x for x in candidates if x not in STAT_CANDIDATES or x in stats]
+            if cv is None:
+                cv = scv
+            else:
+                cv = cv.merge(scv.drop(columns="y"), on=["unique_id", "ds", "cutoff"], how="left")
+        if c.future_exog and stats:
+            rep["exog_not_used"].append({"unique_id": "", "detail": f"drivers {c.future_exog} are used by "
+                                         f"LightGBM only; {stats} ignore them"})
+        base = [x for x in candidates if x != "ensemble"]
+        if not base:
+            raise ValueError("DemandForecaster: no usable candidate model")
+        scored = cv.dropna(subset=base).copy() if len(base) else cv.copy()
+        cutoffs = sorted(scored["cutoff"].unique())
+        scale = _flag_scale(df[df["ds"] <= cutoffs[0]][["unique_id", "ds", "y"]], season)
+        scored["scale"] = scored["unique_id"].map(scale)
+        sel_cut = cutoffs[:-1] if len(cutoffs) > 1 else cutoffs
+        rows = []
+        for name in base:
+            rows.append(self._score(scored, name, sel_cut, cutoffs[-1]))
+        table = pd.DataFrame(rows).sort_values("mase_select", kind="stable")
+        if "ensemble" in candidates and len(base) >= 2:
+            top = list(table["candidate"].iloc[:2])
+            cv["ensemble"] = cv[top].mean(axis=1)
+            scored["ensemble"] = scored[top].mean(axis=1)
+            row = self._score(scored, "ensemble", sel_cut, cutoffs[-1])
+            row["members"] = "+".join(top)
+            table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+        if "members" not in table:
+            table["members"] = table["candidate"]
+        table["members"] = table["members"].fillna(table["candidate"])
+        table = table.sort_values("mase_select", kind="stable").reset_index(drop=True)
+        table["chosen"] = False
+        table.loc[0, "chosen"] = True
+        table["selection_windows"] = len(sel_cut)
+        table["holdout_window"] = str(pd.Timestamp(cutoffs[-1]).date())
+        self.selection = table
+        self.winner = str(table.loc[0, "candidate"])
+        self.members = str(table.loc[0, "members"]).split("+")
+
+        # -- conformal calibration on the winner's errors over every window ------------------
+        cal = cv.dropna(subset=[self.winner]).copy()
+        cal_scale = _flag_scale(df[df["ds"] <= cutoffs[0]][["unique_id", "ds", "y"]], season)
+        cal["scale"] = cal["unique_id"].map(cal_scale)
+        cal = cal[cal["scale"] > 0]
+        cal["step"] = self.spec.steps_between(cal["cutoff"].to_numpy(), cal["ds"].to_numpy())
+        age = {cut: len(cutoffs) - 1 - i for i, cut in enumerate(cutoffs)}
+        cal["age"] = cal["cutoff"].map(age)
+        yhat = cal[self.winner].clip(lower=0) if (df["y"] >= 0).all() else cal[self.winner]
+        cal["score"] = (cal["y"] - yhat).abs() / cal["scale"]
+        self.quantiles = step_quantiles(cal, h, LEVELS, c.conformal_halflife)
+        self.calibration_points = int(len(cal))
+        # the winner's backtest predictions calibrate the hierarchy levels (models.hierarchy)
+        self.cv = cv[["unique_id", "ds", "cutoff", "y", self.winner]].dropna().reset_index(drop=True)
+
+        # -- final fit of the LightGBM member on the full history -----------------------------
+        self.mlf = None
+        if "lgbm" in self.members:
+            self.mlf = self._new_mlf()
+            X, y = self.mlf.preprocess(df, static_features=statics, return_X_y=True)
+            self.lgbm_params = self._lgbm_params(len(X))
+            self.lgbm_params["monotone_constraints"] = self._monotone(list(X.columns))
+            self.mlf.models["lgbm"].set_params(**self.lgbm_params)
+            self.mlf.fit_models(X, y)
+            booster = self.mlf.models_["lgbm"].booster_
+            self.feature_importance = pd.Series(booster.feature_importance("gain"),
+                                                index=booster.feature_name()).sort_values(ascending=False)
+        self.train_ids = sorted(df["unique_id"].unique())
+        self.train_end = df["ds"].max()
+        self.fit_report = rep
+        return self
+
+    def _cv_params(self, df: pd.DataFrame, statics: list[str]) -> dict[str, Any]:
+        p = self._lgbm_params(int(len(df) * 0.7))
+        if self.config.exog_monotone:
+            cols = self._new_mlf(p).preprocess(df.groupby("unique_id").tail(self.need + 2),
+                                               static_features=statics, return_X_y=True)[0].columns
+            p["monotone_constraints"] = self._monotone(list(cols))
+        return p
+
+    @staticmethod
+    def _score(cv: pd.DataFrame, name: str, sel_cut, hold_cut) -> dict[str, Any]:
+        from models.metrics import wape
+
+        def mase(part):
+            ok = part["scale"] > 0
+            err = (part["y"] - part[name].clip(lower=0)).abs()[ok].groupby(part["unique_id"][ok]).mean()
+            return float((err / part["scale"][ok].groupby(part["unique_id"][ok]).first()).mean())
+
+        sel = cv[cv["cutoff"].isin(sel_cut)]
+        hold = cv[cv["cutoff"] == hold_cut]
+        return {"candidate": name, "mase_select": mase(sel), "mase_holdout": mase(hold),
+                "wape_select": wape(sel["y"], sel[name].clip(lower=0)),
+                "wape_holdout": wape(hold["y"], hold[name].clip(lower=0)), "series_scored": sel["unique_id"].nunique()}
 
     # ---- predict ---------------------------------------------------------------------------
-    def predict(self, panel: pd.DataFrame, report: dict, h: int | None = None) -> tuple[pd.DataFrame, dict]:
-        """Forecast every series in ``panel`` for ``h`` weeks after the panel's last week.
-        Returns (demand_forecast, forecast report)."""
-        if self.mlf is None:
+    def predict(self, panel: pd.DataFrame, report: dict, h: int | None = None,
+                X_df: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+        """Forecast every series in ``panel`` for ``h`` steps after the panel's last date.
+        ``X_df``: future driver values (``unique_id, ds, <future_exog>``), required when drivers are declared.
+        Returns (forecast with unique_id/ds renamed to product_id/market_id/week, report)."""
+        if self.spec is None:
             raise RuntimeError("DemandForecaster: call fit() first")
         c = self.config
         h = int(h or c.horizon)
         rep: dict[str, Any] = {k: list(v) for k, v in report.items()}
+        for k, v in self.fit_report.items():
+            if k != "fallback":
+                rep[k] = list(v)
         ids = sorted(panel["unique_id"].unique())
-        rep["unseen"] = [{"unique_id": u, "detail": "not in training data: forecast by the global model"}
+        zero = {r["unique_id"] for r in report.get("all_zero", [])}
+        ml, fb, reasons = self.split(panel, report)
+        rep["unseen"] = [{"unique_id": u, "detail": "not in training data: forecast by the fitted models"}
                          for u in ids if u not in set(self.train_ids)]
-        model_panel = self.trainable(panel, report)
         new_attrs = []
-        for col in STATIC_FEATURES:
-            for u, v in model_panel.drop_duplicates("unique_id")[["unique_id", col]].itertuples(index=False):
-                if str(v) not in set(self.categories[col]):
+        for col in self._statics():
+            known = set(self.categories[col])
+            for u, v in ml.drop_duplicates("unique_id")[["unique_id", col]].itertuples(index=False):
+                if str(v) not in known:
                     new_attrs.append({"unique_id": u, "detail": f"{col}={v!r} unseen in training: treated as missing"})
         rep["unseen_attribute"] = new_attrs
-        fc_parts = []
-        if not model_panel.empty:
-            with warnings.catch_warnings():  # unseen attribute values become NaN on purpose (reported above)
-                warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
-                f = self.mlf.predict(h, new_df=self._frame(model_panel))
-            f = f.rename(columns={"lgbm": "yhat_lgbm"})
-            f["yhat_lgbm"] = f["yhat_lgbm"].clip(lower=0)
-            if c.blend > 0:
-                s = stat_forecast(model_panel, h, c.baseline)
-                f = f.merge(s, on=["unique_id", "ds"], how="left")
-                f["yhat"] = (1 - c.blend) * f["yhat_lgbm"] + c.blend * f["stat"].fillna(f["yhat_lgbm"])
-            else:
-                f["yhat"] = f["yhat_lgbm"]
-            fc_parts.append(f)
-        fallback_ids = sorted(set(ids) - set(model_panel["unique_id"]))
-        if fallback_ids:
-            sub = panel[panel["unique_id"].isin(fallback_ids)]
-            mean = sub.groupby("unique_id")["y"].mean()
-            last = sub.groupby("unique_id")["ds"].max()
-            fc_parts.append(pd.concat([
-                pd.DataFrame({"unique_id": u, "ds": pd.date_range(last[u] + pd.Timedelta(weeks=1), periods=h,
-                                                                   freq="W-MON"), "yhat": float(mean[u])})
-                for u in fallback_ids], ignore_index=True))
-        fc = pd.concat(fc_parts, ignore_index=True)
+        nonneg = bool((panel["y"] >= 0).all())
+        parts = []
+        if not ml.empty:
+            f = None
+            if "lgbm" in self.members:
+                X_future = None
+                if c.future_exog:
+                    X_future = self._future_exog(ml, h, X_df)
+                with warnings.catch_warnings():  # unseen attribute values become NaN on purpose (reported above)
+                    warnings.simplefilter("ignore")
+                    f = self.mlf.predict(h, new_df=self._frame(ml), X_df=X_future)
+            stat_members = [m for m in self.members if m in STAT_CANDIDATES]
+            if stat_members:
+                s = _stat_forecast(ml, h, stat_members, self.spec.freq, self.spec.season_lengths)
+                f = s if f is None else f.merge(s, on=["unique_id", "ds"], how="left")
+            if nonneg:
+                f[self.members] = f[self.members].clip(lower=0)
+            f["yhat"] = f[self.members].mean(axis=1)
+            if "lgbm" in f:
+                f["yhat_lgbm"] = f["lgbm"]
+            parts.append(f)
+        fallback_used: dict[str, str] = {}
+        if not fb.empty:
+            f, fallback_used = fallback_forecast(fb, h, self.spec.freq, self.spec.season)
+            parts.append(f)
+        rep["fallback"] = [{"unique_id": u, "detail": f"fallback: {fallback_used.get(u, 'mean')}; reason: {r}"}
+                           for u, r in sorted(reasons.items())]
+        if zero:
+            last = panel[panel["unique_id"].isin(zero)].groupby("unique_id")["ds"].max()
+            parts.append(pd.concat([pd.DataFrame({"unique_id": u, "ds": self.spec.future(last[u], h), "yhat": 0.0})
+                                    for u in sorted(zero)], ignore_index=True))
+        fc = pd.concat(parts, ignore_index=True)
         first = fc.groupby("unique_id")["ds"].transform("min")
-        fc["step"] = ((fc["ds"] - first).dt.days // 7 + 1).astype(int)
-        scale = _recent_scale(panel)
+        fc["step"] = self.spec.steps_between(first.to_numpy(), fc["ds"].to_numpy()) + 1
+        scale = _flag_scale(panel[["unique_id", "ds", "y"]], self.spec.season)
         fc["scale"] = fc["unique_id"].map(scale).fillna(0.0)
+        fc.loc[fc["unique_id"].isin(zero), "scale"] = 0.0
         if h > c.horizon:
             rep["intervals_extrapolated"] = [{"detail": f"steps {c.horizon + 1}..{h} use the step-{c.horizon} "
                                                         "calibration quantile"}]
+        rep["model"] = [{"unique_id": "", "detail": f"selected {self.winner} ({'+'.join(self.members)}) on "
+                         f"{self.calibration_windows} rolling-origin windows"}]
         for level in LEVELS:
             q = np.asarray(self.quantiles[level], float)
-            q = np.where(np.isnan(q), np.nanmax(q) if np.isfinite(q).any() else 0.0, q)
             width = q[np.minimum(fc["step"].to_numpy(), len(q)) - 1] * fc["scale"].to_numpy()
-            fc[f"yhat_lo_{level}"] = np.maximum(fc["yhat"].to_numpy() - width, 0.0)
+            lo = fc["yhat"].to_numpy() - width
+            fc[f"yhat_lo_{level}"] = np.maximum(lo, 0.0) if nonneg else lo
             fc[f"yhat_hi_{level}"] = fc["yhat"].to_numpy() + width
-        fc["yhat"] = fc["yhat"].clip(lower=0)
         num = ["yhat"] + [f"yhat_{b}_{lv}" for lv in LEVELS for b in ("lo", "hi")]
         n_nan = int(fc[num].isna().any(axis=1).sum())
         if n_nan:
             bad = sorted(fc.loc[fc[num].isna().any(axis=1), "unique_id"].unique())
             rep["nan_repaired"] = [{"unique_id": u, "detail": "NaN forecast replaced by 0"} for u in bad]
             fc[num] = fc[num].fillna(0.0)
-        parts = fc["unique_id"].str.split("|", n=1, expand=True)
-        fc["product_id"], fc["market_id"] = parts[0], parts[1]
-        fc = fc.rename(columns={"ds": "week"})
-        keep = FORECAST_COLUMNS + [col for col in ("yhat_lgbm", "stat") if col in fc]
-        return fc[keep].sort_values(["product_id", "market_id", "week"]).reset_index(drop=True), rep
+        return fc.sort_values(["unique_id", "ds"]).reset_index(drop=True), rep
+
+    def _future_exog(self, ml: pd.DataFrame, h: int, X_df: pd.DataFrame | None) -> pd.DataFrame:
+        need = self.config.future_exog
+        if X_df is None:
+            raise ValueError(f"future drivers {need} are declared: pass their future values (X_df)")
+        last = ml.groupby("unique_id")["ds"].max()
+        want = pd.DataFrame([(u, d) for u in last.index for d in self.spec.future(last[u], h)],
+                            columns=["unique_id", "ds"])
+        got = want.merge(X_df[["unique_id", "ds", *need]], on=["unique_id", "ds"], how="left")
+        for col in need:
+            miss = got[got[col].isna()]
+            if len(miss):
+                raise ValueError(f"future driver {col!r} missing for {miss['unique_id'].nunique()} series "
+                                 f"(first: {miss['unique_id'].iloc[0]} at {pd.Timestamp(miss['ds'].iloc[0]).date()})")
+        return got
 
     def params(self) -> dict[str, Any]:
-        return asdict(self.config)
+        return {**asdict(self.config), "resolved_freq": self.spec.freq if self.spec else None,
+                "resolved_lags": list(self.lags), "resolved_windows": list(self.windows),
+                "resolved_min_child_samples": self.lgbm_params.get("min_child_samples"),
+                "resolved_num_leaves": self.lgbm_params.get("num_leaves"), "selected": self.winner,
+                "selected_members": "+".join(self.members)}
 
     def dumps(self) -> bytes:
         return pickle.dumps(self)
@@ -328,18 +471,35 @@ class DemandForecaster:
         return pickle.loads(data)
 
 
+def _demand_frame(fc: pd.DataFrame) -> pd.DataFrame:
+    parts = fc["unique_id"].str.split("|", n=1, expand=True)
+    out = fc.assign(product_id=parts[0], market_id=parts[1]).rename(columns={"ds": "week"})
+    return out.sort_values(["product_id", "market_id", "week"]).reset_index(drop=True)
+
+
 def forecast_table(model: DemandForecaster, demand_history: pd.DataFrame, products: pd.DataFrame | None = None,
-                   markets: pd.DataFrame | None = None, horizon: int | None = None) -> tuple[pd.DataFrame, dict]:
-    """Pure-table core: demand_history (+ attributes) -> (demand_forecast, report)."""
-    panel, report = prepare_demand_panel(demand_history, products, markets, min_history=model.config.min_history)
-    fc, rep = model.predict(panel, report, horizon)
-    return fc[FORECAST_COLUMNS], rep
+                   markets: pd.DataFrame | None = None, horizon: int | None = None,
+                   future: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Pure-table core: demand_history (+ attributes, + future driver rows ``week, product_id, market_id,
+    <driver>...``) -> (demand_forecast, report)."""
+    c = model.config
+    panel, report = prepare_demand_panel(demand_history, products, markets, min_history=c.min_history,
+                                         freq=model.spec.freq if model.spec else c.freq, exog=c.future_exog)
+    X_df = None
+    if future is not None:
+        X_df = future.assign(unique_id=future["product_id"].astype(str) + "|" + future["market_id"].astype(str))
+        X_df = X_df.rename(columns={"week": "ds"})
+        X_df["ds"] = pd.to_datetime(X_df["ds"])
+    fc, rep = model.predict(panel, report, horizon, X_df=X_df)
+    return _demand_frame(fc)[FORECAST_COLUMNS], rep
 
 
 def fit_table(demand_history: pd.DataFrame, products: pd.DataFrame | None = None,
               markets: pd.DataFrame | None = None, config: DemandConfig | None = None
               ) -> tuple[DemandForecaster, dict]:
-    """Pure-table core: demand_history (+ attributes) -> (fitted forecaster, input report)."""
+    """Pure-table core: demand_history (+ attributes) -> (fitted forecaster, input report incl. fallbacks)."""
     config = config or DemandConfig()
-    panel, report = prepare_demand_panel(demand_history, products, markets, min_history=config.min_history)
-    return DemandForecaster(config).fit(panel, report), report
+    panel, report = prepare_demand_panel(demand_history, products, markets, min_history=config.min_history,
+                                         freq=config.freq, exog=config.future_exog)
+    model = DemandForecaster(config).fit(panel, report)
+    return model, {**report, **model.fit_report}

@@ -46,9 +46,13 @@ def _coerce(value: str, default: Any) -> Any:
         return int(float(value))
     if isinstance(default, float):
         return float(value)
-    if isinstance(default, list):
-        return [int(v) for v in json.loads(value)] if str(value).startswith("[") else [int(v) for v in
-                                                                                         str(value).split(",")]
+    if default is None or isinstance(default, (list, dict)):  # JSON, a comma list, a number or a string
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError):
+            pass
+        if isinstance(default, list) or "," in str(value):
+            return [int(v) if v.strip().lstrip("-").isdigit() else v.strip() for v in str(value).split(",")]
     return value
 
 

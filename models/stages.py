@@ -23,6 +23,7 @@ from features.demand_features import prepare_demand_panel
 from models import registry
 from models.backtest import backtest_demand
 from models.demand import FORECAST_COLUMNS, DemandConfig, DemandForecaster, forecast_table
+from models.hierarchy import demand_attrs, hierarchy_forecast
 from models.pyfunc import DEMAND_INPUT_COLUMNS, DemandPyfunc, unwrap
 
 SAMPLE_IDS = 20  # ids listed per issue in the returned dict; the full list is in the lake table
@@ -67,10 +68,12 @@ def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, ma
                         tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Backtest, fit, log and register the demand model (pure tables in, MLflow out)."""
     t0 = time.perf_counter()
-    panel, report = prepare_demand_panel(demand_history, products, markets, min_history=config.min_history)
+    panel, report = prepare_demand_panel(demand_history, products, markets, min_history=config.min_history,
+                                         freq=config.freq, exog=config.future_exog)
     bt = backtest_demand(panel, report, config, n_folds=n_folds, step=step)
     t_bt = time.perf_counter() - t0
     model = DemandForecaster(config).fit(panel, report)
+    report = {**report, **model.fit_report}
     s = bt["summary"]
     metrics = {
         registry.SELECTION_METRIC: s["model"]["wape"],
@@ -80,7 +83,8 @@ def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, ma
         "stat_wape": s["stat"]["wape"], "snaive_mase": s["snaive"]["mase"], "stat_mase": s["stat"]["mase"],
         "skill_wape_vs_snaive": s["skill"]["wape_vs_snaive"], "skill_wape_vs_stat": s["skill"]["wape_vs_stat"],
         "calibration_points": model.calibration_points, "n_series": panel["unique_id"].nunique(),
-        "backtest_seconds": t_bt,
+        "backtest_seconds": t_bt, "n_fallback_series": len(report.get("fallback", [])),
+        "skill_mase_vs_snaive": s["skill"]["mase_vs_snaive"],
     }
     example = demand_input_example(panel)
     ex_fc, _ = forecast_table(model, example[["week", "product_id", "market_id", "units"]],
@@ -88,12 +92,14 @@ def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, ma
                               config.horizon)
     params = {**model.params(), "n_folds": n_folds, "fold_step": step, "n_calibration_windows":
               getattr(model, "calibration_windows", None)}
+    fallbacks = report_frame({"fallback": report.get("fallback", [])})
     all_tags = {"dataset_hash": lake.frame_hash(demand_history), **(tags or {})}
     logged = registry.log_and_register(
         experiment=registry.DEMAND_EXPERIMENT, model_name=registry.DEMAND_MODEL, python_model=DemandPyfunc(),
-        payload=model, params=params, metrics=metrics, fold_metrics=bt["folds"], tags=all_tags,
-        input_example=example, output_example=ex_fc[FORECAST_COLUMNS], importance=model.feature_importance,
-        predict_params={"horizon": int(config.horizon)})
+        payload=model, params=params, metrics=metrics, fold_metrics=bt["folds"].drop(columns="selected"),
+        tags=all_tags, input_example=example, output_example=ex_fc[FORECAST_COLUMNS],
+        importance=model.feature_importance, predict_params={"horizon": int(config.horizon)},
+        extra_artifacts={"fallbacks": fallbacks, "selection": model.selection})
     return {**logged, "metrics": metrics, "folds": bt["folds"], "report": report, "model": model}
 
 
@@ -109,13 +115,28 @@ def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config
     # wall-clock seconds stay in MLflow; the lake table is deterministic so re-runs rewrite identical files
     folds = out["folds"].drop(columns=["fit_seconds"], errors="ignore")
     uris = {d.table: d.write(df, run_id, root=root)
-            for d, df in ((catalog.DEMAND_BACKTEST, folds), (catalog.DEMAND_INPUT_REPORT, report_frame(out["report"])))}
+            for d, df in ((catalog.DEMAND_BACKTEST, folds), (catalog.DEMAND_INPUT_REPORT, report_frame(out["report"])),
+                          (catalog.DEMAND_SELECTION, out["model"].selection))}
     result = {k: out[k] for k in ("mlflow_run_id", "model_name", "model_version", "model_uri", "champion_moved",
                                   "champion_version", "previous_champion_version", "previous_champion_wape")}
-    result.update(metrics={k: float(v) for k, v in out["metrics"].items()}, uris=uris,
+    result.update(selected=out["model"].winner, selected_members=out["model"].members,
+                  metrics={k: float(v) for k, v in out["metrics"].items()}, uris=uris,
                   input_report=report_summary(out["report"]), dataset_hash=lake.frame_hash(dh))
     merge_manifest(run_id, "demand_training", result, root)
     return result
+
+
+def demand_hierarchy(model: DemandForecaster, dh: pd.DataFrame, products: pd.DataFrame | None,
+                     markets: pd.DataFrame | None, horizon: int) -> pd.DataFrame | None:
+    """Coherent product -> powertrain -> total and market -> region -> total levels with each level's own band
+    (None for a model pickled before issue 14, which kept no backtest predictions)."""
+    if getattr(model, "cv", None) is None or getattr(model, "spec", None) is None:
+        return None
+    c = model.config
+    panel, report = prepare_demand_panel(dh, products, markets, min_history=c.min_history, freq=model.spec.freq,
+                                         exog=c.future_exog)
+    fc, _ = model.predict(panel, report, horizon)
+    return hierarchy_forecast(model, fc, panel, demand_attrs(panel, markets))
 
 
 def forecast_demand(run_id: str, root: str | None = None, horizon: int = 26, model_uri: str | None = None,
@@ -133,8 +154,11 @@ def forecast_demand(run_id: str, root: str | None = None, horizon: int = 26, mod
     model = unwrap(registry.load_model(uri))
     dh, products, markets = _read_demand_inputs(run_id, root)
     fc, report = forecast_table(model, dh, products, markets, horizon)
-    uris = {d.table: d.write(df, run_id, root=root)
-            for d, df in ((catalog.DEMAND_FORECAST, fc), (catalog.DEMAND_FORECAST_REPORT, report_frame(report)))}
+    tables = [(catalog.DEMAND_FORECAST, fc), (catalog.DEMAND_FORECAST_REPORT, report_frame(report))]
+    hier = demand_hierarchy(model, dh, products, markets, horizon)
+    if hier is not None:
+        tables.append((catalog.DEMAND_FORECAST_HIERARCHY, hier))
+    uris = {d.table: d.write(df, run_id, root=root) for d, df in tables}
     result = {"model_uri": uri, "model_version": version, "horizon": int(horizon), "rows": len(fc),
               "series": int(fc[["product_id", "market_id"]].drop_duplicates().shape[0]),
               "first_week": str(fc["week"].min().date()), "last_week": str(fc["week"].max().date()),

@@ -35,5 +35,5 @@ def small_plants():
 
 @pytest.fixture
 def fast_config():
-    return DemandConfig(horizon=8, n_estimators=40, num_leaves=15, min_child_samples=5, calib_windows=2,
-                        calib_step=8, baseline="ses52")
+    return DemandConfig(horizon=8, n_estimators=40, num_leaves=15, min_child_samples=5, cv_windows=3,
+                        cv_step=8, candidates=["lgbm", "autoets", "snaive", "ensemble"])

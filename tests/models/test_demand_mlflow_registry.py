@@ -12,8 +12,8 @@ from models import registry
 from models.demand import FORECAST_COLUMNS
 from models.stages import forecast_demand, train_demand
 
-FAST = {"n_estimators": 40, "num_leaves": 15, "min_child_samples": 5, "calib_windows": 2, "calib_step": 8,
-        "baseline": "snaive"}
+FAST = {"n_estimators": 40, "num_leaves": 15, "min_child_samples": 5, "cv_windows": 2, "cv_step": 8,
+        "candidates": ["lgbm"]}
 WEAK = {**FAST, "n_estimators": 2, "learning_rate": 0.01}
 
 

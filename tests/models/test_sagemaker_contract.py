@@ -26,8 +26,8 @@ def test_entry_point_trains_under_the_sagemaker_contract(tmp_path, monkeypatch, 
     monkeypatch.setenv("SM_HP_N_ESTIMATORS", "30")  # from the environment ...
     monkeypatch.setenv("SM_HP_HORIZON", "99")  # ... overridden by the command line below
     monkeypatch.setattr(sys, "argv", ["sagemaker_entry.py"])
-    summary = sagemaker_entry.main(["--horizon", "6", "--calib_windows", "2", "--calib_step", "8",
-                                    "--baseline", "snaive", "--fold_step", "8"])
+    summary = sagemaker_entry.main(["--horizon", "6", "--cv_windows", "2", "--cv_step", "8",
+                                    "--candidates", "lgbm,snaive", "--fold_step", "8"])
     assert summary["config"]["n_estimators"] == 30 and summary["config"]["horizon"] == 6
     assert (model_dir / "model.pkl").exists() and (out / "backtest_folds.csv").exists()
     metrics = json.loads((model_dir / "metrics.json").read_text())
@@ -40,8 +40,10 @@ def test_entry_point_trains_under_the_sagemaker_contract(tmp_path, monkeypatch, 
 
 def test_hyperparameter_parsing_types():
     hp = sagemaker_entry.parse_hyperparameters(["--learning-rate", "0.1", "--lags", "1,2,52"],
-                                               env={"SM_HP_BLEND": "0.5", "SM_HP_N_FOLDS": "4"})
-    assert hp["learning_rate"] == 0.1 and hp["lags"] == [1, 2, 52] and hp["blend"] == 0.5 and hp["n_folds"] == 4
+                                               env={"SM_HP_STAT_SAMPLE": "50", "SM_HP_N_FOLDS": "4",
+                                                    "SM_HP_NUM_LEAVES": "15"})
+    assert hp["learning_rate"] == 0.1 and hp["lags"] == [1, 2, 52] and hp["stat_sample"] == 50 and hp["n_folds"] == 4
+    assert hp["num_leaves"] == 15  # a field whose default is None (scaled to the data) still parses as a number
     assert hp["horizon"] == 26  # default
 
 

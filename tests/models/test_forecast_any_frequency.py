@@ -1,0 +1,219 @@
+"""Issue 14: any frequency through the public interface, drivers, fallbacks, small panels, selection,
+coherent hierarchy levels with their own bands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.demand_features import prepare_demand_panel
+from features.frequency import FreqSpec, derive_lags, infer_freq
+from models.demand import FORECAST_COLUMNS, DemandConfig, fit_table, forecast_table
+from models.hierarchy import demand_attrs, hierarchy_forecast
+
+
+def _panel(n_series: int, n: int, freq: str, season: int, seed: int = 0, start: str = "2015-01-01",
+           noise: float = 0.05) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(start, periods=n, freq=freq)
+    rows = []
+    for i in range(n_series):
+        level = rng.uniform(50, 500)
+        phase = rng.uniform(0, 2 * np.pi)
+        t = np.arange(n)
+        y = level * (1 + 0.3 * np.sin(2 * np.pi * t / season + phase)) * (1 + 0.002 * t)
+        y = y * (1 + noise * rng.standard_normal(n))
+        rows.append(pd.DataFrame({"week": dates, "product_id": f"P{i:03d}", "market_id": "M00",
+                                  "units": np.round(np.maximum(y, 0), 2)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _holdout_mase(dh, fc, h, season):
+    from models.metrics import seasonal_scale
+
+    last = dh["week"].max()
+    train = dh[dh["week"] <= sorted(dh["week"].unique())[-h - 1]]
+    test = dh[dh["week"] > sorted(dh["week"].unique())[-h - 1]]
+    hist = train.assign(unique_id=train["product_id"], ds=train["week"], y=train["units"])
+    scale = seasonal_scale(hist, season)
+    m = test.merge(fc, on=["week", "product_id", "market_id"])
+    assert len(m) == len(test) and m["week"].max() == last
+    return m, scale
+
+
+def test_monthly_panel_through_the_public_interface():
+    dh = _panel(30, 96, "MS", 12, seed=1)
+    h = 6
+    train = dh[dh["week"] < sorted(dh["week"].unique())[-h]]
+    model, rep = fit_table(train, config=DemandConfig(horizon=h, n_estimators=60))
+    assert model.spec.freq == "MS" and model.spec.season_lengths == [12]
+    assert 12 in model.lags
+    fc, frep = forecast_table(model, train, horizon=h)
+    assert list(fc.columns) == FORECAST_COLUMNS
+    exp = pd.date_range(train["week"].max(), periods=h + 1, freq="MS")[1:]
+    assert sorted(fc["week"].unique()) == list(exp)  # month starts, h month steps
+    m, scale = _holdout_mase(dh, fc, h, 12)
+    err = (m["y"] if "y" in m else m["units"]).sub(m["yhat"]).abs().groupby(m["product_id"]).mean()
+    sn = []
+    for _pid, g in dh.groupby("product_id"):
+        y = g.sort_values("week")["units"].to_numpy()
+        sn.append(np.mean(np.abs(y[-h:] - y[-h - 12:-12])))
+    sn = np.array(sn)
+    s = scale.reindex(err.index).to_numpy()
+    assert np.mean(err.to_numpy() / s) < np.mean(sn / s)  # beats seasonal naive on the holdout
+    assert frep["model"][0]["detail"].startswith("selected ")
+
+
+def test_weekly_friday_anchor():
+    dh = _panel(8, 130, "W-FRI", 52, seed=2)
+    model, _ = fit_table(dh, config=DemandConfig(horizon=8, n_estimators=40, candidates=["lgbm", "snaive"]))
+    assert model.spec.freq == "W-FRI" and model.spec.season_lengths == [52]
+    fc, _ = forecast_table(model, dh, horizon=8)
+    assert (fc["week"].dt.dayofweek == 4).all()
+    assert fc["week"].min() == dh["week"].max() + pd.Timedelta(days=7)
+    assert fc[FORECAST_COLUMNS[3:]].notna().all().all()
+
+
+def test_irregular_dates_refused():
+    dates = pd.DatetimeIndex(np.cumsum([0] + [7, 8] * 20) * pd.Timedelta(days=1) + pd.Timestamp("2024-01-05"))
+    dh = pd.DataFrame({"week": dates, "product_id": "P", "market_id": "M", "units": 1.0})
+    with pytest.raises(ValueError, match="irregular"):
+        prepare_demand_panel(dh)
+    with pytest.raises(ValueError, match="irregular"):
+        infer_freq(dh.rename(columns={"week": "ds"}).assign(unique_id="a"))
+
+
+def test_freq_spec_steps_and_seasons():
+    assert FreqSpec("MS").season_lengths == [12] and FreqSpec("W-SUN").season == 52
+    assert FreqSpec("QS").season == 4 and FreqSpec("D").season_lengths == [7]
+    s = FreqSpec("MS")
+    assert s.steps_between(pd.Timestamp("2020-01-01"), pd.Timestamp("2021-03-01")) == 14
+    assert s.shift(pd.Timestamp("2020-11-01"), 3) == pd.Timestamp("2021-02-01")
+    assert derive_lags(12, 6) == [1, 2, 3, 12] and derive_lags(52, 13) == [1, 2, 3, 51, 52, 53]
+    assert derive_lags(52, 13, max_len=60) == [1, 2, 3]  # cut to what the history allows
+
+
+def _promo_panel(seed=4, n_series=12, n=150):
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-01-03", periods=n + 10, freq="W-MON")
+    rows = []
+    for i in range(n_series):
+        base = rng.uniform(80, 200) * (1 + 0.2 * np.sin(2 * np.pi * np.arange(n + 10) / 52 + i))
+        promo = (rng.random(n + 10) < 0.2).astype(float)
+        price = 100 + 10 * rng.standard_normal(n + 10).cumsum() / 5
+        y = base * (1 + 0.3 * promo) * (100 / price) ** 1.0 * (1 + 0.03 * rng.standard_normal(n + 10))
+        rows.append(pd.DataFrame({"week": dates, "product_id": f"P{i}", "market_id": "M", "units": y,
+                                  "promo": promo, "price": price}))
+    full = pd.concat(rows, ignore_index=True)
+    hist = full[full["week"] <= dates[n - 1]]
+    fut = full[full["week"] > dates[n - 1]][["week", "product_id", "market_id", "promo", "price"]]
+    return hist, fut
+
+
+def test_driver_moves_the_forecast_in_its_direction():
+    hist, fut = _promo_panel()
+    cfg = DemandConfig(horizon=10, n_estimators=150, candidates=["lgbm"], future_exog=["promo", "price"],
+                       exog_monotone={"promo": 1, "price": -1})
+    model, _ = fit_table(hist, config=cfg)
+    base = fut.assign(promo=0.0)
+    f0, _ = forecast_table(model, hist, horizon=10, future=base)
+    f1, _ = forecast_table(model, hist, horizon=10, future=base.assign(promo=1.0))
+    fp, _ = forecast_table(model, hist, horizon=10, future=base.assign(price=base["price"] * 1.3))
+    assert (f1["yhat"].to_numpy() > f0["yhat"].to_numpy()).all()  # promotion lifts every step
+    uplift = f1["yhat"].sum() / f0["yhat"].sum() - 1
+    assert 0.1 < uplift < 0.6  # truth: +30%
+    assert (fp["yhat"].to_numpy() <= f0["yhat"].to_numpy() + 1e-9).all() and fp["yhat"].sum() < f0["yhat"].sum()
+
+
+def test_undeclared_driver_reported_and_missing_future_driver_errors():
+    hist, fut = _promo_panel(n_series=4)
+    _, rep = prepare_demand_panel(hist)
+    assert {"promo", "price"} <= {r["detail"].split("'")[1] for r in rep["exog_ignored"]}
+    cfg = DemandConfig(horizon=10, n_estimators=30, candidates=["lgbm"], future_exog=["promo"])
+    model, _ = fit_table(hist.drop(columns="price"), config=cfg)
+    with pytest.raises(ValueError, match="pass their future values"):
+        forecast_table(model, hist.drop(columns="price"), horizon=10)
+    cut = fut[fut["week"] < fut["week"].max()]
+    with pytest.raises(ValueError, match=r"future driver 'promo' missing .* at \d{4}-\d\d-\d\d"):
+        forecast_table(model, hist.drop(columns="price"), horizon=10, future=cut)
+
+
+def test_short_series_forecast_by_the_fallback_and_reported():
+    dh = _panel(40, 150, "W-MON", 52, seed=5)
+    last = dh["week"].max()
+    short = dh[dh["product_id"].isin(["P000", "P001", "P002"])]
+    dh = pd.concat([dh[~dh.index.isin(short.index)],
+                    short[short["week"] > last - pd.Timedelta(weeks=20)]], ignore_index=True)
+    dh.loc[(dh["product_id"] == "P002") & (dh["week"] <= last - pd.Timedelta(weeks=8)), "units"] = np.nan
+    dh = dh.dropna(subset=["units"])  # P002: 8 points
+    model, rep = fit_table(dh, config=DemandConfig(horizon=8, n_estimators=40, min_history=10))
+    fb = {r["unique_id"]: r["detail"] for r in rep["fallback"]}
+    assert set(fb) == {"P000|M00", "P001|M00", "P002|M00"}
+    assert all("too short" in d for d in fb.values())
+    fc, frep = forecast_table(model, dh, horizon=8)
+    assert len(fc) == 40 * 8 and fc[FORECAST_COLUMNS[3:]].notna().all().all()
+    used = {r["unique_id"]: r["detail"] for r in frep["fallback"]}
+    assert "AutoETS(non-seasonal)" in used["P000|M00"] and "mean" in used["P002|M00"]
+    p2 = fc[fc["product_id"] == "P002"]["yhat"].to_numpy()
+    assert p2 == pytest.approx(np.full(8, dh[dh["product_id"] == "P002"]["units"].mean()))
+    assert "P000|M00" not in model.train_ids
+
+
+def test_small_panel_lgbm_is_not_flat():
+    dh = _panel(5, 60, "MS", 12, seed=6, noise=0.02)
+    model, _ = fit_table(dh, config=DemandConfig(horizon=6, candidates=["lgbm"]))
+    assert model.lgbm_params["min_child_samples"] <= 20
+    fc, _ = forecast_table(model, dh, horizon=6)
+    assert (fc.groupby("product_id")["yhat"].std() > 1.0).all()
+
+
+def test_selection_is_honest_and_prefers_ets_on_ets_data():
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(12):  # damped random-walk levels: what ETS is built for, nothing for lags to learn
+        lvl, y = 100.0, []
+        for _ in range(120):
+            lvl = lvl + 3 * rng.standard_normal()
+            y.append(max(lvl + 2 * rng.standard_normal(), 0))
+        rows.append(pd.DataFrame({"week": pd.date_range("2010-01-01", periods=120, freq="MS"),
+                                  "product_id": f"P{i}", "market_id": "M", "units": y}))
+    dh = pd.concat(rows)
+    model, _ = fit_table(dh, config=DemandConfig(horizon=6, n_estimators=40))
+    sel = model.selection
+    assert sel["selection_windows"].iloc[0] == model.calibration_windows - 1
+    assert (sel["holdout_window"] == sel["holdout_window"].iloc[0]).all()
+    assert model.winner in ("autoets", "autotheta", "ensemble") and model.winner != "snaive"
+    assert sel.loc[sel["chosen"], "mase_select"].iloc[0] == sel["mase_select"].min()
+
+
+def test_reconciled_levels_sum_exactly_with_their_own_bands():
+    from models.synthetic import demand_tables
+
+    t = demand_tables(n_products=6, n_markets=4, n_weeks=130, seed=8)
+    markets = t["markets"].assign(region=["EU", "EU", "NA", "NA"])
+    cfg = DemandConfig(horizon=8, n_estimators=40, candidates=["lgbm", "snaive"])
+    model, rep = fit_table(t["demand_history"], t["products"], markets, cfg)
+    panel, prep = prepare_demand_panel(t["demand_history"], t["products"], markets)
+    fc, _ = model.predict(panel, prep, 8)
+    attrs = demand_attrs(panel, markets)
+    hf = hierarchy_forecast(model, fc, panel, attrs)
+    assert set(hf["level"]) == {"total", "powertrain", "powertrain/product_id", "region", "region/market_id"}
+    bottom = fc.merge(attrs, on="unique_id")
+    for cols, level in ((["powertrain"], "powertrain"), (["region"], "region"), ([], "total")):
+        exp = bottom.groupby(cols + ["ds"])["yhat"].sum() if cols else bottom.groupby("ds")["yhat"].sum()
+        got = hf[hf["level"] == level].set_index(["node", "week"])["yhat"]
+        assert len(got) == len(exp)
+        exp_vals = exp.to_numpy()
+        got_vals = got.sort_index().to_numpy()
+        np.testing.assert_allclose(got_vals, exp_vals, rtol=1e-12)
+    # the total's band is the band of the total, not the sum of bottom bounds
+    tot = hf[hf["level"] == "total"].sort_values("week")
+    sum_width = (bottom["yhat_hi_80"] - bottom["yhat_lo_80"]).groupby(bottom["ds"]).sum().to_numpy()
+    assert ((tot["yhat_hi_80"] - tot["yhat_lo_80"]).to_numpy() < 0.8 * sum_width).all()
+    # children of a powertrain add up to it
+    pt = hf[hf["level"] == "powertrain"].set_index(["node", "week"])["yhat"]
+    prod = hf[hf["level"] == "powertrain/product_id"].copy()
+    prod["parent"] = prod["node"].str.split("/").str[0]
+    np.testing.assert_allclose(prod.groupby(["parent", "week"])["yhat"].sum().sort_index().to_numpy(),
+                               pt.sort_index().to_numpy(), rtol=1e-12)

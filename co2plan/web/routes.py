@@ -22,10 +22,20 @@ from co2plan.web.submissions import FIELDS, DoorError, parse_csv, parse_json_row
 
 __all__ = ["register"]
 
-RunQ = Query(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", description="lake run id; default the newest")
-IdQ = Query(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-MonthQ = Query(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
-KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}\|\d{4}\|[A-Za-z0-9_.\-]{1,64}$")
+
+
+def RunQ():  # noqa: N802 - one Query object per parameter (FastAPI drops reused ones)
+    return Query(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", description="lake run id; default the newest")
+
+
+def IdQ():  # noqa: N802
+    return Query(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+
+
+def MonthQ():  # noqa: N802
+    return Query(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
+
+
 
 SUBMISSION_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {"rows": {
@@ -252,7 +262,7 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
 
     # ------------------------------------------------------------------ enterprise
     @app.get("/enterprise", include_in_schema=False)
-    def enterprise_page(request: Request, run: str | None = RunQ, p: Principal = Depends(require("viewer"))):
+    def enterprise_page(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))):
         s = _st(request)
         try:
             o = data.enterprise_overview(p, s.lake, s.settings, run)
@@ -264,7 +274,7 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
                                                    "runs": data.enterprise_runs(p, s.lake)})
 
     @app.get("/api/v1/enterprise/overview", tags=["enterprise"], responses=COMMON_RESPONSES)
-    def api_overview(request: Request, run: str | None = RunQ, p: Principal = Depends(require("viewer"))) -> dict:
+    def api_overview(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))) -> dict:
         s = _st(request)
         return data.enterprise_overview(p, s.lake, s.settings, run)
 
@@ -273,21 +283,21 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
         return data.enterprise_runs(p, _st(request).lake)
 
     @app.get("/enterprise/emissions", include_in_schema=False)
-    def emissions_page(request: Request, run: str | None = RunQ, scope: str | None = IdQ,
-                       plant_id: str | None = IdQ, activity: str | None = IdQ, month: str | None = MonthQ,
+    def emissions_page(request: Request, run: str | None = RunQ(), scope: str | None = IdQ(),
+                       plant_id: str | None = IdQ(), activity: str | None = IdQ(), month: str | None = MonthQ(),
                        p: Principal = Depends(require("viewer"))):
         e = data.emissions_breakdown(p, _st(request).lake, run, scope, plant_id, activity, month)
         return render(request, "emissions.html", {"e": e})
 
     @app.get("/api/v1/enterprise/emissions", tags=["enterprise"], responses=COMMON_RESPONSES)
-    def api_emissions(request: Request, run: str | None = RunQ, scope: str | None = IdQ,
-                      plant_id: str | None = IdQ, activity: str | None = IdQ, month: str | None = MonthQ,
+    def api_emissions(request: Request, run: str | None = RunQ(), scope: str | None = IdQ(),
+                      plant_id: str | None = IdQ(), activity: str | None = IdQ(), month: str | None = MonthQ(),
                       p: Principal = Depends(require("viewer"))) -> dict:
         return data.emissions_breakdown(p, _st(request).lake, run, scope, plant_id, activity, month)
 
     @app.get("/enterprise/ledger", include_in_schema=False)
-    def ledger_page(request: Request, run: str | None = RunQ, scope: str | None = IdQ, plant_id: str | None = IdQ,
-                    activity: str | None = IdQ, month: str | None = MonthQ, page: int = Query(1, ge=1, le=100000),
+    def ledger_page(request: Request, run: str | None = RunQ(), scope: str | None = IdQ(), plant_id: str | None = IdQ(),
+                    activity: str | None = IdQ(), month: str | None = MonthQ(), page: int = Query(1, ge=1, le=100000),
                     p: Principal = Depends(require("viewer"))):
         led = data.ledger_rows(p, _st(request).lake, run, scope, plant_id, activity, month, page)
         return render(request, "ledger.html", {"l": led, "q": {"run": led["run_id"], "scope": scope or "",
@@ -295,24 +305,24 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
                                                                "month": month or ""}})
 
     @app.get("/api/v1/enterprise/ledger", tags=["enterprise"], responses=COMMON_RESPONSES)
-    def api_ledger(request: Request, run: str | None = RunQ, scope: str | None = IdQ, plant_id: str | None = IdQ,
-                   activity: str | None = IdQ, month: str | None = MonthQ, page: int = Query(1, ge=1, le=100000),
+    def api_ledger(request: Request, run: str | None = RunQ(), scope: str | None = IdQ(), plant_id: str | None = IdQ(),
+                   activity: str | None = IdQ(), month: str | None = MonthQ(), page: int = Query(1, ge=1, le=100000),
                    per_page: int = Query(50, ge=1, le=1000), p: Principal = Depends(require("viewer"))) -> dict:
         return data.ledger_rows(p, _st(request).lake, run, scope, plant_id, activity, month, page, per_page)
 
     @app.get("/enterprise/plans", include_in_schema=False)
-    def plans_page(request: Request, run: str | None = RunQ, scenario: str | None = IdQ,
+    def plans_page(request: Request, run: str | None = RunQ(), scenario: str | None = IdQ(),
                    p: Principal = Depends(require("viewer"))):
         c = data.plan_compare(p, _st(request).lake, run, scenario)
         return render(request, "plans.html", {"c": c, "charts": _compare_charts(c)})
 
     @app.get("/api/v1/enterprise/plans", tags=["enterprise"], responses=COMMON_RESPONSES)
-    def api_plans(request: Request, run: str | None = RunQ, scenario: str | None = IdQ,
+    def api_plans(request: Request, run: str | None = RunQ(), scenario: str | None = IdQ(),
                   p: Principal = Depends(require("viewer"))) -> dict:
         return data.plan_compare(p, _st(request).lake, run, scenario)
 
     @app.get("/enterprise/forecast", include_in_schema=False)
-    def forecast_page(request: Request, run: str | None = RunQ, p: Principal = Depends(require("viewer"))):
+    def forecast_page(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))):
         f = data.forecast_summary(p, _st(request).lake, run)
         ch = []
         if f["available"]:
@@ -333,7 +343,7 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
         return render(request, "forecast.html", {"f": f, "charts": ch})
 
     @app.get("/api/v1/enterprise/forecast", tags=["enterprise"], responses=COMMON_RESPONSES)
-    def api_forecast(request: Request, run: str | None = RunQ, p: Principal = Depends(require("viewer"))) -> dict:
+    def api_forecast(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))) -> dict:
         return data.forecast_summary(p, _st(request).lake, run)
 
     # ------------------------------------------------------------------ cockpit

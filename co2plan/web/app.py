@@ -135,8 +135,6 @@ def create_app(settings: WebSettings | None = None, store: Store | None = None, 
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_middleware(SecurityHeaders, max_body=settings.max_upload_bytes + 64 * 1024)
 
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-
     @app.get(f"/static/vendor/plotly-{charts.plotly_version()}.min.js", include_in_schema=False)
     def plotly_js() -> Response:
         from fastapi.responses import FileResponse
@@ -144,6 +142,7 @@ def create_app(settings: WebSettings | None = None, store: Store | None = None, 
         return FileResponse(charts.plotly_js_path(), media_type="text/javascript",
                             headers={"cache-control": "public, max-age=31536000, immutable"})
 
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")  # after the vendor route
     _errors(app)
     _auth_routes(app)
     from co2plan.web.routes import register

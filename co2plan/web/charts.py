@@ -65,12 +65,12 @@ def chart(chart_id: str, traces: list[dict], *, title: str, unit: str, period: s
         if not v or not str(v).strip():
             raise ValueError(f"chart {chart_id}: {name} is required")
     layout = {
-        "height": height, "margin": {"l": 80, "r": 20, "t": 20, "b": 60}, "font": FONT,
+        "height": height, "margin": {"l": 80, "r": 20, "t": 40, "b": 60}, "font": FONT,
         "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
         "xaxis": {"title": {"text": x_title}, "gridcolor": "#e5e5e5", "automargin": True},
         "yaxis": {"title": {"text": unit}, "gridcolor": "#e5e5e5", "rangemode": "tozero", "automargin": True,
                   "separatethousands": True},
-        "legend": {"orientation": "h", "y": -0.2, "font": {"size": 13}},
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "font": {"size": 13}},
         "hoverlabel": {"font": {"size": 14}},
     }
     if barmode:

@@ -471,7 +471,13 @@ def plan_compare(p: Principal, lake: Lake, run_id: str | None, scenario: str | N
     if len(names) == 2:
         d = prod[names[1]].reindex(plants, fill_value=0) - prod[names[0]].reindex(plants, fill_value=0)
         moved = float(d.clip(lower=0).sum())
-    return {"run_id": run, "scenarios": scens, "names": names, "kpis": rows, "plants": plants,
+    horizons = {n: kpis[n].get("horizon_weeks") for n in names}
+    warning = None
+    if len(set(horizons.values())) > 1:
+        warning = ("the plans cover different horizons (" + ", ".join(f"{n}: {h:g} weeks" for n, h in horizons.items()
+                                                             if isinstance(h, float)) +
+                   "): compare rates, not totals")
+    return {"run_id": run, "scenarios": scens, "names": names, "kpis": rows, "plants": plants, "warning": warning,
             "production": {n: [float(prod[n].get(pl, 0.0)) for pl in plants] for n in names},
             "co2_by_plant": {n: [co2_plant[n].get(pl) for pl in plants] for n in names},
             "period": weeks, "moved_units": moved,

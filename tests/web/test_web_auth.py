@@ -159,3 +159,17 @@ def test_user_binding_is_enforced_by_the_database(store, pw_hash):
         store.add_user("unbound", pw_hash, "supplier", None)
     with pytest.raises(sa.exc.IntegrityError):
         store.add_user("bound-viewer", pw_hash, "viewer", "SUP_X")
+
+
+def test_plotly_is_served_from_the_python_package_and_pages_reference_no_external_url(as_user):
+    from co2plan.web.charts import plotly_js_path, plotly_version
+
+    c = as_user("viewer")
+    html = c.get("/enterprise").text
+    src = f"/static/vendor/plotly-{plotly_version()}.min.js"
+    assert f'<script src="{src}">' in html
+    js = c.get(src)
+    assert js.status_code == 200 and js.content == plotly_js_path().read_bytes()
+    import re
+
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', html)

@@ -265,6 +265,13 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _cmd_web(args: argparse.Namespace) -> int:
+    """The web app and its users: ``co2plan web serve``, ``create-user``, ``create-token``, ``seed-demo``."""
+    from co2plan.web.server import main as web_main
+
+    return web_main([a for a in args.web_args if a != "--"] or ["serve"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     from co2plan.weekly import CLI_ALIASES, WeeklyParams
     from core.params import add_cli_options
@@ -302,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
                                         "'co2plan airflow standalone' for the UI")
     a.add_argument("airflow_args", nargs=argparse.REMAINDER)
     a.set_defaults(func=_cmd_airflow)
+
+    web = sub.add_parser("web", help="the web app: 'co2plan web serve' (public, supplier and enterprise views), "
+                                     "'co2plan web create-user|create-token|seed-demo'",
+                         description="co2plan web {serve,init-db,create-user,create-token,seed-demo} ...; "
+                                     "'co2plan web serve --help' for the options")
+    web.add_argument("web_args", nargs=argparse.REMAINDER)
+    web.set_defaults(func=_cmd_web)
     return p
 
 

@@ -170,6 +170,10 @@ def report_data(run_id: str, scenario_id: str = "baseline", root: str | None = N
     head["horizon_weeks"] = int(horizon)
     if "co2_baseline_t" in kpis:
         head["co2e_no_budget_t"] = kpis["co2_baseline_t"]
+    budget = head.get("co2_budget_t")
+    if not isinstance(budget, int | float) or budget != budget:  # no budget: no shadow price to speak of
+        head.pop("co2_budget_t", None)
+        head["co2_mac_eur_per_t"] = "n/a (no CO2 budget)"
     head["co2e_total_boundary_t"] = float(plan_boundary.sum())
     head["diagnosis"] = kpis.get("diagnosis", "")
     head["boundary"] = boundary

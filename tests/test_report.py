@@ -122,6 +122,7 @@ def test_headline_has_units_and_no_contradiction(tiny_lake, tmp_path):
     assert "94.9%" in html and "0.949" not in html
     assert "0.000" not in html
     assert "0 EUR" in html  # carbon cost with its unit
+    assert "n/a (no CO2 budget)" in html
     assert "History Jun 2026–Nov 2026" in html or "Jun 2026–Nov 2026" in html
     assert format_kpi("co2e_total_t", 1234.5) == "1,234.5 t CO2e"
     with pytest.raises(KeyError):

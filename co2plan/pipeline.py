@@ -209,7 +209,9 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
                      for kind, p in local.items()}
             tracking.configure()
             mlflow.set_experiment("co2plan-plan")
-            with mlflow.start_run(run_name=f"{plan_id}/report",
+            # the report run is a child of its plan's run, so the experiment lists plans at the top level
+            parent = lake.read_manifest(run_id, root).get(f"plan/{scenario_id}", {}).get("mlflow_run_id")
+            with mlflow.start_run(run_name=f"{plan_id}/report", parent_run_id=parent or None,
                                   tags={"run_id": run_id, "scenario_id": scenario_id, "kind": "report"}):
                 mlflow.log_artifact(local["html"])
                 mlflow.log_artifact(local["png"])

@@ -17,10 +17,12 @@ from airflow.sdk import dag, task
 from co2plan import WeeklyParams, dag_params, fail_fast_on_bad_input, lake_asset
 
 
-def _run_id(context) -> str:
+def _run_id(context, params=None) -> str:
+    """The lake run id (``co2plan weekly`` passes it as the run_id param). A task that names ``params`` as an
+    argument does not get it in ``**context``, so it is passed here explicitly."""
     from co2plan import lake_run_id
 
-    return lake_run_id("weekly", context)
+    return lake_run_id("weekly", {**context, "params": params if params is not None else context.get("params")})
 
 
 @dag(
@@ -40,7 +42,7 @@ def weekly_plan_refresh():
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
-            return pipeline.extract_stage(_run_id(context), source=params["source"])
+            return pipeline.extract_stage(_run_id(context, params), source=params["source"])
 
     @task(outlets=[lake_asset("validated"), lake_asset("quarantine")])
     def validate(extracted: dict) -> dict:

@@ -81,7 +81,7 @@ def _fig_mode(ax, d: ReportData):
     ax.bar(df["mode"], df["co2e_t"], color="#66a61e")
     for x, v in zip(df["mode"], df["co2e_t"], strict=True):
         ax.annotate(f"{v:,.0f}", (x, v), ha="center", va="bottom", fontsize=8)
-    ax.set_title(f"Planned freight emissions by mode ({d.scenario_id}; t CO2e over the horizon, gross 100 %)",
+    ax.set_title(f"Planned freight emissions by mode ({d.scenario_id}):\nt CO2e over the horizon, gross 100 %",
                  fontsize=10)
     ax.set_ylabel("t CO2e")
 

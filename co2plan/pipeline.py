@@ -286,53 +286,16 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
     import tempfile
 
     import mlflow
-    import pandas as pd
 
-    from co2plan.report import ReportData, render_report
+    from co2plan.report import render_report
+    from co2plan.report_data import report_data
     from core import tracking
 
     def go():
         plan_id = f"{run_id}/{scenario_id}"
-        kpi_long = catalog.KPIS.read(run_id, scenario_id, root)
-        kpis = _kpis_from_table(kpi_long)
-        summary = catalog.EMISSIONS_SUMMARY.read(run_id, root=root)
-        by_scope = summary.groupby("scope", as_index=False)["co2e_t"].sum()
-        by_plant = summary.groupby(["plant_id", "scope"], as_index=False)["co2e_t"].sum()
-        by_plant = by_plant[by_plant["scope"] != "scope2_location"]
-        flows = catalog.FLOWS.read(run_id, scenario_id, root)
-        by_mode = flows.groupby("mode", as_index=False)["tco2e"].sum().rename(columns={"tco2e": "co2e_t"})
-        hist = catalog.VALIDATED.demand_history.read(run_id, root=root)
-        actual = hist.groupby("week", as_index=False)["units"].sum().rename(columns={"units": "actual"})
-        actual = actual[actual["week"] >= actual["week"].max() - pd.Timedelta(weeks=78)]
-        fc = catalog.DEMAND_FORECAST.read(run_id, root=root)
-        cols = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
-        fc = fc.groupby("week", as_index=False)[cols].sum()
-        demand = pd.concat([actual, fc], ignore_index=True)
-        def plant_kpi(kpi: str, col: str) -> pd.DataFrame:
-            rows = kpi_long[kpi_long["kpi"] == kpi][["key", "value"]]
-            return rows.rename(columns={"key": "plant_id", "value": col})
-
-        util = plant_kpi("capacity_units_by_plant", "capacity_units").merge(
-            plant_kpi("output_units_by_plant", "planned_units"), on="plant_id", how="left").fillna(0.0)
-        frontier = pd.DataFrame()
-        swept = lake.read_manifest(run_id, root).get(f"plan/{scenario_id}", {}).get("pareto")
-        if swept and catalog.PARETO_FRONTIER.exists(run_id, scenario_id, root):
-            frontier = catalog.PARETO_FRONTIER.read(run_id, scenario_id, root)
-            frontier = frontier.rename(columns={"co2e_t": "co2_t"})
-            frontier = frontier[frontier["status"].isin(["optimal", "time_limit"])]
-        chosen = {"co2_t": float(kpis.get("co2e_total_t", 0.0)), "objective_eur": float(kpis.get("objective_eur", 0.0))}
-        head = {k: kpis[k] for k in HEADLINE if k in kpis}
-        head["diagnosis"] = kpis.get("diagnosis", "")
-        if "boundary" in summary.columns and len(summary):
-            head["boundary"] = str(summary["boundary"].iloc[0]).replace("_", " ")
-        data = ReportData(
-            title=f"co2plan — {run_id} — scenario {scenario_id}", kpis=head, emissions_by_scope=by_scope,
-            emissions_by_plant=by_plant, plan_emissions_by_mode=by_mode, demand=demand, utilisation=util,
-            frontier=frontier, chosen=chosen,
-            tables={"Service level by market": kpi_long[kpi_long["kpi"] == "service_level_by_market"][
-                ["key", "value"]].rename(columns={"key": "market_id", "value": "service_level"}),
-                "Emissions by scope (history, t CO2e)": by_scope,
-                "Data plausibility": _plausibility_table(lake.read_manifest(run_id, root))})
+        data = report_data(run_id, scenario_id, root)
+        data.tables["Data plausibility"] = _plausibility_table(lake.read_manifest(run_id, root))
+        head = data.kpis
         folder = catalog.report_folder(run_id, scenario_id, root)
         with tempfile.TemporaryDirectory() as tmp:  # render locally, then copy into the lake (any fsspec URL)
             local = render_report(data, tmp)
@@ -340,7 +303,9 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
                      for kind, p in local.items()}
             tracking.configure()
             mlflow.set_experiment("co2plan-plan")
-            with mlflow.start_run(run_name=f"{plan_id}/report",
+            # the report run is a child of its plan's run, so the experiment lists plans at the top level
+            parent = lake.read_manifest(run_id, root).get(f"plan/{scenario_id}", {}).get("mlflow_run_id")
+            with mlflow.start_run(run_name=f"{plan_id}/report", parent_run_id=parent or None,
                                   tags={"run_id": run_id, "scenario_id": scenario_id, "kind": "report"}):
                 mlflow.log_artifact(local["html"])
                 mlflow.log_artifact(local["png"])

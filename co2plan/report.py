@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 SCOPE_COLOURS = {"scope1": "#d95f02", "scope2_location": "#7570b3", "scope2_market": "#1b9e77",
@@ -32,30 +33,57 @@ class ReportData:
     frontier: pd.DataFrame = field(default_factory=pd.DataFrame)  # co2_t, objective_eur, co2_mac_eur_per_t
     chosen: dict[str, float] | None = None  # {"co2_t": .., "objective_eur": ..} of the plan
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra tables shown in the HTML
+    boundary: str = "operational control"  # organisational boundary of the history (and of the plan-vs-history)
+    history_period: str = ""  # first–last month of the emissions history
+    history_window: str = ""  # the months of history compared with the plan
+    scenario_id: str = "baseline"
 
 
 def _fig_emissions_scope(ax, d: ReportData):
+    """History by scope as two totals: market-based and location-based scope 2 are two measures of the same
+    electricity, so they are shown as alternatives, never side by side as if they added up."""
     df = d.emissions_by_scope
-    ax.bar(df["scope"], df["co2e_t"], color=[SCOPE_COLOURS.get(s, "grey") for s in df["scope"]])
-    ax.set_title("Emissions by scope (history, t CO2e)")
-    ax.tick_params(axis="x", rotation=20)
+    if "basis" not in df.columns:  # old shape: scope, co2e_t
+        ax.bar(df["scope"], df["co2e_t"], color=[SCOPE_COLOURS.get(s, "grey") for s in df["scope"]])
+    else:
+        bottom = np.zeros(len(df))
+        for col, colour in (("scope1", SCOPE_COLOURS["scope1"]), ("scope2", SCOPE_COLOURS["scope2_market"]),
+                            ("scope3_transport", SCOPE_COLOURS["scope3_transport"])):
+            ax.bar(df["basis"], df[col], bottom=bottom, color=colour, label=col.replace("_", " "))
+            bottom = bottom + df[col].to_numpy()
+        for x, total in zip(df["basis"], bottom, strict=True):
+            ax.annotate(f"{total:,.0f} t", (x, total), ha="center", va="bottom", fontsize=8)
+        ax.legend(fontsize=7)
+    ax.set_title(f"History {d.history_period}, {d.boundary} (t CO2e):\n"
+                 "total with scope 2 market-based or location-based (alternatives)", fontsize=10)
+    ax.set_ylabel("t CO2e")
 
 
 def _fig_emissions_plant(ax, d: ReportData):
-    df = d.emissions_by_plant.pivot_table(index="plant_id", columns="scope", values="co2e_t",
-                                          aggfunc="sum", fill_value=0.0)
-    bottom = None
-    for scope in df.columns:
-        ax.barh(df.index, df[scope], left=bottom, label=scope, color=SCOPE_COLOURS.get(scope, "grey"))
-        bottom = df[scope] if bottom is None else bottom + df[scope]
-    ax.set_title(f"Emissions by plant (history, t CO2e; {d.kpis.get('boundary', 'operational control')})")
+    df = d.emissions_by_plant
+    if "plan_t_per_week" not in df.columns:  # old shape: plant_id, scope, co2e_t
+        df = df.pivot_table(index="plant_id", columns="scope", values="co2e_t", aggfunc="sum", fill_value=0.0)
+        ax.barh(df.index, df.sum(axis=1))
+        ax.set_title(f"Emissions by plant (history, t CO2e; {d.boundary})")
+        return
+    df = df.sort_values("plant_id")
+    y = np.arange(len(df))
+    ax.barh(y - 0.2, df["history_t_per_week"], height=0.4, color="#999999", label=f"history {d.history_window}")
+    ax.barh(y + 0.2, df["plan_t_per_week"], height=0.4, color="#1b9e77", label=f"plan ({d.scenario_id})")
+    ax.set_yticks(y, df["plant_id"])
+    ax.set_xlabel("t CO2e per week (scope 1 + 2 market-based + outbound freight)")
+    ax.set_title(f"Emissions by plant, plan vs history, both {d.boundary}", fontsize=10)
     ax.legend(fontsize=7)
 
 
 def _fig_mode(ax, d: ReportData):
     df = d.plan_emissions_by_mode
     ax.bar(df["mode"], df["co2e_t"], color="#66a61e")
-    ax.set_title("Planned freight emissions by mode (t CO2e)")
+    for x, v in zip(df["mode"], df["co2e_t"], strict=True):
+        ax.annotate(f"{v:,.0f}", (x, v), ha="center", va="bottom", fontsize=8)
+    ax.set_title(f"Planned freight emissions by mode ({d.scenario_id}):\nt CO2e over the horizon, gross 100 %",
+                 fontsize=10)
+    ax.set_ylabel("t CO2e")
 
 
 def _fig_demand(ax, d: ReportData):
@@ -66,7 +94,9 @@ def _fig_demand(ax, d: ReportData):
         ax.fill_between(f["week"], f["yhat_lo_95"], f["yhat_hi_95"], alpha=0.2, color="#1f78b4", label="95%")
         ax.fill_between(f["week"], f["yhat_lo_80"], f["yhat_hi_80"], alpha=0.35, color="#1f78b4", label="80%")
         ax.plot(f["week"], f["yhat"], color="#1f78b4", lw=1.5, label="forecast")
-    ax.set_title("Demand: actuals and forecast (units/week, all markets;\nbands are sums of series bounds)")
+    ax.set_title("Demand, all markets (units/week): actuals and forecast;\nband of the total from the series' "
+                 "bands, errors taken as independent", fontsize=10)
+    ax.set_ylabel("units per week")
     ax.legend(fontsize=7)
     ax.tick_params(axis="x", rotation=20)
 
@@ -121,40 +151,63 @@ def render_png(d: ReportData) -> bytes:
     return buf.getvalue()
 
 
-KPI_LABELS = {
-    "status": "solver status", "objective_eur": "objective incl. penalties (EUR)",
-    "cost_production_eur": "production cost (EUR)", "cost_freight_eur": "freight cost (EUR)",
-    "cost_carbon_eur": "carbon cost (EUR)", "co2e_total_t": "CO2e over the horizon (t)",
-    "co2e_scope1_t": "scope 1 (t CO2e)", "co2e_scope2_market_t": "scope 2 market-based (t CO2e)",
-    "co2e_scope2_location_t": "scope 2 location-based (t CO2e)",
-    "co2e_scope3_transport_t": "scope 3 transport (t CO2e)", "co2_budget_t": "CO2 budget (t)",
-    "co2_budget_excess_t": "CO2 budget missed by (t)",
-    "co2_mac_eur_per_t": "CO2 shadow price = marginal abatement cost (EUR/t)",
-    "output_units": "built (units)", "demand_units": "demand (units)",
-    "pipeline_units": "demand met from shipments in transit (units)", "unmet_units": "unmet demand (units)",
-    "service_level": "service level", "n_variables": "LP variables", "diagnosis": "diagnosis",
-    "boundary": "organisational boundary (history)",
+_EUR, _T, _UNITS = "{:,.0f} EUR", "{:,.1f} t CO2e", "{:,.0f} units"
+#: every headline figure: label and format (with its unit). A key without a spec is refused.
+KPI_SPECS: dict[str, tuple[str, str | None]] = {
+    "status": ("solver status", None), "objective_eur": ("objective incl. penalties", _EUR),
+    "cost_production_eur": ("production cost", _EUR), "cost_freight_eur": ("freight cost", _EUR),
+    "cost_carbon_eur": ("carbon cost", _EUR),
+    "co2e_total_t": ("CO2e over the horizon (scope 1 + 2 market-based + 3 transport), gross 100 %", _T),
+    "co2e_total_boundary_t": ("the same on the history's boundary", _T),
+    "co2e_no_budget_t": ("CO2e of the same scenario planned without a budget, gross", _T),
+    "co2e_scope1_t": ("scope 1, gross", _T), "co2e_scope2_market_t": ("scope 2 market-based, gross", _T),
+    "co2e_scope2_location_t": ("scope 2 location-based, gross (alternative to market-based, not added)", _T),
+    "co2e_scope3_transport_t": ("scope 3 transport, gross", _T), "co2_budget_t": ("CO2 budget", _T),
+    "co2_budget_excess_t": ("CO2 budget missed by", _T),
+    "co2_mac_eur_per_t": ("CO2 shadow price = marginal abatement cost", "{:,.2f} EUR / t CO2e"),
+    "output_units": ("built", _UNITS), "demand_units": ("demand", _UNITS),
+    "pipeline_units": ("demand met from shipments in transit", _UNITS), "unmet_units": ("unmet demand", _UNITS),
+    "service_level": ("service level (demand met)", "{:.1%}"), "solve_seconds": ("solve time", "{:,.1f} s"),
+    "n_variables": ("LP variables", "{:,.0f}"), "diagnosis": ("diagnosis", None),
+    "boundary": ("organisational boundary of the history", None),
+    "first_week": ("first planned week (Monday)", None), "last_week": ("last planned week (Monday)", None),
+    "horizon_weeks": ("horizon", "{:,.0f} weeks"),
 }
 
 
-def _fmt(v: Any) -> str:
+def kpi_label(key: str) -> str:
+    if key not in KPI_SPECS:
+        raise KeyError(f"report: headline figure {key!r} has no label and unit in KPI_SPECS")
+    return KPI_SPECS[key][0]
+
+
+def format_kpi(key: str, v: Any, signed: bool = False) -> str:
+    kpi_label(key)
     if v is None or (isinstance(v, float) and v != v):
         return "—"
-    if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
-    return html.escape(str(v))
+    fmt = KPI_SPECS[key][1]
+    if fmt is None or not isinstance(v, int | float) or isinstance(v, bool):
+        return html.escape(str(v))
+    if signed:
+        fmt = fmt.replace("{:", "{:+", 1)
+    return fmt.format(v)
+
+
+def _table_html(t: pd.DataFrame) -> str:
+    return t.to_html(index=False, float_format=lambda x: f"{x:,.2f}" if abs(x) < 100 else f"{x:,.0f}")
 
 
 def render_html(d: ReportData, png: bytes) -> str:
-    rows = "".join(f"<tr><th>{html.escape(KPI_LABELS.get(k, k))}</th><td>{_fmt(v)}</td></tr>"
+    rows = "".join(f"<tr><th>{html.escape(kpi_label(k))}</th><td>{format_kpi(k, v)}</td></tr>"
                    for k, v in d.kpis.items())
-    extra = "".join(f"<h2>{html.escape(name)}</h2>{t.to_html(index=False, float_format=lambda x: f'{x:,.2f}')}"
-                    for name, t in d.tables.items())
+    extra = "".join(f"<h2>{html.escape(name)}</h2>{_table_html(t)}" for name, t in d.tables.items())
     img = base64.b64encode(png).decode()
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(d.title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{text-align:left}}</style></head>
 <body><h1>{html.escape(d.title)}</h1><h2>Headline</h2><table>{rows}</table>
+<p>Boundaries: the plan covers every plant at 100 % (gross); history is reported {html.escape(d.boundary)};
+the plan-vs-history comparison puts the plan on the history's boundary.</p>
 <h2>Summary</h2><img alt="summary" style="max-width:100%" src="data:image/png;base64,{img}">{extra}
 </body></html>"""
 

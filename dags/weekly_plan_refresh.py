@@ -16,11 +16,13 @@ from airflow.sdk import dag, task
 from co2plan import WeeklyParams, dag_default_args, dag_params, fail_fast_on_bad_input, lake_asset
 
 
-def _run_id(context) -> str:
-    """This attempt's lake key ``weekly-<date>--<attempt>``: a failed attempt never touches a published one."""
+def _run_id(context, params=None) -> str:
+    """This attempt's lake key ``weekly-<Monday>--<attempt>`` (a failed attempt never touches a published one).
+    ``co2plan weekly`` passes run_id/attempt as params; a task that names ``params`` as an argument does not
+    get it in ``**context``, so it is passed here explicitly."""
     from co2plan import lake_run_key
 
-    return lake_run_key("weekly", context)
+    return lake_run_key("weekly", {**context, "params": params if params is not None else context.get("params")})
 
 
 @dag(
@@ -40,7 +42,7 @@ def weekly_plan_refresh():
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
-            return pipeline.extract_stage(_run_id(context), source=params["source"])
+            return pipeline.extract_stage(_run_id(context, params), source=params["source"])
 
     @task(outlets=[lake_asset("validated"), lake_asset("quarantine")])
     def validate(extracted: dict, params=None) -> dict:

@@ -92,6 +92,32 @@ def pip_requirements() -> list[str]:
     return reqs
 
 
+#: what each registered model is, for the MLflow registry page
+MODEL_DESCRIPTIONS = {
+    DEMAND_MODEL: ("Weekly demand forecaster (LightGBM via mlforecast, conformal 80%/95% intervals) per product "
+                   "x market. Input: demand history rows (week, product_id, market_id, units, powertrain, segment). "
+                   "Output: week, product_id, market_id, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95 for "
+                   "params['horizon'] weeks after the last input week. The 'champion' alias moves to a new version "
+                   "only when its rolling-origin backtest WAPE is lower."),
+    ENERGY_MODEL: ("Plant energy model: weekly energy per plant and carrier from the units built. Input: plant_id, "
+                   "week, carrier, volume. Output: the input plus 'energy' (kWh, or litre for diesel). The planner "
+                   "uses its linearisation as t CO2e per unit. The 'champion' alias moves only when the backtest "
+                   "WAPE of the linear model is lower."),
+}
+
+
+def describe(model_name: str, version: str, metrics: dict[str, float], tags: dict[str, str]) -> None:
+    """Descriptions on the registered model and on the version (lake run, backtest WAPE)."""
+    client = MlflowClient()
+    if model_name in MODEL_DESCRIPTIONS:
+        client.update_registered_model(model_name, description=MODEL_DESCRIPTIONS[model_name])
+    wape = metrics.get(SELECTION_METRIC)
+    text = f"trained on lake run {tags.get('lake_run_id', '?')}"
+    if wape is not None:
+        text += f"; backtest WAPE {float(wape):.4f}"
+    client.update_model_version(model_name, version, description=text)
+
+
 def code_paths() -> list[str]:
     """The project packages a pyfunc model needs to load and predict (its class and the pickled forecaster
     are defined there), logged with the model as ``code/``: MLflow puts that folder on sys.path when it
@@ -168,6 +194,7 @@ def log_and_register(*, experiment: str, model_name: str, python_model: mlflow.p
                                        registered_model_name=model_name, pip_requirements=pip_requirements(),
                                        code_paths=code_paths())
         version = str(info.registered_model_version)
+        describe(model_name, version, metrics, tags)
         decision = promote_if_better(model_name, version, metrics[SELECTION_METRIC])
         mlflow.set_tag("champion_moved", str(decision["champion_moved"]))
     return {"mlflow_run_id": run.info.run_id, "model_name": model_name, "model_version": version,

@@ -20,7 +20,8 @@ def _wait_dag(af) -> None:
 
 
 def _open_form(page, af):
-    page.goto(af.base + "/dags/scenario_plan")
+    page.set_default_timeout(120_000)  # a shared 2-core machine: slow, not stuck
+    page.goto(af.base + "/dags/scenario_plan", wait_until="domcontentloaded")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Scenario", exact=True).wait_for()

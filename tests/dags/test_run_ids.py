@@ -40,3 +40,14 @@ def test_cli_weekly_uses_the_week_rule_and_no_logical_date(monkeypatch):
     assert cli.main(["weekly", "--date", "2026-11-25"]) == 1
     assert seen["conf"]["run_id"] == "weekly-2026-11-23"
     assert seen["log_name"].startswith("weekly-2026-11-23--a")
+
+
+def test_weekly_dag_honours_the_run_id_param():
+    """`co2plan weekly` sends run_id in the conf; the extract task must name the lake run with it even though
+    the task takes ``params`` as an argument (so it is not in ``**context``)."""
+    from dags.weekly_plan_refresh import _run_id
+
+    run = SimpleNamespace(logical_date=datetime(2026, 12, 2, 9, 41, tzinfo=UTC), run_after=None)
+    assert _run_id({"dag_run": run}, {"run_id": "weekly-2026-11-23"}).startswith("weekly-2026-11-23--a")
+    assert _run_id({"dag_run": run}, {"run_id": None}).startswith("weekly-2026-11-30--a")
+    assert _run_id({"dag_run": run}, {"run_id": "weekly-2026-11-23", "attempt": "a1"}) == "weekly-2026-11-23--a1"

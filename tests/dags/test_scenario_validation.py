@@ -100,3 +100,27 @@ def test_runs_are_named_by_scenario():
     assert scenario_note(conf) == "cut10 · base latest weekly run · co2_reduction_pct=10"
     body = trigger_body(conf)
     assert body["dag_run_id"].startswith("cut10__") and body["logical_date"] is None
+
+
+@pytest.mark.slow
+def test_refused_run_fails_in_validate_with_note(airflow_db):
+    """`airflow dags test` with a conf one Param cannot refuse: the first task fails at once (no retry, the
+    solver never starts) and the co2plan listener writes the refusal as the run's note."""
+    import sqlite3
+
+    from dag_helpers import run_dag
+
+    proc = run_dag(airflow_db, "scenario_plan", {"scenario_id": "refused", "bogus": 1})
+    db = airflow_db["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    with sqlite3.connect(db) as con:
+        run_pk, run_id, state = con.execute("select id, run_id, state from dag_run where dag_id='scenario_plan' "
+                                            "order by id desc limit 1").fetchone()
+        tis = dict(con.execute("select task_id, state from task_instance where run_id=? and dag_id='scenario_plan'",
+                               (run_id,)).fetchall())
+        tries = con.execute("select try_number from task_instance where run_id=? and task_id='validate'",
+                            (run_id,)).fetchone()[0]
+        note = con.execute("select content from dag_run_note where dag_run_id=?", (run_pk,)).fetchone()
+    assert state == "failed", proc.stdout[-3000:]
+    assert tis["validate"] == "failed" and tries == 1
+    assert tis["plan"] == "upstream_failed" and tis["report"] == "upstream_failed"
+    assert note and note[0].startswith("REFUSED — bogus: unknown parameter"), (note, proc.stdout[-3000:])

@@ -76,3 +76,21 @@ def test_champions_load_and_predict_outside_project(tmp_path, mlflow_store, smal
     assert out["energy_rows"] == 3
     assert out["project_modules"] == []  # nothing came from the checkout
     assert "models.pyfunc" in out["code_modules"]  # it came from the code logged with the model
+
+
+def test_registered_models_have_descriptions(tmp_path, mlflow_store, small_plants):
+    """Issue 11 item 5: the registry says what each model is and what each version was trained on."""
+    from mlflow import MlflowClient
+
+    from models import registry
+
+    root = str(tmp_path / "lake")
+    plants = small_plants["plants"].assign(country=["DE", "FR", "PL"])
+    lake.write_table(plants, "validated", "r1", "plants", root)
+    for name in ("production_history", "energy_use"):
+        lake.write_table(small_plants[name], "validated", "r1", name, root)
+    out = forecast_emissions("r1", root, horizon=4, config={"n_estimators": 20})
+    client = MlflowClient()
+    assert "Input: plant_id, week, carrier, volume" in client.get_registered_model(registry.ENERGY_MODEL).description
+    mv = client.get_model_version(registry.ENERGY_MODEL, out["model_version"])
+    assert mv.description.startswith("trained on lake run r1; backtest WAPE 0.")

@@ -77,6 +77,7 @@ class DemandConfig:
     cv_windows: int = 4
     cv_step: int | None = None  # None: max(1, horizon // 2)
     stat_sample: int = 1000  # statistical candidates are scored on at most this many series
+    cv_refit: bool = False  # refit every candidate at every origin (W x the fit time; coverage was no better)
     conformal_halflife: float = 1.0  # in windows
     stat_max_len: int | None = None  # statistical models see at most this many recent points (None: 10 seasons)
     min_history: int = 26
@@ -250,13 +251,14 @@ class DemandForecaster:
         statics = self._statics()
 
         # -- shared rolling-origin windows: every candidate scored on the same origins ----------
+        refit = bool(c.cv_refit)
         cv = None
         if "lgbm" in candidates:
             mlf = self._new_mlf(self._cv_params(df, statics))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cv = mlf.cross_validation(df, n_windows=windows, h=h, step_size=step, static_features=statics,
-                                          refit=False)
+                                          refit=refit)
             cv = cv[["unique_id", "ds", "cutoff", "y", "lgbm"]]
             if flat_share(cv, "lgbm") > 0.5:
                 rep["lgbm_degenerate"].append({"unique_id": "", "detail": f"LightGBM forecasts flat for "
@@ -272,7 +274,7 @@ class DemandForecaster:
                 rng = np.random.default_rng(c.seed)
                 sample = sorted(rng.choice(ids, c.stat_sample, replace=False))
             scv = stat_cv(self._stat_history(ml[ml["unique_id"].isin(sample)]), stats, self.spec.freq, self.spec.season_lengths, h,
-                          windows, step)
+                          windows, step, refit=refit)
             stats = [x for x in stats if x in scv]
             candidates = [x for x in candidates if x not in STAT_CANDIDATES or x in stats]
             if cv is None:

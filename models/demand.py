@@ -76,7 +76,7 @@ class DemandConfig:
     candidates: list[str] = field(default_factory=lambda: list(CANDIDATES))
     cv_windows: int = 4
     cv_step: int | None = None  # None: max(1, horizon // 2)
-    stat_sample: int = 1000  # statistical candidates are scored on at most this many series
+    stat_sample: int = 200  # statistical candidates are scored on a sample of at most this many series
     cv_refit: bool = False  # refit every candidate at every origin (W x the fit time; coverage was no better)
     conformal_halflife: float = 1.0  # in windows
     stat_max_len: int | None = None  # statistical models see at most this many recent points (None: 10 seasons)

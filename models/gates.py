@@ -1,9 +1,9 @@
 """Fair champion gate: the champion's spec is re-run on the challenger's rolling-origin folds.
 
 The challenger replaces the champion only if its mean MASE over the same folds is lower AND it wins at least
-half of the folds (ceil(W / 2)). When the champion cannot be re-run (a model pickled before this gate, whose
-config no longer parses), the gate falls back to the stored-metric rule and says so
-(``gate = stored_metric_fallback``).
+half of the folds (ceil(W / 2)). When the champion's config cannot be re-run, the gate falls back to the
+stored-metric rule and says so (``gate = stored_metric_fallback``); a champion pickled by the older weekly-only
+forecaster cannot forecast with this code at all and is replaced (``gate = champion_incompatible``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from models.demand import DemandConfig
 def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFrame, champion: Any,
                   horizon: int, n_folds: int, step: int) -> tuple[dict[str, Any] | None, pd.DataFrame]:
     """(decision dict or None for the stored-metric fallback, per-fold table of both sides)."""
+    if not hasattr(champion, "spec"):  # pickled by the weekly-only forecaster: it cannot forecast any more
+        reason = "champion pickled by an older forecaster version cannot run with this code: replaced"
+        return {"passed": True, "reason": reason, "folds": 0}, pd.DataFrame([{"gate": "champion_incompatible",
+                                                                             "reason": reason}])
     try:
         cfg = DemandConfig.from_dict({**asdict(champion.config), "horizon": horizon})
     except (AttributeError, TypeError, ValueError) as e:

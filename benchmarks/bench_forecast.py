@@ -94,7 +94,7 @@ def run_panel(name: str, tol: float = 0.03) -> tuple[list[dict], list[str]]:
     for col in ("autoets", "snaive"):
         rows.append({"panel": name, "model": col, "mase": _mase(test, st, col, scale), "wape": _wape(test, st, col),
                      "seconds": sec_s})
-    sel, sn, ets = rows[0]["mase"], rows[2]["mase"], rows[3]["mase"]
+    sel, ets, sn = rows[0]["mase"], rows[2]["mase"], rows[3]["mase"]
     if not sel < sn:
         fails.append(f"{name}: selected MASE {sel:.3f} not below seasonal naive {sn:.3f}")
     if not sel <= 1.02 * ets:

@@ -46,16 +46,16 @@ def _usable(names: list[str], df: pd.DataFrame, seasons: list[int]) -> list[str]
 
 
 def stat_cv(df: pd.DataFrame, names: list[str], freq: str, seasons: list[int], h: int, n_windows: int,
-            step: int) -> pd.DataFrame:
-    """Rolling-origin predictions ``unique_id, ds, cutoff, y, <name>...`` (fitted once at the first origin,
-    then run forward over the later windows: refit=False)."""
+            step: int, refit: bool = False) -> pd.DataFrame:
+    """Rolling-origin predictions ``unique_id, ds, cutoff, y, <name>...`` (refit at every origin, or fitted
+    once at the first origin and run forward over the later windows: refit=False)."""
     names = _usable(names, df, seasons)
     if not names:
         return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cv = _sf([stat_model(n, seasons) for n in names], freq).cross_validation(
-            h=h, df=df[["unique_id", "ds", "y"]], n_windows=n_windows, step_size=step, refit=False)
+            h=h, df=df[["unique_id", "ds", "y"]], n_windows=n_windows, step_size=step, refit=refit)
     return cv.reset_index(drop=True) if "unique_id" in cv else cv.reset_index()
 
 

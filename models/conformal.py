@@ -41,7 +41,7 @@ def weighted_conformal_quantile(scores: np.ndarray, weights: np.ndarray, level: 
     return float(s[min(idx, len(s) - 1)])
 
 
-def step_quantiles(cv: pd.DataFrame, h: int, levels, halflife: float = 2.0, pool: int | None = None
+def step_quantiles(cv: pd.DataFrame, h: int, levels, halflife: float = 1.0, pool: int | None = None
                    ) -> dict[int, list[float]]:
     """Per-level, per-step quantile of ``cv['score']`` weighted by ``cv['age']`` (0 = newest window)."""
     pool = (2 if h >= 8 else 1 if h >= 3 else 0) if pool is None else pool
@@ -59,7 +59,7 @@ def step_quantiles(cv: pd.DataFrame, h: int, levels, halflife: float = 2.0, pool
             q[:] = 0.0
         else:  # steps without points borrow the nearest earlier/later quantile
             q = pd.Series(q).ffill().bfill().to_numpy()
-        out[int(level)] = [float(x) for x in np.maximum.accumulate(q)]  # wider further out, never narrower
+        out[int(level)] = [float(x) for x in q]
     # nested levels: the higher level is never narrower
     lv = sorted(out)
     for a, b in zip(lv, lv[1:], strict=False):

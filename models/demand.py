@@ -76,8 +76,10 @@ class DemandConfig:
     candidates: list[str] = field(default_factory=lambda: list(CANDIDATES))
     cv_windows: int = 4
     cv_step: int | None = None  # None: max(1, horizon // 2)
-    stat_sample: int = 1000  # statistical candidates are scored on at most this many series
-    conformal_halflife: float = 2.0  # in windows
+    stat_sample: int = 200  # statistical candidates are scored on a sample of at most this many series
+    cv_refit: bool = False  # refit every candidate at every origin (W x the fit time; coverage was no better)
+    conformal_halflife: float = 1.0  # in windows
+    stat_max_len: int | None = None  # statistical models see at most this many recent points (None: 10 seasons)
     min_history: int = 26
 
     @classmethod
@@ -106,9 +108,12 @@ def stat_forecast(history: pd.DataFrame, h: int, name: str = "autoets", freq: st
     return _stat_forecast(history, h, name, spec.freq, spec.season_lengths)
 
 
-def _flag_scale(history: pd.DataFrame, season: int) -> pd.Series:
+def _flag_scale(history: pd.DataFrame, season: int, recent: int | None = None) -> pd.Series:
     """The interval/MASE scale: seasonal-naive MAE, else naive-1 MAE, else the mean level (never 0 unless the
-    series is all zero)."""
+    series is all zero). ``recent``: only the last ``recent`` differences count (the interval scale tracks the
+    series' current noise, not its distant past)."""
+    if recent:
+        history = history.sort_values(["unique_id", "ds"]).groupby("unique_id").tail(recent + season)
     s = seasonal_scale(history, season)
     mean = history.groupby("unique_id")["y"].apply(lambda x: float(np.abs(x).mean()))
     s = s.reindex(mean.index)
@@ -140,6 +145,11 @@ class DemandForecaster:
         self.cv: pd.DataFrame | None = None
 
     # ---- building blocks -------------------------------------------------------------------
+    @property
+    def recent(self) -> int:
+        """Differences behind the interval scale: two seasons (at least 24 points)."""
+        return max(2 * (self.spec.season if self.spec else 1), 24)
+
     @property
     def need(self) -> int:
         """Points a series needs before its first LightGBM training row (+ a few rows to learn from)."""
@@ -241,13 +251,14 @@ class DemandForecaster:
         statics = self._statics()
 
         # -- shared rolling-origin windows: every candidate scored on the same origins ----------
+        refit = bool(c.cv_refit)
         cv = None
         if "lgbm" in candidates:
             mlf = self._new_mlf(self._cv_params(df, statics))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cv = mlf.cross_validation(df, n_windows=windows, h=h, step_size=step, static_features=statics,
-                                          refit=False)
+                                          refit=refit)
             cv = cv[["unique_id", "ds", "cutoff", "y", "lgbm"]]
             if flat_share(cv, "lgbm") > 0.5:
                 rep["lgbm_degenerate"].append({"unique_id": "", "detail": f"LightGBM forecasts flat for "
@@ -262,8 +273,8 @@ class DemandForecaster:
             if len(ids) > c.stat_sample:
                 rng = np.random.default_rng(c.seed)
                 sample = sorted(rng.choice(ids, c.stat_sample, replace=False))
-            scv = stat_cv(ml[ml["unique_id"].isin(sample)], stats, self.spec.freq, self.spec.season_lengths, h,
-                          windows, step)
+            scv = stat_cv(self._stat_history(ml[ml["unique_id"].isin(sample)]), stats, self.spec.freq, self.spec.season_lengths, h,
+                          windows, step, refit=refit)
             stats = [x for x in stats if x in scv]
             candidates = [x for x in candidates if x not in STAT_CANDIDATES or x in stats]
             if cv is None:
@@ -306,8 +317,10 @@ class DemandForecaster:
 
         # -- conformal calibration on the winner's errors over every window ------------------
         cal = cv.dropna(subset=[self.winner]).copy()
-        cal_scale = _flag_scale(df[df["ds"] <= cutoffs[0]][["unique_id", "ds", "y"]], season)
-        cal["scale"] = cal["unique_id"].map(cal_scale)
+        hist = df[["unique_id", "ds", "y"]]
+        cal_scale = pd.concat([_flag_scale(hist[hist["ds"] <= cut], season, self.recent).rename("scale")
+                               .reset_index().assign(cutoff=cut) for cut in cutoffs], ignore_index=True)
+        cal = cal.merge(cal_scale, on=["unique_id", "cutoff"], how="left")
         cal = cal[cal["scale"] > 0]
         cal["step"] = self.spec.steps_between(cal["cutoff"].to_numpy(), cal["ds"].to_numpy())
         age = {cut: len(cutoffs) - 1 - i for i, cut in enumerate(cutoffs)}
@@ -335,6 +348,11 @@ class DemandForecaster:
         self.train_end = df["ds"].max()
         self.fit_report = rep
         return self
+
+    def _stat_history(self, panel: pd.DataFrame) -> pd.DataFrame:
+        """The recent history the statistical models fit on (long series cost time, not accuracy)."""
+        n = self.config.stat_max_len or max(10 * max(self.spec.season_lengths), 100)
+        return panel.sort_values(["unique_id", "ds"]).groupby("unique_id").tail(n)
 
     def _cv_params(self, df: pd.DataFrame, statics: list[str]) -> dict[str, Any]:
         p = self._lgbm_params(int(len(df) * 0.7))
@@ -398,7 +416,7 @@ class DemandForecaster:
                     f = self.mlf.predict(h, new_df=self._frame(ml), X_df=X_future)
             stat_members = [m for m in self.members if m in STAT_CANDIDATES]
             if stat_members:
-                s = _stat_forecast(ml, h, stat_members, self.spec.freq, self.spec.season_lengths)
+                s = _stat_forecast(self._stat_history(ml), h, stat_members, self.spec.freq, self.spec.season_lengths)
                 f = s if f is None else f.merge(s, on=["unique_id", "ds"], how="left")
             if nonneg:
                 f[self.members] = f[self.members].clip(lower=0)
@@ -419,7 +437,7 @@ class DemandForecaster:
         fc = pd.concat(parts, ignore_index=True)
         first = fc.groupby("unique_id")["ds"].transform("min")
         fc["step"] = self.spec.steps_between(first.to_numpy(), fc["ds"].to_numpy()) + 1
-        scale = _flag_scale(panel[["unique_id", "ds", "y"]], self.spec.season)
+        scale = _flag_scale(panel[["unique_id", "ds", "y"]], self.spec.season, self.recent)
         fc["scale"] = fc["unique_id"].map(scale).fillna(0.0)
         fc.loc[fc["unique_id"].isin(zero), "scale"] = 0.0
         if h > c.horizon:

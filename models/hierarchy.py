@@ -39,6 +39,10 @@ def aggregate(bottom: pd.DataFrame, attrs: pd.DataFrame, cols: list[str], value_
     return b.groupby(keys, as_index=False)[value_cols].sum()
 
 
+def _recent_scale(hist: pd.DataFrame, season: int, recent: int) -> pd.Series:
+    return seasonal_scale(hist.sort_values(["unique_id", "ds"]).groupby("unique_id").tail(recent + season), season)
+
+
 def hierarchy_forecast(model, bottom_fc: pd.DataFrame, history: pd.DataFrame, attrs: pd.DataFrame,
                        hierarchy: list[list[str]] | None = None) -> pd.DataFrame:
     """``level, node, week, yhat, yhat_lo/hi_80/95`` for every level of ``hierarchy`` (bottom included).
@@ -61,14 +65,16 @@ def hierarchy_forecast(model, bottom_fc: pd.DataFrame, history: pd.DataFrame, at
         pts = aggregate(bottom_fc[["unique_id", "ds", "yhat"]], attrs, cols, ["yhat"])
         hist = aggregate(history[["unique_id", "ds", "y"]], attrs, cols, ["y"]).rename(columns={"node": "unique_id"})
         acv = aggregate(cv, attrs, cols, ["y", "yhat"])
-        scale = seasonal_scale(hist[hist["ds"] <= cutoffs[0]], spec.season)
-        acv["scale"] = acv["node"].map(scale)
+        recent = max(2 * spec.season, 24)
+        sc = pd.concat([_recent_scale(hist[hist["ds"] <= cut], spec.season, recent).rename("scale").reset_index()
+                        .assign(cutoff=cut) for cut in cutoffs], ignore_index=True).rename(columns={"unique_id": "node"})
+        acv = acv.merge(sc, on=["node", "cutoff"], how="left")
         acv = acv[acv["scale"] > 0].copy()
         acv["step"] = spec.steps_between(acv["cutoff"].to_numpy(), acv["ds"].to_numpy())
         acv["age"] = acv["cutoff"].map(age)
         acv["score"] = (acv["y"] - acv["yhat"]).abs() / acv["scale"]
         q = step_quantiles(acv, max(h, model.config.horizon), LEVELS, model.config.conformal_halflife)
-        full_scale = seasonal_scale(hist, spec.season)
+        full_scale = _recent_scale(hist, spec.season, recent)
         first = pts.groupby("node")["ds"].transform("min")
         step = spec.steps_between(first.to_numpy(), pts["ds"].to_numpy()) + 1
         s = pts["node"].map(full_scale).fillna(0.0).to_numpy()

@@ -63,13 +63,17 @@ def _version_metric(mv) -> float | None:
     return run.data.metrics.get(SELECTION_METRIC)
 
 
-def promote_if_better(model_name: str, version: str, wape: float) -> dict[str, Any]:
-    """Move ``champion`` to ``version`` iff its WAPE beats the current champion's. Returns the decision."""
+def promote_if_better(model_name: str, version: str, wape: float, gate: dict[str, Any] | None = None
+                      ) -> dict[str, Any]:
+    """Move ``champion`` to ``version`` iff its WAPE beats the current champion's, or, when ``gate`` is given
+    (champion re-scored on the challenger's folds), iff ``gate["passed"]``. Returns the decision."""
     client = MlflowClient()
     client.set_model_version_tag(model_name, version, SELECTION_METRIC, repr(float(wape)))
     current = champion_version(model_name)
     old = _version_metric(current) if current is not None else None
     moved = current is None or old is None or float(wape) < float(old)
+    if gate is not None and current is not None:
+        moved = bool(gate["passed"])
     if moved:
         client.set_registered_model_alias(model_name, CHAMPION, str(version))
     return {"champion_moved": bool(moved), "champion_version": str(version if moved else current.version),
@@ -150,7 +154,8 @@ def log_and_register(*, experiment: str, model_name: str, python_model: mlflow.p
                      fold_metrics: pd.DataFrame | None, tags: dict[str, str], input_example: pd.DataFrame,
                      output_example: pd.DataFrame, importance: pd.Series | None,
                      predict_params: dict[str, Any] | None = None,
-                     extra_artifacts: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
+                     extra_artifacts: dict[str, pd.DataFrame] | None = None,
+                     gate: dict[str, Any] | None = None) -> dict[str, Any]:
     """Log one training run, register the model and apply the champion rule.
 
     ``payload`` is pickled into the model's artifacts as ``model.pkl`` (the python_model loads it).
@@ -195,7 +200,7 @@ def log_and_register(*, experiment: str, model_name: str, python_model: mlflow.p
                                        code_paths=code_paths())
         version = str(info.registered_model_version)
         describe(model_name, version, metrics, tags)
-        decision = promote_if_better(model_name, version, metrics[SELECTION_METRIC])
+        decision = promote_if_better(model_name, version, metrics[SELECTION_METRIC], gate)
         mlflow.set_tag("champion_moved", str(decision["champion_moved"]))
     return {"mlflow_run_id": run.info.run_id, "model_name": model_name, "model_version": version,
             "model_uri": f"models:/{model_name}/{version}", **decision}

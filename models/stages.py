@@ -23,6 +23,7 @@ from features.demand_features import prepare_demand_panel
 from models import registry
 from models.backtest import backtest_demand
 from models.demand import FORECAST_COLUMNS, DemandConfig, DemandForecaster, forecast_table
+from models.gates import champion_gate
 from models.hierarchy import demand_attrs, hierarchy_forecast
 from models.pyfunc import DEMAND_INPUT_COLUMNS, DemandPyfunc, unwrap
 
@@ -93,14 +94,20 @@ def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, ma
     params = {**model.params(), "n_folds": n_folds, "fold_step": step, "n_calibration_windows":
               getattr(model, "calibration_windows", None)}
     fallbacks = report_frame({"fallback": report.get("fallback", [])})
+    gate, gate_table = None, pd.DataFrame([{"gate": "no_champion"}])
+    current = registry.champion_version(registry.DEMAND_MODEL)
+    if current is not None:
+        champion = unwrap(registry.load_model(f"models:/{registry.DEMAND_MODEL}/{current.version}"))
+        gate, gate_table = champion_gate(panel, report, bt["folds"], champion, config.horizon, n_folds, step)
+    metrics["gate_same_folds"] = float(gate is not None)
     all_tags = {"dataset_hash": lake.frame_hash(demand_history), **(tags or {})}
     logged = registry.log_and_register(
         experiment=registry.DEMAND_EXPERIMENT, model_name=registry.DEMAND_MODEL, python_model=DemandPyfunc(),
         payload=model, params=params, metrics=metrics, fold_metrics=bt["folds"].drop(columns="selected"),
         tags=all_tags, input_example=example, output_example=ex_fc[FORECAST_COLUMNS],
         importance=model.feature_importance, predict_params={"horizon": int(config.horizon)},
-        extra_artifacts={"fallbacks": fallbacks, "selection": model.selection})
-    return {**logged, "metrics": metrics, "folds": bt["folds"], "report": report, "model": model}
+        extra_artifacts={"fallbacks": fallbacks, "selection": model.selection, "gate": gate_table}, gate=gate)
+    return {**logged, "metrics": metrics, "folds": bt["folds"], "report": report, "model": model, "gate": gate}
 
 
 def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config: dict[str, Any] | None = None,
@@ -119,7 +126,7 @@ def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config
                           (catalog.DEMAND_SELECTION, out["model"].selection))}
     result = {k: out[k] for k in ("mlflow_run_id", "model_name", "model_version", "model_uri", "champion_moved",
                                   "champion_version", "previous_champion_version", "previous_champion_wape")}
-    result.update(selected=out["model"].winner, selected_members=out["model"].members,
+    result.update(gate=out["gate"], selected=out["model"].winner, selected_members=out["model"].members,
                   metrics={k: float(v) for k, v in out["metrics"].items()}, uris=uris,
                   input_report=report_summary(out["report"]), dataset_hash=lake.frame_hash(dh))
     merge_manifest(run_id, "demand_training", result, root)

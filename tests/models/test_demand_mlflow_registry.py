@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from core import lake
+from core import catalog, lake
 from models import registry
 from models.demand import FORECAST_COLUMNS
 from models.stages import forecast_demand, train_demand
@@ -33,6 +33,12 @@ def test_champion_moves_only_when_challenger_beats_it(lake_run, mlflow_store, sm
     assert good["champion_moved"] is True and good["champion_version"] == "2"
     worse = train_demand("r1", lake_run, horizon=8, config=WEAK, step=8)
     assert worse["champion_moved"] is False and worse["champion_version"] == "2"
+    # fair gate: the champion (v2's spec) was re-run on the challenger's folds, same origins on both sides
+    assert good["gate"]["passed"] is True and worse["gate"]["passed"] is False
+    assert worse["gate"]["folds"] == 3 and worse["gate"]["champion_mase"] < worse["gate"]["challenger_mase"]
+    gate_csv = MlflowClient().download_artifacts(worse["mlflow_run_id"], "gate.csv")
+    g = pd.read_csv(gate_csv)
+    assert len(g) == 3 and g["origin"].is_unique and (g["mase_champion"] < g["mase_challenger"]).sum() >= 2
     assert worse["previous_champion_wape"] == pytest.approx(good["metrics"]["backtest_wape"])
     mv = MlflowClient().get_model_version_by_alias(registry.DEMAND_MODEL, "champion")
     assert str(mv.version) == "2"
@@ -49,7 +55,10 @@ def test_champion_moves_only_when_challenger_beats_it(lake_run, mlflow_store, sm
     hist = client.get_metric_history(good["mlflow_run_id"], "model_wape")
     assert sorted(m.step for m in hist) == [0, 1, 2]
     arts = {a.path for a in client.list_artifacts(good["mlflow_run_id"])}
-    assert {"feature_importance.png", "backtest_folds.csv"} <= arts
+    assert {"feature_importance.png", "backtest_folds.csv", "fallbacks.csv", "selection.csv"} <= arts
+    sel = catalog.DEMAND_SELECTION.read("r1", root=lake_run)
+    assert sel["chosen"].sum() == 1 and set(sel["candidate"]) == {"lgbm"}
+    assert good["selected"] == "lgbm"
     manifest = lake.read_manifest("r1", lake_run)
     assert manifest["forecast/demand_training"]["model_version"] == "3"
 
@@ -58,6 +67,9 @@ def test_champion_moves_only_when_challenger_beats_it(lake_run, mlflow_store, sm
     assert out["model_version"] == "2" and out["model_uri"].endswith("@champion")
     fc = lake.read_table("forecast", "r1", "demand_forecast", lake_run)
     assert list(fc.columns) == FORECAST_COLUMNS and len(fc) == 12 * 8
+    hier = catalog.DEMAND_FORECAST_HIERARCHY.read("r1", root=lake_run)
+    total = hier[hier["level"] == "total"].set_index("week")["yhat"].sort_index()
+    assert total.to_numpy() == pytest.approx(fc.groupby("week")["yhat"].sum().sort_index().to_numpy(), rel=1e-9)
     assert fc[FORECAST_COLUMNS[3:]].notna().all().all()
     assert fc["week"].min() == small_demand["demand_history"]["week"].max() + pd.Timedelta(weeks=1)
     manifest = lake.read_manifest("r1", lake_run)

@@ -217,3 +217,17 @@ def test_reconciled_levels_sum_exactly_with_their_own_bands():
     prod["parent"] = prod["node"].str.split("/").str[0]
     np.testing.assert_allclose(prod.groupby(["parent", "week"])["yhat"].sum().sort_index().to_numpy(),
                                pt.sort_index().to_numpy(), rtol=1e-12)
+
+
+def test_weighted_conformal_quantile_tracks_recent_windows():
+    from models.conformal import conformal_quantile, step_quantiles, weighted_conformal_quantile
+
+    s = np.arange(1.0, 11.0)
+    assert weighted_conformal_quantile(s, np.ones(10), 80) == conformal_quantile(s, 80) == 9.0
+    # an old window with large errors, a recent one with small errors: the recent one dominates
+    cv = pd.DataFrame({"score": np.r_[np.full(50, 5.0), np.full(50, 1.0)], "age": np.r_[np.full(50, 3), np.zeros(50)],
+                       "step": np.tile(np.arange(1, 3), 50)})
+    q = step_quantiles(cv, 2, (80, 95), halflife=1.0, pool=0)
+    assert q[80] == [1.0, 1.0] and q[95] == [5.0, 5.0]  # 0.5**3 weight: old errors only reach the 95% tail
+    flat = step_quantiles(cv, 2, (80,), halflife=1e9, pool=0)
+    assert flat[80] == [5.0, 5.0]

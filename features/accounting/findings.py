@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FINDING_COLUMNS = ["kind", "severity", "table", "source_row", "key", "value", "unit", "message"]
@@ -33,10 +34,9 @@ def co2e_gwp_findings(ledger: pd.DataFrame, factors: pd.DataFrame, gwp_set: str)
     """CO2e factors (gas CO2e) used in the ledger whose publisher states them under another GWP set."""
     if not len(ledger):
         return []
-    co2e = ledger["gas"].astype(str) == "CO2e"
-    used = set(ledger.loc[co2e.to_numpy(), "factor_id"].astype(str))
+    used = used_factor_ids(ledger)
     out = []
-    f = factors[factors["factor_id"].astype(str).isin(used)]
+    f = factors[factors["factor_id"].astype(str).isin(used) & (factors["gas"] == "CO2e")]
     for rec in f.to_dict("records"):
         src = str(rec.get("source", ""))
         pub = next((k for k in CO2E_PUBLISHER_GWP if k in src), None)
@@ -52,12 +52,22 @@ def co2e_gwp_findings(ledger: pd.DataFrame, factors: pd.DataFrame, gwp_set: str)
 def approximation_findings(ledger: pd.DataFrame, factors: pd.DataFrame) -> list[dict[str, Any]]:
     if "status" not in factors.columns or not len(ledger):
         return []
-    used = set(ledger["factor_id"].astype(str))
+    used = used_factor_ids(ledger)
     f = factors[(factors["status"] == "approximation") & factors["factor_id"].astype(str).isin(used)]
     return [{"kind": "factor_approximation", "severity": "info", "table": "emission_factors", "source_row": -1,
              "key": str(r["factor_id"]), "value": float(r["value"]), "unit": str(r["unit"]),
              "message": f"{r['factor_id']} is marked approximation in its source text: {r['source']}"}
             for r in f.to_dict("records")]
+
+
+def used_factor_ids(ledger: pd.DataFrame) -> set[str]:
+    """The factor ids with at least one ledger row, from the categorical codes (no string per row)."""
+    fid = ledger["factor_id"]
+    if not isinstance(fid.dtype, pd.CategoricalDtype):
+        return set(fid.dropna().astype(str).unique())
+    codes = fid.cat.codes.to_numpy()
+    n = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(fid.cat.categories))
+    return {str(c) for c, k in zip(fid.cat.categories, n, strict=True) if k}
 
 
 def findings_frame(findings: list[dict[str, Any]]) -> pd.DataFrame:

@@ -188,6 +188,22 @@ def _kpis_from_table(df) -> dict:
     return out
 
 
+def _accounting_tables(run_id: str, root: str | None) -> dict:
+    """Issue 15: emissions by source category (fugitive, process, heat, biogenic CO2) and the Scope 3
+    coverage statement, when the accounting stage wrote them."""
+    import pandas as pd
+
+    out = {}
+    cats = lake.read_manifest(run_id, root).get("accounting", {}).get("by_category_t_co2e") or {}
+    if cats:
+        out["Emissions by source category (history, t CO2e)"] = pd.DataFrame(
+            [(*k.split("|", 1), v) for k, v in cats.items()], columns=["scope", "category", "co2e_t"])
+    if catalog.SCOPE3_COVERAGE.exists(run_id, root=root):
+        cov = catalog.SCOPE3_COVERAGE.read(run_id, root=root)
+        out["Scope 3 coverage"] = cov[["category", "name", "status", "co2e_t", "reason"]]
+    return out
+
+
 def report_stage(run_id: str, root: str | None = None, scenario_id: str = "baseline") -> dict:
     """Gather the run's tables from the lake, render report/<run_id>/[<scenario>/]report.html and
     summary.png, and log both to MLflow beside the plan's run."""
@@ -239,7 +255,7 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
             frontier=frontier, chosen=chosen,
             tables={"Service level by market": kpi_long[kpi_long["kpi"] == "service_level_by_market"][
                 ["key", "value"]].rename(columns={"key": "market_id", "value": "service_level"}),
-                "Emissions by scope (history, t CO2e)": by_scope})
+                "Emissions by scope (history, t CO2e)": by_scope, **_accounting_tables(run_id, root)})
         folder = catalog.report_folder(run_id, scenario_id, root)
         with tempfile.TemporaryDirectory() as tmp:  # render locally, then copy into the lake (any fsspec URL)
             local = render_report(data, tmp)

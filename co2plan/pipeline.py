@@ -201,6 +201,10 @@ def _accounting_tables(run_id: str, root: str | None) -> dict:
     if catalog.SCOPE3_COVERAGE.exists(run_id, root=root):
         cov = catalog.SCOPE3_COVERAGE.read(run_id, root=root)
         out["Scope 3 coverage"] = cov[["category", "name", "status", "co2e_t", "reason"]]
+    if catalog.FACTOR_APPENDIX.exists(run_id, root=root):
+        app = catalog.FACTOR_APPENDIX.read(run_id, root=root)
+        out["Factor appendix: factors marked approximation"] = app.loc[
+            app["status"] == "approximation", ["factor_id", "value", "unit", "year", "source", "co2e_t_gross"]]
     return out
 
 

@@ -147,21 +147,21 @@ def _duplicate_activity(pcodes: np.ndarray, nplants: int, ccodes: np.ndarray, nc
     ndays = (int(day.max()) - d0) // _WEEK_NS + 1
     nc = max(ncarriers, 1)
     key_range = nplants * ndays * nc
-    if key_range <= (1 << 27):
-        dt = np.int32 if key_range < 2 ** 31 else np.int64
-        counts = np.zeros(key_range, dtype=np.int64)
+    if key_range <= max(4 * n, 1 << 20) and key_range < 2 ** 31:
+        # the int32 key written block by block into one array, then one row count per possible key
+        key = np.empty(n, dtype=np.int32)
         for s in range(0, n, _CHUNK):
             e = s + _CHUNK
-            k = ((day[s:e] - d0) // _WEEK_NS).astype(dt)
+            k = key[s:e]
+            np.floor_divide(day[s:e] - d0, _WEEK_NS, out=k, casting="unsafe")  # 7-day bin from the first date
             k *= nc
             k += ccodes[s:e]
-            k += pcodes[s:e].astype(dt) * (ndays * nc)
-            counts += np.bincount(k, minlength=key_range)
+            k += pcodes[s:e].astype(np.int32) * np.int32(ndays * nc)
+        counts = np.bincount(key, minlength=key_range)
         many = counts > 1
         if not many.any():
             return out
         first = int(np.flatnonzero(many)[0])
-        key = ((day - d0) // _WEEK_NS) * nc + ccodes + pcodes.astype(np.int64) * (ndays * nc)
         rows = np.flatnonzero(key == first)
         out.update(groups=int(many.sum()), rows=int(counts[many].sum()), example=(int(rows[0]), int(rows[1])))
         return out

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 FINDING_COLUMNS = ["kind", "severity", "table", "source_row", "key", "value", "unit", "message"]
@@ -61,13 +60,13 @@ def approximation_findings(ledger: pd.DataFrame, factors: pd.DataFrame) -> list[
 
 
 def used_factor_ids(ledger: pd.DataFrame) -> set[str]:
-    """The factor ids with at least one ledger row, from the categorical codes (no string per row)."""
+    """The factor ids in the ledger: the categories of its factor_id column (no pass over the rows; the
+    writer builds categories from the keys that have rows, plus the ids of contracts, which never match a
+    factor id)."""
     fid = ledger["factor_id"]
-    if not isinstance(fid.dtype, pd.CategoricalDtype):
-        return set(fid.dropna().astype(str).unique())
-    codes = fid.cat.codes.to_numpy()
-    n = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(fid.cat.categories))
-    return {str(c) for c, k in zip(fid.cat.categories, n, strict=True) if k}
+    if isinstance(fid.dtype, pd.CategoricalDtype):
+        return {str(c) for c in fid.cat.categories}
+    return set(fid.dropna().astype(str).unique())
 
 
 def findings_frame(findings: list[dict[str, Any]]) -> pd.DataFrame:

@@ -280,6 +280,26 @@ def _kpis_from_table(df) -> dict:
     return out
 
 
+def _accounting_tables(run_id: str, root: str | None) -> dict:
+    """Issue 15: emissions by source category (fugitive, process, heat, biogenic CO2) and the Scope 3
+    coverage statement, when the accounting stage wrote them."""
+    import pandas as pd
+
+    out = {}
+    cats = lake.read_manifest(run_id, root).get("accounting", {}).get("by_category_t_co2e") or {}
+    if cats:
+        out["Emissions by source category (history, t CO2e)"] = pd.DataFrame(
+            [(*k.split("|", 1), v) for k, v in cats.items()], columns=["scope", "category", "co2e_t"])
+    if catalog.SCOPE3_COVERAGE.exists(run_id, root=root):
+        cov = catalog.SCOPE3_COVERAGE.read(run_id, root=root)
+        out["Scope 3 coverage"] = cov[["category", "name", "status", "co2e_t", "reason"]]
+    if catalog.FACTOR_APPENDIX.exists(run_id, root=root):
+        app = catalog.FACTOR_APPENDIX.read(run_id, root=root)
+        out["Factor appendix: factors marked approximation"] = app.loc[
+            app["status"] == "approximation", ["factor_id", "value", "unit", "year", "source", "co2e_t_gross"]]
+    return out
+
+
 def report_stage(run_id: str, root: str | None = None, scenario_id: str = "baseline") -> dict:
     """Gather the run's tables from the lake, render report/<run_id>/[<scenario>/]report.html and
     summary.png, and log both to MLflow beside the plan's run."""
@@ -295,6 +315,7 @@ def report_stage(run_id: str, root: str | None = None, scenario_id: str = "basel
         plan_id = f"{run_id}/{scenario_id}"
         data = report_data(run_id, scenario_id, root)
         data.tables["Data plausibility"] = _plausibility_table(lake.read_manifest(run_id, root))
+        data.tables.update(_accounting_tables(run_id, root))
         head = data.kpis
         folder = catalog.report_folder(run_id, scenario_id, root)
         with tempfile.TemporaryDirectory() as tmp:  # render locally, then copy into the lake (any fsspec URL)

@@ -129,38 +129,43 @@ def _energy_rows(energy_use: pd.DataFrame | _EnergyRows, plants: pd.DataFrame,
     return er
 
 
+_WEEK_NS = 7 * 86_400_000_000_000
+
+
 def _duplicate_activity(pcodes: np.ndarray, nplants: int, ccodes: np.ndarray, ncarriers: int,
                         weeks: np.ndarray) -> dict[str, Any]:
-    """Groups of rows with the same (plant, day, carrier): one int key per row, a row count per possible key
-    (bincount, block by block, no hashing); a sort only when the key range is too large to count."""
+    """Groups of rows with the same (plant, week, carrier) — the energy_use key; dates count in the 7-day bin
+    from the earliest date, i.e. their ISO week when dates are Mondays as the contract says: one int key per
+    row, a row count per possible key (bincount, block by block, no hashing); a hash only when the key range
+    is too large to count."""
     n = len(pcodes)
     out: dict[str, Any] = {"groups": 0, "rows": 0, "example": None}
     if n < 2:
         return out
     day = weeks.view(np.int64)
     d0 = int(day.min())
-    ndays = (int(day.max()) - d0) // 86_400_000_000_000 + 1
+    ndays = (int(day.max()) - d0) // _WEEK_NS + 1
     nc = max(ncarriers, 1)
     key_range = nplants * ndays * nc
-    if key_range <= (1 << 27):
-        dt = np.int32 if key_range < 2 ** 31 else np.int64
-        counts = np.zeros(key_range, dtype=np.int64)
+    if key_range <= max(4 * n, 1 << 20) and key_range < 2 ** 31:
+        # the int32 key written block by block into one array, then one row count per possible key
+        key = np.empty(n, dtype=np.int32)
         for s in range(0, n, _CHUNK):
             e = s + _CHUNK
-            k = ((day[s:e] - d0) // 86_400_000_000_000).astype(dt)
+            k = key[s:e]
+            np.floor_divide(day[s:e] - d0, _WEEK_NS, out=k, casting="unsafe")  # 7-day bin from the first date
             k *= nc
             k += ccodes[s:e]
-            k += pcodes[s:e].astype(dt) * (ndays * nc)
-            counts += np.bincount(k, minlength=key_range)
+            k += pcodes[s:e].astype(np.int32) * np.int32(ndays * nc)
+        counts = np.bincount(key, minlength=key_range)
         many = counts > 1
         if not many.any():
             return out
         first = int(np.flatnonzero(many)[0])
-        key = ((day - d0) // 86_400_000_000_000) * nc + ccodes + pcodes.astype(np.int64) * (ndays * nc)
         rows = np.flatnonzero(key == first)
         out.update(groups=int(many.sum()), rows=int(counts[many].sum()), example=(int(rows[0]), int(rows[1])))
         return out
-    key = pd.Series(((day - d0) // 86_400_000_000_000) * nc + ccodes + pcodes.astype(np.int64) * (ndays * nc))
+    key = pd.Series(((day - d0) // _WEEK_NS) * nc + ccodes + pcodes.astype(np.int64) * (ndays * nc))
     d = key.duplicated(keep=False).to_numpy()
     if d.any():
         rows = np.flatnonzero(key.to_numpy() == key.to_numpy()[np.flatnonzero(d)[0]])

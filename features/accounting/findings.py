@@ -33,10 +33,9 @@ def co2e_gwp_findings(ledger: pd.DataFrame, factors: pd.DataFrame, gwp_set: str)
     """CO2e factors (gas CO2e) used in the ledger whose publisher states them under another GWP set."""
     if not len(ledger):
         return []
-    co2e = ledger["gas"].astype(str) == "CO2e"
-    used = set(ledger.loc[co2e.to_numpy(), "factor_id"].astype(str))
+    used = used_factor_ids(ledger)
     out = []
-    f = factors[factors["factor_id"].astype(str).isin(used)]
+    f = factors[factors["factor_id"].astype(str).isin(used) & (factors["gas"] == "CO2e")]
     for rec in f.to_dict("records"):
         src = str(rec.get("source", ""))
         pub = next((k for k in CO2E_PUBLISHER_GWP if k in src), None)
@@ -52,12 +51,22 @@ def co2e_gwp_findings(ledger: pd.DataFrame, factors: pd.DataFrame, gwp_set: str)
 def approximation_findings(ledger: pd.DataFrame, factors: pd.DataFrame) -> list[dict[str, Any]]:
     if "status" not in factors.columns or not len(ledger):
         return []
-    used = set(ledger["factor_id"].astype(str))
+    used = used_factor_ids(ledger)
     f = factors[(factors["status"] == "approximation") & factors["factor_id"].astype(str).isin(used)]
     return [{"kind": "factor_approximation", "severity": "info", "table": "emission_factors", "source_row": -1,
              "key": str(r["factor_id"]), "value": float(r["value"]), "unit": str(r["unit"]),
              "message": f"{r['factor_id']} is marked approximation in its source text: {r['source']}"}
             for r in f.to_dict("records")]
+
+
+def used_factor_ids(ledger: pd.DataFrame) -> set[str]:
+    """The factor ids in the ledger: the categories of its factor_id column (no pass over the rows; the
+    writer builds categories from the keys that have rows, plus the ids of contracts, which never match a
+    factor id)."""
+    fid = ledger["factor_id"]
+    if isinstance(fid.dtype, pd.CategoricalDtype):
+        return {str(c) for c in fid.cat.categories}
+    return set(fid.dropna().astype(str).unique())
 
 
 def findings_frame(findings: list[dict[str, Any]]) -> pd.DataFrame:

@@ -36,6 +36,7 @@ import pandas as pd
 
 from core.tables import TABLE_ORDER, TABLES
 from features import sample_catalog as cat
+from features.sample_suppliers import supply_tables
 
 END_WEEK = pd.Timestamp("2026-11-16")  # a Monday; fixed so that output never depends on today's date
 N_WEEKS = 156
@@ -135,7 +136,7 @@ def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
         elif col.dtype == "float":
             s = s.astype("float64")
         elif col.dtype == "int":
-            s = s.astype("int64")
+            s = s.astype("Int64" if col.nullable else "int64")
         elif col.dtype == "bool":
             s = s.astype(bool)
         elif col.dtype == "date":
@@ -422,6 +423,7 @@ def generate(size: str = "demo", seed: int = 7) -> dict[str, pd.DataFrame]:
         "energy_contracts": _contracts(plants, elec_kwh, weeks, rng),
         "supplier_emissions": _suppliers(plants, elig, prod_mat, p_of_pair, pt, weeks, rng),
     }
+    tables.update(supply_tables(size, seed, plants, products, production))  # issue 16: own random stream
     return {name: conform(name, tables[name]) for name in TABLE_ORDER}
 
 

@@ -37,3 +37,20 @@ def test_graph_and_submission_stages_write_their_datasets(demo_run):
     assert (exp["exposure"] <= 1.0).all()
     m = lake.read_manifest("r1", demo_run)
     assert m["supply_graph"]["status"] == "ok" and m["supply_submissions"]["status"] == "ok"
+
+
+def test_risk_stage_writes_scores_alerts_and_classified_events(demo_run):
+    from suppliers.stage import supply_risk
+
+    info = supply_risk("r1", root=demo_run)
+    assert info["status"] == "ok" and info["nlp"]["macro_f1"] >= 0.7
+    risk = catalog.SUPPLY_RISK.read("r1", root=demo_run)
+    assert set(risk["kind"]) == {"supplier", "plant", "product"}
+    assert risk["total"].between(0, 1).all()
+    al = catalog.SUPPLY_ALERTS.read("r1", root=demo_run)
+    assert len(al) == info["alerts"] and (al["risk"] >= al["threshold"]).all()
+    ev = catalog.EVENTS_CLASSIFIED.read("r1", root=demo_run)
+    assert len(ev) == len(catalog.VALIDATED["supplier_events"].read("r1", root=demo_run))
+    # a second run against the first: nothing crossed the line again
+    again = supply_risk("r1", root=demo_run, previous_run_id="r1")
+    assert again["alerts"] == 0

@@ -31,6 +31,7 @@ COPY_ACTIVITY = 0.05  # ... while activity changed by more than 5 %
 PEER_Z = 3.5
 PEER_MIN = 5
 
+STATUSES = ("accepted", "flagged", "rejected", "superseded")
 REJECT_RULES = ("unit_slip_x1000", "activity:ratio_high", "activity:ratio_low", "value:impossible")
 FLAG_RULES = ("spend:ratio", "history:jump", "history:copy_paste", "peer:robust_z")
 OUT_COLUMNS = ("activity_estimate_t", "activity_ratio", "spend_estimate_t", "spend_ratio", "prev_tco2e",
@@ -38,7 +39,15 @@ OUT_COLUMNS = ("activity_estimate_t", "activity_ratio", "spend_estimate_t", "spe
 
 
 def _codes(values: pd.Series | np.ndarray, categories) -> np.ndarray:
-    return pd.Categorical(values, categories=list(categories)).codes.astype(np.int64)
+    """Codes of ``values`` in ``categories`` (-1: not among them), by one factorize of the column
+    (a categorical column, e.g. read with a dictionary, costs nothing)."""
+    cats = list(categories)
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        return pd.Index(cats).get_indexer(values.cat.categories)[values.cat.codes.to_numpy()].astype(np.int64) \
+            if len(values) else np.zeros(0, dtype=np.int64)
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    remap = np.append(pd.Index(cats).get_indexer(uniques), -1).astype(np.int64)
+    return remap[codes]  # code -1 (null) -> the appended -1
 
 
 def _slip(ratio: np.ndarray) -> np.ndarray:
@@ -54,8 +63,9 @@ def _base_qty(df: pd.DataFrame, base_unit_of_commodity: np.ndarray, ccode: np.nd
     units = list(UNIT_TO_BASE)
     ucode = _codes(df["activity_unit"], units)
     mult = np.array([UNIT_TO_BASE[u][1] for u in units] + [np.nan])[ucode]
-    ubase = np.array([UNIT_TO_BASE[u][0] for u in units] + [""], dtype=object)[ucode]
-    ok = (ccode >= 0) & (ubase == base_unit_of_commodity[np.maximum(ccode, 0)])
+    fits = np.array([[UNIT_TO_BASE[u][0] == b for b in base_unit_of_commodity] + [False] for u in units]
+                    + [[False] * (len(base_unit_of_commodity) + 1)])  # [unit code, commodity code], -1 = last
+    ok = fits[ucode, ccode]
     qty = df["activity_qty"].to_numpy(dtype=float, na_value=np.nan) * mult
     return np.where(ok, qty, np.nan)
 
@@ -78,7 +88,8 @@ def check_submissions(submissions: pd.DataFrame, reference: pd.DataFrame | None 
                       spend_factors: pd.DataFrame | None = None) -> pd.DataFrame:
     """Check every supplier submission; returns the input columns plus the check columns (see
     docs/SUPPLIERS.md), in input order."""
-    df = submissions.reset_index(drop=True)
+    df = submissions if submissions.index.equals(pd.RangeIndex(len(submissions))) \
+        else submissions.reset_index(drop=True)
     n = len(df)
     mat = (factors if factors is not None else material_factors()).set_index("commodity")
     commodities = sorted(set(mat.index) | set(COMMODITY_NAICS))
@@ -92,12 +103,17 @@ def check_submissions(submissions: pd.DataFrame, reference: pd.DataFrame | None 
         a_ratio = t / est
         intensity = t / qty
 
-    # superseded: a higher version of the same submission_id is in the input
-    sid_code, _ = pd.factorize(df["submission_id"])
+    # superseded: a higher version of the same submission_id is in the input (only ids that have a
+    # version above 1 can be affected: the door keeps (submission_id, version) unique)
     version = df["version"].to_numpy(dtype=np.int64)
-    vmax = np.zeros(sid_code.max(initial=-1) + 1, dtype=np.int64)
-    np.maximum.at(vmax, sid_code, version)
-    superseded = version < vmax[sid_code]
+    superseded = np.zeros(n, dtype=bool)
+    if n and version.max() > 1:
+        sids = df["submission_id"].to_numpy(dtype=object)
+        cand = np.flatnonzero(pd.Series(sids).isin(set(sids[version > 1])).to_numpy())
+        code, _ = pd.factorize(sids[cand])
+        vmax = np.zeros(code.max() + 1, dtype=np.int64)
+        np.maximum.at(vmax, code, version[cand])
+        superseded[cand] = version[cand] < vmax[code]
 
     # spend
     s_est = np.full(n, np.nan)
@@ -118,14 +134,16 @@ def check_submissions(submissions: pd.DataFrame, reference: pd.DataFrame | None 
     rejected = slip | high | low | impossible
 
     # history: the same supplier and commodity one year earlier (sums over the live, not rejected rows)
-    g_code, _ = pd.factorize(pd.MultiIndex.from_arrays([df["supplier_id"], df["commodity"]])) if n else (
-        np.zeros(0, dtype=np.int64), None)
+    sup_col = df["supplier_id"]
+    s_code = sup_col.cat.codes.to_numpy() if isinstance(sup_col.dtype, pd.CategoricalDtype) \
+        else pd.factorize(np.asarray(sup_col, dtype=object))[0]
+    g_code = s_code.astype(np.int64) * (len(commodities) + 1) + (ccode + 1)
     year = df["year"].to_numpy(dtype=np.int64)
-    y0 = year.min(initial=0)
-    span = int(year.max(initial=0) - y0 + 2)
+    y0 = int(year.min()) if n else 0
+    span = int(year.max() - y0 + 2) if n else 2
     cell = g_code * span + (year - y0 + 1)  # slot 0 of each group is the year before the first
     live = ~superseded & ~rejected
-    size = (g_code.max(initial=-1) + 1) * span
+    size = int(g_code.max(initial=-1) + 1) * span
     t_sum = np.bincount(cell[live], weights=t[live], minlength=size)
     q_sum = np.bincount(cell[live], weights=np.nan_to_num(qty[live]), minlength=size)
     has = np.bincount(cell[live], minlength=size) > 0
@@ -146,9 +164,10 @@ def check_submissions(submissions: pd.DataFrame, reference: pd.DataFrame | None 
     with np.errstate(invalid="ignore", divide="ignore"):
         x = np.log10(intensity)
     finite = np.isfinite(x)
-    py_key = ccode * 10_000 + year
+    py_key = (ccode + 1) * span + (year - y0)  # dense: commodity x year
     if reference is not None and len(reference):
-        rk = _codes(reference["commodity"], commodities) * 10_000 + reference["year"].to_numpy(dtype=np.int64)
+        ry = reference["year"].to_numpy(dtype=np.int64) - y0
+        rk = np.where((ry >= 0) & (ry < span), (_codes(reference["commodity"], commodities) + 1) * span + ry, -1)
         rpos = pd.Index(rk).get_indexer(py_key)
         ref = reference.reset_index(drop=True)
         med = np.where(rpos >= 0, ref["median_log10_intensity"].to_numpy()[np.maximum(rpos, 0)], np.nan)
@@ -169,14 +188,22 @@ def check_submissions(submissions: pd.DataFrame, reference: pd.DataFrame | None 
     rules = {"unit_slip_x1000": slip, "activity:ratio_high": high, "activity:ratio_low": low,
              "value:impossible": impossible, "spend:ratio": spend_off, "history:jump": jump,
              "history:copy_paste": copy, "peer:robust_z": peer}
-    reasons = np.full(n, "", dtype=object)
-    for key, mask in rules.items():
-        if mask.any():
-            reasons[mask] = np.where(reasons[mask] == "", key, reasons[mask] + "; " + key)
+    # reasons as a bit mask per row, then one text per distinct mask (a categorical column)
+    bits = np.zeros(n, dtype=np.int64)
+    for b, mask in enumerate(rules.values()):
+        bits |= mask.astype(np.int64) << b
+    masks = np.flatnonzero(np.bincount(bits, minlength=1 << len(rules)))
+    lookup = np.zeros(1 << len(rules), dtype=np.int64)
+    lookup[masks] = np.arange(len(masks))
+    rcode = lookup[bits]
+    names = list(rules)
+    texts = ["; ".join(names[b] for b in range(len(names)) if m >> b & 1) for m in masks]
+    reasons = pd.Categorical.from_codes(rcode.reshape(-1), categories=pd.Index(texts, dtype=object)) \
+        if len(set(texts)) == len(texts) else np.asarray(texts, dtype=object)[rcode]
     flagged = spend_off | jump | copy | peer
-    status = np.where(superseded, "superseded",
-                      np.where(rejected, "rejected", np.where(flagged, "flagged", "accepted"))).astype(object)
-    out = df.copy()
+    code = np.where(superseded, 3, np.where(rejected, 2, flagged.astype(np.int8)))
+    status = pd.Categorical.from_codes(code, categories=list(STATUSES))
+    out = df.copy(deep=False)  # the input's columns are shared, not copied; the input is not modified
     for col, v in zip(OUT_COLUMNS, (est, a_ratio, s_est, s_ratio, prev_t, prev_q, intensity, z, status, reasons),
                       strict=True):
         out[col] = v
@@ -184,15 +211,21 @@ def check_submissions(submissions: pd.DataFrame, reference: pd.DataFrame | None 
 
 
 def _peer_stats(key: np.ndarray, x: np.ndarray) -> pd.DataFrame:
-    """median, MAD and count of x per key, by one sort and segment medians."""
+    """median, MAD and count of x per key, by one sort and medians of the sorted segments."""
     if not len(key):
         return pd.DataFrame({"median": [], "mad": [], "n": []}, index=pd.Index([], dtype=np.int64))
-    s = pd.Series(x)
-    g = s.groupby(key)
-    med = g.median()
-    dev = (s - med.reindex(key).to_numpy()).abs()
-    mad = dev.groupby(key).median()
-    return pd.DataFrame({"median": med, "mad": mad, "n": g.size()})
+    small = key - key.min()
+    # a small key range sorts by radix (linear) as int16
+    order = np.argsort(small.astype(np.int16) if small.max() < 2**15 else small, kind="stable")
+    ks, xs = key[order], x[order]
+    uniq, start, cnt = np.unique(ks, return_index=True, return_counts=True)
+    med = np.empty(len(uniq))
+    mad = np.empty(len(uniq))
+    for i, (a, c) in enumerate(zip(start, cnt, strict=True)):
+        seg = xs[a:a + c]
+        med[i] = np.median(seg)
+        mad[i] = np.median(np.abs(seg - med[i]))
+    return pd.DataFrame({"median": med, "mad": mad, "n": cnt}, index=pd.Index(uniq))
 
 
 def build_reference(checked: pd.DataFrame) -> pd.DataFrame:

@@ -68,7 +68,8 @@ def supply_submissions(run_id: str, root: str | None = None) -> dict[str, Any]:
     if checked is not None:
         out["submission_checks"] = catalog.SUBMISSION_CHECKS.write(checked, run_id, root=root)
         out["xval_reference"] = catalog.XVAL_REFERENCE.write(build_reference(checked), run_id, root=root)
-        info["submissions"] = {k: int(v) for k, v in checked["status"].value_counts().sort_index().items()}
+        info["submissions"] = {str(k): int(v) for k, v in checked["status"].value_counts().sort_index().items()
+                               if v > 0}
     info["uris"] = out
     return _record(run_id, root, "submissions", info)
 

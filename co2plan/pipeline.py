@@ -380,3 +380,11 @@ def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None
     if rep:
         lines.append(f"  report: {rep.get('html')}\n  summary picture: {rep.get('png')}")
     return "\n".join(lines)
+
+
+def supply_stage(run_id: str, root: str | None = None, log_mlflow: bool = True) -> dict:
+    """Issue 16: supplier graph, submission checks + Scope 3 category 1, ESG/news risk and alerts
+    (validated/<run> -> supply/<run>); skipped when the run has no supply tables."""
+    from suppliers import supply_stage as run_supply
+
+    return _timed("supply", run_id, lambda: _small(run_supply(run_id, root=root, log_mlflow=log_mlflow)))

@@ -55,9 +55,9 @@ def build_graph(suppliers: pd.DataFrame, links: pd.DataFrame, plants: pd.DataFra
     W = sp.csr_matrix((lk["weight"].to_numpy(), (b, s)), shape=(len(nodes), len(nodes)))
     W.sum_duplicates()
     g = nx.DiGraph()
-    sup = suppliers.set_index("supplier_id")
-    g.add_nodes_from((sid, {"kind": r.kind, "country": r.country, "commodity": r.commodity, "tier": int(r.tier)})
-                     for sid, r in sup.iterrows())
+    g.add_nodes_from((sid, {"kind": k, "country": co, "commodity": c, "tier": int(t)}) for sid, k, co, c, t in
+                     zip(suppliers["supplier_id"], suppliers["kind"], suppliers["country"], suppliers["commodity"],
+                         suppliers["tier"], strict=True))
     pl = plants.set_index("plant_id")
     g.add_nodes_from((pid, {"kind": "plant", "country": pl.at[pid, "country"], "commodity": None, "tier": 0})
                      for pid in plant_ids)
@@ -124,12 +124,21 @@ def concentration(suppliers: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+STRUCTURAL_MAX_NODES = 5000
+
+
 def single_points_of_failure(G: SupplyGraph, exp: pd.DataFrame | None = None,
-                             structural: bool = True) -> pd.DataFrame:
+                             structural: bool | None = None) -> pd.DataFrame:
     """Nodes that carry all of a plant's supply of one input commodity:
     plant_id, commodity, node_id, exposure, kind (``volume``: exposure >= 0.999; ``structural``: every
-    path from the raw materials to the plant passes the node, by dominators; ``both``)."""
+    path from the raw materials to the plant passes the node, by dominators; ``both``).
+
+    With every share > 0 the two agree (all volume passes a node iff every path does), so the
+    dominator pass (one per plant and commodity) runs by default only up to ``STRUCTURAL_MAX_NODES``
+    nodes; on bigger graphs the volume test stands for both."""
     exp = exposure(G) if exp is None else exp
+    if structural is None:
+        structural = len(G.nodes) <= STRUCTURAL_MAX_NODES
     vol = exp[(exp["commodity"] != "*") & (exp["exposure"] >= 0.999)][["plant_id", "commodity", "node_id", "exposure"]]
     out = vol.assign(kind="volume")
     if structural:

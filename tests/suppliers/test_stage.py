@@ -54,3 +54,11 @@ def test_risk_stage_writes_scores_alerts_and_classified_events(demo_run):
     # a second run against the first: nothing crossed the line again
     again = supply_risk("r1", root=demo_run, previous_run_id="r1")
     assert again["alerts"] == 0
+
+
+def test_the_application_stage_runs_all_three_steps_and_keeps_xcom_small(demo_run):
+    from co2plan import pipeline
+
+    out = pipeline.supply_stage("r1", root=demo_run, log_mlflow=False)
+    assert {out["graph"]["status"], out["submissions"]["status"], out["risk"]["status"]} == {"ok"}
+    assert out["run_id"] == "r1" and out["seconds"] > 0

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_risk_nlp.py [demo|large] [--mlflow]
 
 Trains suppliers.events on the sample's labelled events, holding apart every event of one sentence frame
-per category (frames never seen in training), and prints precision, recall and F1 per category, macro
+and of one issue phrase per category (wordings never seen in training), and prints precision, recall and F1 per category, macro
 F1, accuracy and severity accuracy. With ``--mlflow`` the metrics and the model go to the project's
 MLflow store (experiment ``co2plan-risk-nlp``, model ``co2plan-event-classifier``).
 Caveat: the texts are synthetic (frames x issue phrases); this proves the pipeline, not real-news quality.

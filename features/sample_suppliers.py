@@ -14,8 +14,8 @@ follow USGS Mineral Commodity Summaries 2024 (cobalt ~3/4 DR Congo, nickel ~1/2 
 Australia/Chile/China). ESG ratings come from three providers on different scales that agree only
 partly (latent risk + provider noise, pairwise rank correlation ~0.4-0.7 as reported by Berg, Koelbel
 & Rigobon 2022). News events are short texts (a sentence frame + an issue phrase) with labelled
-category and severity; the frame is recorded in ``source`` (``<outlet>#<frame>``) so a held-apart test
-split can keep unseen sentence shapes apart. Submissions carry planted errors: unit slips (x1000 or /1000), copy-paste from
+category and severity; frame and phrase are recorded in ``source`` (``<outlet>#<frame>/<phrase>``) so a
+held-apart test split can keep unseen sentence shapes and unseen phrases apart. Submissions carry planted errors: unit slips (x1000 or /1000), copy-paste from
 last year while activity moved, and intensities far off peers.
 
 Numbers in ``TRUE_INTENSITY`` are the generator's truth (t CO2e per volume unit), close to the public
@@ -242,7 +242,8 @@ def _events(rng: np.random.Generator, sup: pd.DataFrame, n_events: int) -> pd.Da
     rows = []
     for i in range(n_events):
         c = cats[rng.choice(len(cats), p=p_cat)]
-        issue, sev = ISSUES[c][rng.integers(len(ISSUES[c]))]
+        k = int(rng.integers(len(ISSUES[c])))
+        issue, sev = ISSUES[c][k]
         frames = NEUTRAL_FRAMES if c == "none" else RISK_FRAMES
         fam, frame = frames[rng.integers(len(frames))]
         s = rng.choice(len(sup), p=w / w.sum())
@@ -252,7 +253,7 @@ def _events(rng: np.random.Generator, sup: pd.DataFrame, n_events: int) -> pd.Da
             "supplier_id": None if country_wide else sup["supplier_id"].iat[s],
             "country": sup["country"].iat[s] if country_wide else None,
             "date": RUN_DATE - pd.Timedelta(days=int(rng.integers(0, 365))),
-            "source": f"{OUTLETS[rng.integers(len(OUTLETS))]}#{fam}",
+            "source": f"{OUTLETS[rng.integers(len(OUTLETS))]}#{fam}/{c[:3]}{k}",  # frame / issue phrase
             "text": frame.format(n=sup["name"].iat[s], c=sup["country"].iat[s], i=issue),
             "label_category": c if rng.random() < 0.9 else None,  # 10 % unlabelled, as in a real feed
             "label_severity": sev,

@@ -3,9 +3,9 @@
 No usable text model ships inside a PyPI wheel (sentence-transformers, model2vec and fastembed fetch
 weights from a hub), so the classifier is trained on the labelled events of the run: TF-IDF of word
 1-2 grams and character 3-5 grams, then a class-balanced logistic regression (scikit-learn, fixed
-seed); a second one predicts the severity 1..3. ``evaluate_event_model`` holds apart whole template
-families (``source`` is ``<outlet>#<family>``; one family per category is never trained on), so the
-precision and recall it reports are on phrasings the model has not seen. On the synthetic sample this
+seed); a second one predicts the severity 1..3. ``evaluate_event_model`` holds apart whole sentence
+frames and issue phrases (``source`` is ``<outlet>#<frame>/<phrase>``; one of each per category is never
+trained on), so the precision and recall it reports are on wordings the model has not seen. On the synthetic sample this
 proves the pipeline, not the quality on real news; a real labelled feed goes in the same table.
 """
 
@@ -70,9 +70,11 @@ def data_hash(events: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(lab, index=False).to_numpy().tobytes()).hexdigest()[:16]
 
 
-def _family(events: pd.DataFrame) -> pd.Series:
+def _family(events: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(sentence frame, issue phrase) from ``source`` = ``<outlet>#<frame>[/<phrase>]`` (empty if absent)."""
     src = events["source"].fillna("").astype(str)
-    return src.str.split("#").str[1].where(src.str.contains("#"), events["event_id"].astype(str))
+    fam = src.str.split("#").str[1].fillna("")
+    return fam.str.split("/").str[0].fillna(""), fam.str.split("/").str[1].fillna("")
 
 
 def fit_event_model(events: pd.DataFrame) -> EventModel:
@@ -90,14 +92,18 @@ def fit_event_model(events: pd.DataFrame) -> EventModel:
 
 
 def held_apart_split(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, test): the test set holds every event of one template family per category (the family
-    with the highest name); events without a family are split by a hash of their id (1 in 4 to test)."""
+    """(train, test): the test set holds every event whose sentence frame *or* issue phrase is held
+    apart (per category the frame and the phrase with the highest name), so the model is scored on
+    wordings it has never seen; events without that record are split by a hash of their id (1 in 4)."""
     lab = labelled(events)
-    fam = _family(lab)
-    has_fam = lab["source"].fillna("").str.contains("#")
-    held = set(fam[has_fam].groupby(lab.loc[has_fam, "label_category"]).max())
+    frame, phrase = _family(lab)
+    cat = lab["label_category"]
+    known = frame != ""
+    held_f = set(frame[known].groupby(cat[known]).max())
+    known_p = phrase != ""
+    held_p = set(phrase[known_p].groupby(cat[known_p]).max())
     h = lab["event_id"].astype(str).map(lambda s: int(hashlib.md5(s.encode()).hexdigest(), 16) % 4 == 0)
-    test = np.where(has_fam, fam.isin(held), h)
+    test = np.where(known, frame.isin(held_f) | (known_p & phrase.isin(held_p)), h)
     return lab[~test].reset_index(drop=True), lab[test].reset_index(drop=True)
 
 

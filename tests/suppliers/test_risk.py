@@ -81,14 +81,16 @@ def test_a_country_sanction_raises_own_risk_and_alerts_name_the_path_to_the_plan
     assert alerts(G, risk, previous=risk, drivers=w).empty
 
 
-def test_the_event_classifier_generalises_to_held_apart_sentence_frames():
+def test_the_event_classifier_generalises_to_held_apart_frames_and_phrases():
     from features.sample import generate
     from suppliers.events import evaluate_event_model, fit_event_model, held_apart_split
 
     ev = generate("demo")["supplier_events"]
     train, test = held_apart_split(ev)
-    frames = lambda d: set(d["source"].str.split("#").str[1])  # noqa: E731
-    assert not frames(train) & frames(test)  # no sentence frame of the test set was trained on
+    frames = lambda d: set(d["source"].str.split("#").str[1].str.split("/").str[0])  # noqa: E731
+    phrases = lambda d: set(d["source"].str.split("/").str[1])  # noqa: E731
+    assert frames(test) - frames(train) and phrases(test) - phrases(train)  # unseen frames and phrases
+    assert len(frames(test) - frames(train)) == 2 and len(phrases(test) - phrases(train)) == 6
     m = evaluate_event_model(ev)
     assert m["macro_f1"] >= 0.7
     assert set(m["per_category"]) == {"accident", "environment", "insolvency", "labour_human_rights", "none",

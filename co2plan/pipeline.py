@@ -554,3 +554,11 @@ def _plausibility_table(manifest: dict):
         "whitespace_trimmed"].values()), "example": ", ".join(c["whitespace_trimmed"])}
              for t, c in (val.get("tables") or {}).items() if c.get("whitespace_trimmed")]
     return pd.DataFrame(rows or [{"rule": "all plausibility rules", "policy": "", "rows": 0, "example": "no findings"}])
+
+
+def supply_stage(run_id: str, root: str | None = None, log_mlflow: bool = True) -> dict:
+    """Issue 16: supplier graph, submission checks + Scope 3 category 1, ESG/news risk and alerts
+    (validated/<run> -> supply/<run>); skipped when the run has no supply tables."""
+    from suppliers import supply_stage as run_supply
+
+    return _timed("supply", run_id, lambda: _small(run_supply(run_id, root=root, log_mlflow=log_mlflow)))

@@ -256,3 +256,40 @@ DEMAND_FORECAST_HIERARCHY = Dataset("forecast", "demand_forecast_hierarchy", "mo
                                                 "level's own 80%/95% band (totals are not sums of bounds)")
 DATASETS = (*DATASETS, DEMAND_SELECTION, DEMAND_FORECAST_HIERARCHY)
 __all__ += ["DEMAND_SELECTION", "DEMAND_FORECAST_HIERARCHY"]
+# ---- supply chain (issue 16): suppliers.stage writes supply/<run_id>/<table>
+STAGES["supply"] = "supplier graph, exposure, risk, alerts, submission checks and Scope 3 category 1"
+
+
+def _supply(table: str, producer: str, keys: tuple[str, ...], description: str) -> Dataset:
+    return Dataset("supply", table, f"suppliers.stage.{producer}", keys=keys, description=description)
+
+
+SUPPLY_NODES = _supply("graph_nodes", "supply_graph", ("node_id",),
+                       "every supplier and plant with its graph depth, country, commodity and degree")
+SUPPLY_EXPOSURE = _supply("exposure", "supply_graph", ("plant_id", "node_id"),
+                          "volume-weighted share of each plant's inputs that passes through each node")
+SUPPLY_CONCENTRATION = _supply("concentration", "supply_graph", ("commodity", "by"),
+                               "HHI (0..10,000) per commodity over suppliers and over countries")
+SUPPLY_SPOF = _supply("single_points_of_failure", "supply_graph", ("plant_id", "commodity", "node_id"),
+                      "nodes every path of a plant's commodity passes (structural) or carrying >= 99.9 %")
+ESG_NORMALISED = _supply("esg_normalised", "supply_risk", ("supplier_id",),
+                         "ESG risk per provider on [0, 1] with median, min, max, spread and a disagreement flag")
+EVENTS_CLASSIFIED = _supply("events_classified", "supply_risk", ("event_id",),
+                            "news events with predicted risk category, severity and probability")
+SUPPLY_RISK = _supply("risk_scores", "supply_risk", ("node_id",),
+                      "own, inherited and total risk per supplier and plant")
+SUPPLY_ALERTS = _supply("alerts", "supply_risk", ("node_id",),
+                        "nodes whose risk crossed the threshold, with drivers and paths to the plants hit")
+SUBMISSION_CHECKS = _supply("submission_checks", "supply_submissions", ("submission_id", "version"),
+                            "every supplier submission with its check ratios, status and reasons")
+SCOPE3_CAT1 = _supply("scope3_cat1", "supply_submissions", ("plant_id", "supplier_id", "commodity", "year"),
+                      "Scope 3 category 1 t CO2e per plant, tier-1 supplier and commodity with its data-quality tier")
+XVAL_REFERENCE = _supply("xval_reference", "supply_submissions", ("commodity", "year"),
+                         "peer intensity medians/MADs per commodity and year, for checking one submission fast")
+
+SUPPLY: dict[str, Dataset] = {d.table: d for d in (
+    SUPPLY_NODES, SUPPLY_EXPOSURE, SUPPLY_CONCENTRATION, SUPPLY_SPOF, ESG_NORMALISED, EVENTS_CLASSIFIED,
+    SUPPLY_RISK, SUPPLY_ALERTS, SUBMISSION_CHECKS, SCOPE3_CAT1, XVAL_REFERENCE)}
+DATASETS = DATASETS + tuple(SUPPLY.values())
+__all__ += ["SUPPLY", "SUPPLY_NODES", "SUPPLY_EXPOSURE", "SUPPLY_CONCENTRATION", "SUPPLY_SPOF", "ESG_NORMALISED",
+            "EVENTS_CLASSIFIED", "SUPPLY_RISK", "SUPPLY_ALERTS", "SUBMISSION_CHECKS", "SCOPE3_CAT1", "XVAL_REFERENCE"]

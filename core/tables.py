@@ -352,4 +352,105 @@ TABLES.update({t.name: t for t in [
     ),
 ]})
 TABLE_ORDER = (*TABLE_ORDER, *PLAN_INPUT_TABLES)
+# ---------------------------------------------------------------------------------------------
+# Supply chain (issue 16): the multi-tier supplier network, ESG ratings, news events and supplier
+# emission submissions. All optional at the door; the cross-row link rules (cycles, dangling ends,
+# shares that do not sum) are in features.supply_checks. Contract and meaning: docs/SUPPLIERS.md.
+SUPPLY_COMMODITIES = ("battery_pack", "cell", "cathode", "lithium", "nickel", "cobalt", "steel", "aluminium",
+                      "casting", "electronics", "parts")
+SUPPLIER_KINDS = ("supplier", "refiner", "smelter", "mine")
+VOLUME_UNITS = ("t", "kg", "kWh", "MWh", "units")
+ESG_GRADES = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")  # best first
+EVENT_CATEGORIES = ("labour_human_rights", "environment", "sanctions", "accident", "insolvency", "none")
+SUBMISSION_METHODS = ("supplier_specific", "hybrid", "average_data", "spend_based")
+SUPPLY_TABLES: tuple[str, ...] = ("suppliers", "supply_links", "esg_scores", "supplier_events",
+                                  "supplier_submissions")
+
+for _t in [
+    TableSpec(
+        "suppliers",
+        (
+            C("supplier_id", "str"),
+            C("name", "str"),
+            C("country", "str", description="ISO 3166-1 alpha-2"),
+            C("lat", "float", nullable=True, ge=-90, le=90),
+            C("lon", "float", nullable=True, ge=-180, le=180),
+            C("commodity", "str", isin=SUPPLY_COMMODITIES, description="main output"),
+            C("tier", "int", ge=1, le=5, description="declared tier (1 = sells to a plant)"),
+            C("kind", "str", isin=SUPPLIER_KINDS),
+        ),
+        key=("supplier_id",),
+    ),
+    TableSpec(
+        "supply_links",
+        (
+            C("link_id", "str"),
+            C("from_id", "str", description="seller (a supplier)"),
+            C("to_id", "str", description="buyer: a supplier_id or a plant_id"),
+            C("commodity", "str", isin=SUPPLY_COMMODITIES),
+            C("annual_volume", "float", ge=0),
+            C("volume_unit", "str", isin=VOLUME_UNITS),
+            C("annual_spend_eur", "float", ge=0),
+            C("spend_year", "int", ge=1990, le=2100),
+            C("share", "float", ge=0, le=1, description="share of the buyer's need of this commodity"),
+            C("capacity_per_week", "float", nullable=True, ge=0, description="in volume_unit"),
+        ),
+        key=("link_id",),
+        references={"from_id": ("suppliers", "supplier_id")},
+        description="edges seller -> buyer; to_id, cycles and share sums are checked by features.supply_checks",
+    ),
+    TableSpec(
+        "esg_scores",
+        (
+            C("provider", "str"),
+            C("supplier_id", "str"),
+            C("date", "date"),
+            C("score", "float", nullable=True, description="numeric score on [scale_min, scale_max]"),
+            C("grade", "str", nullable=True, isin=ESG_GRADES, description="letter grade instead of a score"),
+            C("scale_min", "float", nullable=True),
+            C("scale_max", "float", nullable=True),
+            C("higher_is_better", "bool"),
+        ),
+        key=("provider", "supplier_id", "date"),
+        references={"supplier_id": ("suppliers", "supplier_id")},
+        description="one rating per provider, supplier and date; exactly one of score and grade",
+    ),
+    TableSpec(
+        "supplier_events",
+        (
+            C("event_id", "str"),
+            C("supplier_id", "str", nullable=True),
+            C("country", "str", nullable=True, description="a country-wide event (e.g. sanctions)"),
+            C("date", "date"),
+            C("source", "str"),
+            C("text", "str"),
+            C("label_category", "str", nullable=True, isin=EVENT_CATEGORIES, description="human label, if any"),
+            C("label_severity", "int", nullable=True, ge=1, le=3),
+        ),
+        key=("event_id",),
+        references={"supplier_id": ("suppliers", "supplier_id")},
+    ),
+    TableSpec(
+        "supplier_submissions",
+        (
+            C("submission_id", "str"),
+            C("version", "int", ge=1, description="corrections add a version; the highest counts"),
+            C("supplier_id", "str"),
+            C("year", "int", ge=1990, le=2100),
+            C("commodity", "str", isin=SUPPLY_COMMODITIES),
+            C("plant_id", "str", nullable=True),
+            C("product_id", "str", nullable=True),
+            C("activity_qty", "float", nullable=True, ge=0, description="output delivered, in activity_unit"),
+            C("activity_unit", "str", nullable=True, isin=VOLUME_UNITS),
+            C("tco2e", "float", ge=0, description="cradle-to-gate emissions of that output"),
+            C("method", "str", isin=SUBMISSION_METHODS),
+            C("dq_tier", "int", ge=1, le=4, description="GHG Protocol data-quality tier, 1 = supplier-specific"),
+            C("submitted_on", "date"),
+        ),
+        key=("submission_id", "version"),
+        references={"supplier_id": ("suppliers", "supplier_id")},
+    ),
+]:
+    TABLES[_t.name] = _t
+TABLE_ORDER = TABLE_ORDER + SUPPLY_TABLES
 assert set(TABLE_ORDER) == set(TABLES)

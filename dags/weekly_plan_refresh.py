@@ -83,6 +83,12 @@ def weekly_plan_refresh():
                                            pareto_points=params["pareto_points"],
                                            params={"co2_reduction_pct": params["co2_reduction_pct"]})
 
+    @task(outlets=[lake_asset("supply")])
+    def supply(validated: dict) -> dict:
+        from co2plan import pipeline
+
+        return pipeline.supply_stage(validated["run_id"])
+
     @task(outlets=[lake_asset("report")])
     def report(planned: dict) -> dict:
         from co2plan import pipeline
@@ -103,6 +109,7 @@ def weekly_plan_refresh():
     validated = validate(extracted)
     accounted = account(validated)
     trained = train_or_load(validated)
+    supply(validated)  # issue 16: beside the forecasters, nothing waits on it yet
     planned = optimise(forecast(trained, accounted))
     publish(report(planned))
 

@@ -37,6 +37,7 @@ import pandas as pd
 from core.tables import TABLE_ORDER, TABLES
 from features import sample_catalog as cat
 from features import sample_levers
+from features.sample_suppliers import supply_tables
 
 END_WEEK = pd.Timestamp("2026-11-16")  # a Monday; fixed so that output never depends on today's date
 N_WEEKS = 156
@@ -137,7 +138,7 @@ def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
         elif col.dtype == "float":
             s = s.astype("float64")
         elif col.dtype == "int":
-            s = s.astype("int64")
+            s = s.astype("Int64" if col.nullable else "int64")
         elif col.dtype == "bool":
             s = s.astype(bool)
         elif col.dtype == "date":
@@ -427,6 +428,7 @@ def generate(size: str = "demo", seed: int = 7) -> dict[str, pd.DataFrame]:
     tables.update(sample_levers.lever_tables(plants, elig, production))  # issue 13: operating rules, levers
     from features.sample_ghg import ghg_tables  # issue 15: refrigerants and process emissions (own rng)
     tables.update(ghg_tables(plants, production, seed))
+    tables.update(supply_tables(size, seed, plants, products, production))  # issue 16: own random stream
     return {name: conform(name, tables[name]) for name in TABLE_ORDER}
 
 

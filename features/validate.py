@@ -45,11 +45,12 @@ import pyarrow.compute as pc
 
 from core import catalog, lake
 from core.ghg.units import UNIT_ALIASES
-from core.tables import PLAN_INPUT_TABLES, TABLE_ORDER, TABLES, Column, TableSpec
+from core.tables import PLAN_INPUT_TABLES, SUPPLY_TABLES, TABLE_ORDER, TABLES, Column, TableSpec
+from features import supply_checks
 
 # Tables a run may lack (no renewable contracts, no supplier submissions yet); all others are required.
 OPTIONAL_TABLES: tuple[str, ...] = ("energy_contracts", "supplier_emissions", "refrigerant_use", "process_activity",
-                                    *PLAN_INPUT_TABLES)
+                                    *PLAN_INPUT_TABLES, *SUPPLY_TABLES)
 REQUIRED_TABLES: tuple[str, ...] = tuple(t for t in TABLE_ORDER if t not in OPTIONAL_TABLES)
 
 # Cross-column checks: table -> [(rule key, (later, earlier) date columns)], later >= earlier.
@@ -581,6 +582,7 @@ def validate_tables(raw: dict[str, pd.DataFrame], max_bad_share: float = 0.05,
         result.valid[name], result.quarantine[name], result.counts[name] = valid, quarantine, counts
         result.positions[name] = positions
         parents[name] = _parent_info(spec, valid, quarantine)
+    supply_checks.apply(raw, result, as_text_frame)  # cross-row supply rules: cycles, dangling ends, share sums
     if plausibility is not None:
         _apply_plausibility(raw, result, plausibility)
     return result

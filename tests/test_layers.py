@@ -14,7 +14,7 @@ import pytest
 
 from core.settings import PROJECT_ROOT
 
-OURS = ("core", "features", "models", "optimisation", "co2plan", "dags")
+OURS = ("core", "features", "models", "optimisation", "suppliers", "co2plan", "dags")
 
 
 def _imports(path: Path):
@@ -40,7 +40,7 @@ def test_core_imports_without_any_stage_application_or_airflow():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("package", ["core", "features", "models", "optimisation", "co2plan"])
+@pytest.mark.parametrize("package", ["core", "features", "models", "optimisation", "suppliers", "co2plan"])
 def test_every_public_name_resolves_and_is_documented(package):
     mod = importlib.import_module(package)
     assert mod.__doc__ and len(mod.__doc__) > 80, f"{package}/__init__.py needs a docstring naming its entry points"

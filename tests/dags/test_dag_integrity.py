@@ -21,9 +21,9 @@ def test_no_import_errors(dagbag):
 
 def test_weekly_dag_shape(dagbag):
     dag = dagbag.dags["weekly_plan_refresh"]
-    order = ["extract", "validate", "account", "train_or_load", "forecast", "optimise", "report", "publish"]
+    order = ["extract", "validate", "account", "train_or_load", "forecast", "optimise", "report", "publish", "supply"]
     assert set(order) == set(dag.task_ids)
-    for up, down in [("extract", "validate"), ("validate", "account"), ("validate", "train_or_load"),
+    for up, down in [("extract", "validate"), ("validate", "account"), ("validate", "train_or_load"), ("validate", "supply"),
                      ("account", "forecast"), ("train_or_load", "forecast"), ("forecast", "optimise"),
                      ("optimise", "report"), ("report", "publish")]:
         assert down in dag.get_task(up).downstream_task_ids, (up, down)

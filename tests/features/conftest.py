@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -118,7 +119,38 @@ def _network() -> dict[str, pd.DataFrame]:
         "plants": plants, "products": products, "markets": markets, "plant_products": plant_products,
         "lanes": lanes, "demand_history": demand, "production_history": production, "energy_use": energy,
         "shipments": shipments, "emission_factors": factors, "energy_contracts": contracts,
-        "supplier_emissions": suppliers, **ghg,
+        "supplier_emissions": suppliers, **ghg, **_supply(),
+    }
+
+
+def _supply() -> dict[str, pd.DataFrame]:
+    """The supply tables of issue 16: a cell maker S2 selling to pack maker S1, which sells to P1 and P2."""
+    return {
+        "suppliers": pd.DataFrame({
+            "supplier_id": ["S1", "S2"], "name": ["Packs", "Cells"], "country": ["PL", "CN"],
+            "lat": [52.2, np.nan], "lon": [21.0, np.nan], "commodity": ["battery_pack", "cell"],
+            "tier": np.array([1, 2], dtype="int64"), "kind": ["supplier", "supplier"]}),
+        "supply_links": pd.DataFrame({
+            "link_id": ["SL1", "SL2", "SL3"], "from_id": ["S1", "S1", "S2"], "to_id": ["P1", "P2", "S1"],
+            "commodity": ["battery_pack", "battery_pack", "cell"], "annual_volume": [1000.0, 500.0, 1500.0],
+            "volume_unit": ["kWh", "kWh", "kWh"], "annual_spend_eur": [130000.0, 65000.0, 135000.0],
+            "spend_year": np.array([2025, 2025, 2025], dtype="int64"), "share": [1.0, 1.0, 1.0],
+            "capacity_per_week": [25.0, np.nan, np.nan]}),
+        "esg_scores": pd.DataFrame({
+            "provider": ["ratea", "gradec"], "supplier_id": ["S1", "S1"],
+            "date": pd.to_datetime(["2025-06-30", "2025-06-30"]), "score": [62.5, np.nan], "grade": [None, "BB"],
+            "scale_min": [0.0, np.nan], "scale_max": [100.0, np.nan], "higher_is_better": [True, True]}),
+        "supplier_events": pd.DataFrame({
+            "event_id": ["E1", "E2"], "supplier_id": ["S2", None], "country": [None, "CN"],
+            "date": pd.to_datetime(["2025-03-01", "2025-04-01"]), "source": ["newswire", "newswire"],
+            "text": ["Fire at Cells warehouse", "New export controls"], "label_category": ["accident", None],
+            "label_severity": pd.array([2, None], dtype="Int64")}),
+        "supplier_submissions": pd.DataFrame({
+            "submission_id": ["SUB1"], "version": np.array([1], dtype="int64"), "supplier_id": ["S1"],
+            "year": np.array([2025], dtype="int64"), "commodity": ["battery_pack"], "plant_id": [None],
+            "product_id": [None], "activity_qty": [1500.0], "activity_unit": ["kWh"], "tco2e": [120.0],
+            "method": ["supplier_specific"], "dq_tier": np.array([1], dtype="int64"),
+            "submitted_on": pd.to_datetime(["2026-04-30"])}),
     }
 
 

@@ -388,11 +388,11 @@ class Store:
                                 "record_key": k, "version": version, **values, "status": r["status"],
                                 "reasons": json.dumps(r.get("reasons", [])), "created_at": now,
                                 "created_by": uid})
-                    diff = ({f: [prev[f], values[f]] for f in SUBMISSION_FIELDS if prev[f] != values[f]}
-                            if prev else {f: [None, v] for f, v in values.items()})
-                    audits.append({"at": now, "user_id": uid, "action": "submission.version",
-                                   "supplier_id": supplier_id, "object": f"record:{k}:v{version}",
-                                   "diff": json.dumps(diff, default=str, sort_keys=True)})
+                    if prev:  # a correction: the audit names what changed against the previous version
+                        diff = {f: [prev[f], values[f]] for f in SUBMISSION_FIELDS if prev[f] != values[f]}
+                        audits.append({"at": now, "user_id": uid, "action": "submission.correction",
+                                       "supplier_id": supplier_id, "object": f"record:{k}:v{version}",
+                                       "diff": json.dumps(diff, default=str, sort_keys=True)})
                     current[k] = {**values, "version": version}
                 if out:
                     con.execute(rows.insert(), out)
@@ -403,6 +403,8 @@ class Store:
                 audits.append({"at": now, "user_id": uid, "action": "submission.batch", "supplier_id": supplier_id,
                                "object": f"batch:{bid}", "diff": json.dumps(
                                    {"channel": channel, "rows_in": batch["rows_in"], "stored": len(good),
+                                    "new_records": sum(1 for r in out if r["version"] == 1),
+                                    "corrections": sum(1 for r in out if r["version"] > 1),
                                     "quarantined": len(bad)})})
                 con.execute(audit.insert(), audits)
                 return batch, True

@@ -181,7 +181,7 @@ def _triggers(dialect: str) -> list[str]:
                            f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END")
     elif dialect == "postgresql":
         out.append("CREATE OR REPLACE FUNCTION co2plan_append_only() RETURNS trigger AS $$ BEGIN "
-                   "RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql")
+                   "RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql")  # %% for psycopg2
         for t in APPEND_ONLY:
             out.append(f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}")
             out.append(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "

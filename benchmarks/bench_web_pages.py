@@ -91,7 +91,8 @@ def main() -> int:
     st.add_user("bench-viewer", hash_password("bench password 0123"), "viewer")
     st.dispose()
     port = free_port(args.port)
-    env = {**os.environ, "CO2PLAN_WEB_DB": db, "LAKE": lake}
+    # httpx does not send Secure cookies over plain http to 127.0.0.1 (browsers do): plain cookies here
+    env = {**os.environ, "CO2PLAN_WEB_DB": db, "LAKE": lake, "CO2PLAN_WEB_COOKIE_SECURE": "0"}
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "co2plan.cli", "web", "serve", "--port", str(port),
                              "--log-level", "warning", "--runner", "local"], env=env, stdout=log,

@@ -67,7 +67,8 @@ def chart(chart_id: str, traces: list[dict], *, title: str, unit: str, period: s
     layout = {
         "height": height, "margin": {"l": 80, "r": 20, "t": 40, "b": 60}, "font": FONT,
         "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
-        "xaxis": {"title": {"text": x_title}, "gridcolor": "#e5e5e5", "automargin": True},
+        "xaxis": {"title": {"text": x_title}, "gridcolor": "#e5e5e5", "automargin": True,
+                  **({"type": "category"} if x_title == "year" else {})},
         "yaxis": {"title": {"text": unit}, "gridcolor": "#e5e5e5", "rangemode": "tozero", "automargin": True,
                   "separatethousands": True},
         "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "font": {"size": 13}},

@@ -326,25 +326,36 @@ def _kpis(lake: Lake, run: str, scenario: str) -> dict:
 def enterprise_overview(p: Principal, lake: Lake, settings: WebSettings, run_id: str | None = None) -> dict:
     _need_enterprise(p)
     run = _run_or_latest(lake, run_id)
+    key = ("overview", lake.signature(catalog.EMISSIONS_SUMMARY, run), lake.signature(catalog.EMISSIONS_LEDGER, run),
+           lake.signature(catalog.KPIS, run, "baseline"), settings.target_pct, settings.target_year)
+    out = lake.cached(key, lambda: _overview(lake, settings, run))
+    return {**out, "scenarios": lake.scenarios(run)}
+
+
+def _overview(lake: Lake, settings: WebSettings, run: str) -> dict:
+    """Everything the overview shows, from the run's files (cached by their signatures)."""
     summ = lake.read(catalog.EMISSIONS_SUMMARY, run)
-    month = pd.to_datetime(summ["month"]).dt.strftime("%Y-%m")
+    month = pd.to_datetime(summ["month"])
     by_month = (summ.assign(m=month).groupby(["m", "scope"], observed=True)["co2e_t"].sum()
                 .unstack("scope").reindex(columns=list(SCOPES)).fillna(0.0))
+    by_month.index = by_month.index.strftime("%Y-%m")  # format the few months, not every row
     by_plant = (summ[summ["scope"].isin(TOTAL_SCOPES)].groupby(["plant_id", "scope"], observed=True)["co2e_t"]
                 .sum().unstack("scope").reindex(columns=list(TOTAL_SCOPES)).fillna(0.0))
     by_plant = by_plant.loc[by_plant.sum(axis=1).sort_values(ascending=False).index]
     act = _by_activity(lake, run)
     annual = _annual(summ)
     kpis = _kpis(lake, run, "baseline")
+    months = list(by_month.index)
     return {
-        "run_id": run, "period": f"{month.min()} to {month.max()}", "boundary": str(summ["boundary"].iloc[0])
-        if len(summ) else "", "gwp_set": str(summ["gwp_set"].iloc[0]) if len(summ) else "",
-        "months": list(by_month.index), "by_month": {s: [float(v) for v in by_month[s]] for s in SCOPES},
+        "run_id": run, "period": f"{months[0]} to {months[-1]}" if months else "",
+        "boundary": str(summ["boundary"].iloc[0]) if len(summ) else "",
+        "gwp_set": str(summ["gwp_set"].iloc[0]) if len(summ) else "",
+        "months": months, "by_month": {s: [float(v) for v in by_month[s]] for s in SCOPES},
         "plants": list(by_plant.index), "by_plant": {s: [float(v) for v in by_plant[s]] for s in TOTAL_SCOPES},
         "by_activity": act.to_dict("records"),
         "totals": {s: float(by_month[s].sum()) for s in SCOPES},
         "trajectory": trajectory(annual, settings.target_pct, settings.target_year),
-        "kpis": kpis, "scenarios": lake.scenarios(run),
+        "kpis": kpis,
     }
 
 

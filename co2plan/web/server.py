@@ -21,9 +21,27 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def app_factory():
+    import threading
+
     from co2plan.web.app import create_app
 
-    return create_app()
+    app = create_app()
+    threading.Thread(target=_warm_up, args=(app,), name="co2plan-warm-up", daemon=True).start()
+    return app
+
+
+def _warm_up(app) -> None:
+    """Aggregate the newest run's overview (ledger by carrier, monthly drill-down) in the background, so the
+    first planner after a start does not wait for the ledger read."""
+    from co2plan.web import data
+    from co2plan.web.security import Principal
+
+    system = Principal(None, "warm-up", "viewer", None, None, "system")
+    try:
+        data.enterprise_overview(system, app.state.lake, app.state.settings)
+        data.emissions_breakdown(system, app.state.lake, None)
+    except Exception:  # noqa: BLE001 - an empty lake or a half-written run: the pages say so themselves
+        pass
 
 
 def _store():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -147,6 +148,14 @@ scenario_runs = sa.Table(
 APPEND_ONLY = ("submission_rows", "submission_quarantine", "audit_log")
 
 
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 class AppendOnlyError(RuntimeError):
     """The database refused an UPDATE or DELETE on an append-only table."""
 
@@ -172,7 +181,7 @@ def _triggers(dialect: str) -> list[str]:
                            f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END")
     elif dialect == "postgresql":
         out.append("CREATE OR REPLACE FUNCTION co2plan_append_only() RETURNS trigger AS $$ BEGIN "
-                   "RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql")
+                   "RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql")  # %% for psycopg2
         for t in APPEND_ONLY:
             out.append(f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}")
             out.append(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
@@ -185,7 +194,7 @@ def make_engine(url: str) -> sa.Engine:
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"timeout": 300, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_con, _rec):  # pragma: no cover - driver hook
@@ -193,7 +202,7 @@ def make_engine(url: str) -> sa.Engine:
             cur = dbapi_con.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA busy_timeout=300000")  # writers queue (other processes) instead of failing
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -212,6 +221,8 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
+        # SQLite has one writer at a time: threads of this process queue here rather than on the file lock
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else _NoLock()
 
     def init(self) -> None:
         md.create_all(self.engine)
@@ -362,7 +373,7 @@ class Store:
                 return prior, False
         bid, now = str(uuid.uuid4()), _now()
         try:
-            with self.engine.begin() as con:
+            with self._write_lock, self.engine.begin() as con:
                 if self.dialect == "postgresql":
                     con.execute(sa.text("select pg_advisory_xact_lock(hashtext(:s))"), {"s": supplier_id})
                 if idempotency_key:  # a concurrent retry may have landed while we waited for the lock
@@ -388,14 +399,14 @@ class Store:
                                 "record_key": k, "version": version, **values, "status": r["status"],
                                 "reasons": json.dumps(r.get("reasons", [])), "created_at": now,
                                 "created_by": uid})
-                    diff = ({f: [prev[f], values[f]] for f in SUBMISSION_FIELDS if prev[f] != values[f]}
-                            if prev else {f: [None, v] for f, v in values.items()})
-                    audits.append({"at": now, "user_id": uid, "action": "submission.version",
-                                   "supplier_id": supplier_id, "object": f"record:{k}:v{version}",
-                                   "diff": json.dumps(diff, default=str, sort_keys=True)})
+                    if prev:  # a correction: the audit names what changed against the previous version
+                        diff = {f: [prev[f], values[f]] for f in SUBMISSION_FIELDS if prev[f] != values[f]}
+                        audits.append({"at": now, "user_id": uid, "action": "submission.correction",
+                                       "supplier_id": supplier_id, "object": f"record:{k}:v{version}",
+                                       "diff": json.dumps(diff, default=str, sort_keys=True)})
                     current[k] = {**values, "version": version}
                 if out:
-                    con.execute(rows.insert(), out)
+                    self._insert_many(con, rows, out)
                 if bad:
                     con.execute(quarantine.insert(), [
                         {"batch_id": bid, "supplier_id": supplier_id, "source_row": i,
@@ -403,6 +414,8 @@ class Store:
                 audits.append({"at": now, "user_id": uid, "action": "submission.batch", "supplier_id": supplier_id,
                                "object": f"batch:{bid}", "diff": json.dumps(
                                    {"channel": channel, "rows_in": batch["rows_in"], "stored": len(good),
+                                    "new_records": sum(1 for r in out if r["version"] == 1),
+                                    "corrections": sum(1 for r in out if r["version"] > 1),
                                     "quarantined": len(bad)})})
                 con.execute(audit.insert(), audits)
                 return batch, True
@@ -412,6 +425,14 @@ class Store:
                 if prior:
                     return prior, False
             raise
+
+    def _insert_many(self, con, table: sa.Table, records: list[dict]) -> None:
+        """executemany straight to the driver (SQLAlchemy's per-row parameter processing costs more than the
+        insert itself for 1,000-row batches)."""
+        cols = list(records[0])
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+        con.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in records])
 
     def _current_versions(self, con, supplier_id: str, keys: Iterable[str]) -> dict[str, dict]:
         keys = list(keys)

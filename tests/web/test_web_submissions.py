@@ -157,3 +157,33 @@ def test_json_api_rejects_malformed_payloads(as_user):
                   content=b"x").status_code == 415
     assert a.post("/api/v1/supplier/submissions", headers={**h, "content-type": "text/csv"},
                   content=b"a,b\n1,2\n").status_code == 422
+
+
+def test_weekly_pickup_merges_current_versions_into_the_raw_table(as_user, store, demo_lake, tmp_path):
+    import datetime as dt
+    import shutil
+
+    from co2plan.web.pickup import pickup_submissions
+    from core import catalog
+
+    root = str(tmp_path / "lake")
+    run = "weekly-2026-11-30"
+    shutil.copytree(f"{demo_lake}/raw/{run}", f"{root}/raw/{run}")
+    before = catalog.RAW["supplier_emissions"].read(run, root=root)
+    a = as_user("supa")
+    _upload(a, HEADER + "P_CN_ANT,2025,purchased_goods,1234.5,supplier_specific\n"
+            "P_CN_ANT,2026,purchased_goods,-1,hybrid\n")  # replaces an extracted row; the bad row stays out
+    cut = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    _upload(a, HEADER + "P_CN_ANT,2025,purchased_goods,1.0,hybrid\n")  # after the cut-off: not picked up
+    out = pickup_submissions(run, cut, store.url, root)
+    after = catalog.RAW["supplier_emissions"].read(run, root=root)
+    assert out == {"run_id": run, "portal_rows": 1, "replaced": 1, "rows": len(before)}
+    row = after[(after.supplier_id == SUP_A) & (after.plant_id == "P_CN_ANT") & (after.year == "2025")]
+    assert row[["tco2e", "method"]].values.tolist() == [["1234.5", "supplier_specific"]]
+    pickup_submissions(run, cut, store.url, root)
+    assert catalog.RAW["supplier_emissions"].read(run, root=root).equals(after)  # deterministic re-run
+    from co2plan.pipeline import validate_stage
+
+    validate_stage(run, root=root)
+    v = catalog.VALIDATED["supplier_emissions"].read(run, root=root)
+    assert v[(v.supplier_id == SUP_A) & (v.plant_id == "P_CN_ANT") & (v.year == 2025)]["tco2e"].tolist() == [1234.5]

@@ -134,6 +134,9 @@ KPI_LABELS = {
     "pipeline_units": "demand met from shipments in transit (units)", "unmet_units": "unmet demand (units)",
     "service_level": "service level", "n_variables": "LP variables", "diagnosis": "diagnosis",
     "boundary": "organisational boundary (history)",
+    "co2_price_setter": "what sets the CO2 price", "on_track": "on the target trajectory",
+    "off_track_t": "off track by (t CO2e)", "cost_to_stay_on_track_eur": "cost to stay on track (EUR)",
+    "co2e_outside_boundary_t": "plan CO2e outside the budget's boundary (t)",
 }
 
 

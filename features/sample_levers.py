@@ -38,6 +38,8 @@ def lever_tables(plants: pd.DataFrame, plant_products: pd.DataFrame, production_
     ops = pd.DataFrame({"plant_id": cap.index,
                         "min_utilisation_pct": np.clip(np.floor(70 * util / 5) * 5, 30, 55).to_numpy(),
                         "max_change_pct_per_week": 15.0, "max_stock_units": np.round(2 * cap.to_numpy()),
+                        # 3 shifts; a shift-week of ~1/3 of capacity costs 60 EUR per unit of its capacity
+                        "shifts_max": 3.0, "shift_cost_eur_per_week": np.round(60.0 * cap.to_numpy() / 3.0, -2),
                         "source": "sample: 70 % of the last 13 weeks' utilisation, 30-55 % (labour agreement)"})
     volume = util * cap * 52  # units per year
     energy = plant_products.groupby("plant_id")[["electricity_kwh_per_unit", "natural_gas_kwh_per_unit"]].mean()

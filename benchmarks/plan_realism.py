@@ -72,6 +72,10 @@ def report(name: str, o, tables, hist_weeks: int = 13) -> dict:
         "price_setter": k.get("co2_price_setter", "(not reported)"),
         "pipeline_discarded_units": discarded(o.model), "solve_seconds": k.get("solve_seconds"),
         "build_seconds": k.get("build_seconds"), "n_variables": k.get("n_variables"),
+        "objective_eur": k.get("objective_eur"), "cost_to_stay_on_track_eur": k.get("cost_to_stay_on_track_eur"),
+        "on_track": k.get("on_track"), "co2e_outside_boundary_t": k.get("co2e_outside_boundary_t"),
+        "shift_weeks": k.get("shift_weeks"), "mip_gap_pct": k.get("mip_gap_pct"), "mip_bound_eur": k.get("mip_bound_eur"),
+        "min_util_shortfall_units": k.get("min_util_shortfall_units"), "tail_unmet_units": k.get("tail_unmet_units"),
         "plant_weeks_below_min_utilisation": below, "pairs_with_zero_and_nonzero_weeks": zero_weeks,
         "utilisation_plan_vs_history": {p: [round(float(util.get(p, 0.0)), 3), round(float(hist_util.get(p, 0)), 3)]
                                         for p in sorted(cap.index)},

@@ -89,6 +89,8 @@ def main() -> None:
     ap.add_argument("--budget-pct", type=float, default=None,
                     help="also plan with a CO2 budget this %% below the plan without (warm re-solve)")
     ap.add_argument("--skip-stock", action="store_true", help="skip the generic pulp.HiGHS hand-over timing")
+    ap.add_argument("--time-limit", type=float, default=None, help="solver time limit (s)")
+    ap.add_argument("--no-direct", action="store_true", help="skip the direct highspy solve (xl on a busy machine)")
     args = ap.parse_args()
     if args.size == "xl":  # >= 1M variables: 100 plants, 600 products, 60 markets, 52 weeks (LP mode)
         args.horizon = max(args.horizon, 52)
@@ -120,7 +122,8 @@ def main() -> None:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"instance: {source}, inputs ready in {time.perf_counter() - t0:.1f} s")
 
-    params = ScenarioParams(horizon_weeks=args.horizon, highs_method=args.method, carbon_price_eur_per_t=80.0)
+    params = ScenarioParams(horizon_weeks=args.horizon, highs_method=args.method, carbon_price_eur_per_t=80.0,
+                            time_limit_s=args.time_limit)
     model = build_model(inputs, params)
     if model.num_variables < args.min_vars:
         raise SystemExit(f"only {model.num_variables} variables (< {args.min_vars}): raise --horizon")
@@ -171,6 +174,13 @@ def main() -> None:
                        f"{kb['co2_mac_eur_per_t']:,.2f} EUR/t; setter ({time.perf_counter() - t1:.2f} s): "
                        f"{setter.get('text', '')}")
 
+    if args.no_direct:
+        print(f"PuLP   : status {res.status}, objective {res.objective_eur}, build {build_s:.2f} s, solve "
+              f"{pulp_solve_s:.2f} s (HiGHS {args.method}), KPIs {kpi_s:.2f} s; peak RSS "
+              f"{max(rss2, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024):,.0f} MiB")
+        if budget_line:
+            print(budget_line)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         mps = os.path.join(tmp, "plan.mps")
         t1 = time.perf_counter()

@@ -141,6 +141,10 @@ def price_setter(model) -> dict:
     h.changeRowBounds(row.id, -highspy.kHighsInf, upper)
     h.run()
     solver.findSolutionValues(model.prob)
+    if model.mip is not None:  # MILP mode: duals again from the fixed-shift LP
+        from optimisation.solve import fixed_lp_duals
+
+        fixed_lp_duals(model, solver)
     e0, e1 = _families(model, v0), _families(model, v1)
     d = {k: e1.get(k, 0.0) - e0.get(k, 0.0) for k in set(e0) | set(e1)}
     total = sum(-val for val in d.values() if val < 0) or 1.0
@@ -153,8 +157,13 @@ def price_setter(model) -> dict:
         lever = fam.split(":", 1)[1]
         L = model.levers
         dl = (v1 - v0)[L["col"].to_numpy(int)] * (L["lever"] == lever).to_numpy()
-        r = L.iloc[int(np.argmax(dl))]
-        per_t = r["price_eur_per_mwh"] / max(-r["b"] * r["d_budget"], 1e-12)
+        unit = np.maximum(-(L["b"] * L["d_budget"]).to_numpy(float), 1e-12)
+        cost_t = L["price_eur_per_mwh"].to_numpy(float) / unit
+        moved = np.flatnonzero(np.abs(dl) > 1e-9 * max(1.0, np.abs(dl).max()))
+        # the instance whose own EUR/t is closest to the price (the marginal one), among those that moved
+        i = int(moved[np.argmin(np.abs(cost_t[moved] - mu))]) if len(moved) else int(np.argmax(dl))
+        r = L.iloc[i]
+        per_t = cost_t[i]
         out["text"] = (f"{LABEL.get(lever, lever)} at {r['plant_id']} ({r['market']}, {r['price_eur_per_mwh']:,.2f} "
                        f"EUR/MWh -> {per_t:,.1f} EUR/t) set the CO2 price of {mu:,.1f} EUR/t")
     elif fam == "slack":

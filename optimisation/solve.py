@@ -220,9 +220,9 @@ def resolve_with_budget(model: PlanModel, budget_t) -> SolveResult:
     h.run()
     status, has_solution = solver.findSolutionValues(model.prob)
     has_solution = bool(has_solution) and _primal_feasible(model, solver)
-    if has_solution and len(_integer_cols(model)):  # the run above was the MILP (integrality restored)
-        fixed_lp_duals(model, solver)
-    seconds = time.perf_counter() - t0
     obj = h.getObjectiveValue() if has_solution else None
+    if has_solution and len(_integer_cols(model)):  # the run above was the MILP (integrality restored)
+        obj = fixed_lp_duals(model, solver)["fixed_lp_objective_eur"]
+    seconds = time.perf_counter() - t0
     return SolveResult(status=_STATUS.get(status, str(status)), has_solution=bool(has_solution),
                        solve_seconds=seconds, objective_eur=obj, solver=solver.name)

@@ -184,3 +184,18 @@ def test_shifts_lp_relaxation_and_milp(make):
     # duals of the fixed-shift LP: one more unit of demand costs 110 EUR (capacity left in the 2nd shift)
     mb = mip.tables["constraints"]
     assert mb.loc[mb["family"] == "market_balance", "dual"].iloc[0] == pytest.approx(110.0)
+
+
+def test_milp_budget_resolve_keeps_objective_and_duals(make):
+    inputs = make(cap_a=120, cap_b=120, demand=70)
+    inputs.plant_operations = pd.DataFrame({"plant_id": ["A", "B"], "min_utilisation_pct": [0.0, 0.0],
+                                            "max_change_pct_per_week": [None, None], "max_stock_units": [None, None],
+                                            "shifts_max": [2.0, 2.0], "shift_cost_eur_per_week": [1000.0, 1000.0]})
+    # one shift each (A 60 + B 10 costs as much as two at A); a 20 % cut then moves more to B at 13.333 EUR/t
+    o = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp", "co2_reduction_pct": 20})
+    k = o.kpis
+    assert k["shift_weeks"] == pytest.approx(2.0)
+    assert k["objective_eur"] == pytest.approx(k["fixed_lp_objective_eur"], rel=1e-9)
+    assert k["co2_mac_eur_per_t"] == pytest.approx(20 / 1.5)
+    t = o.tables["constraints"]
+    assert t.loc[t["family"] == "co2_budget", "dual"].iloc[0] == pytest.approx(-k["co2_mac_eur_per_t"])

@@ -28,7 +28,7 @@ def _region(country: str) -> str:
 
 def lever_tables(plants: pd.DataFrame, plant_products: pd.DataFrame, production_history: pd.DataFrame,
                  seed: int = 13) -> dict[str, pd.DataFrame]:
-    """plant_operations, inventory (empty: the optimiser derives opening stock from history),
+    """plant_operations, inventory (half a week of output at the last history week),
     renewable_supply, heat_options and removal_offers for a sample network."""
     rng = np.random.default_rng(seed)
     cap = plants.set_index("plant_id")["capacity_units_per_week"].astype(float)
@@ -72,7 +72,10 @@ def lever_tables(plants: pd.DataFrame, plant_products: pd.DataFrame, production_
                              for y in YEARS] + [(f"OF-{y}", "avoidance_offset", y, 10.0, 100_000.0,
                                                  "nature-based offsets 5-20 EUR/t") for y in YEARS],
                             columns=["offer_id", "kind", "year", "price_eur_per_t", "available_t", "source"])
-    inventory = pd.DataFrame({"week": pd.Series(dtype="datetime64[ns]"), "plant_id": pd.Series(dtype=object),
-                              "product_id": pd.Series(dtype=object), "units": pd.Series(dtype=float)})
+    # finished-goods stock at the end of the history: half a week of each pair's mean output of the last 4 weeks
+    last4 = ph[ph["week"] > ph["week"].max() - pd.Timedelta(weeks=4)]
+    inventory = (last4.groupby(["plant_id", "product_id"], as_index=False)["units"].mean()
+                 .assign(week=ph["week"].max()))
+    inventory["units"] = np.round(0.5 * inventory["units"])
     return {"plant_operations": ops, "inventory": inventory, "renewable_supply": renewable,
             "heat_options": heat_options, "removal_offers": removals}

@@ -158,14 +158,17 @@ def price_setter(model) -> dict:
         L = model.levers
         dl = (v1 - v0)[L["col"].to_numpy(int)] * (L["lever"] == lever).to_numpy()
         unit = np.maximum(-(L["b"] * L["d_budget"]).to_numpy(float), 1e-12)
-        cost_t = L["price_eur_per_mwh"].to_numpy(float) / unit
+        cp = float(model.params.carbon_price_eur_per_t)
+        # EUR/t of the instance net of the carbon price, which the objective already charges on every tonne
+        cost_t = L["price_eur_per_mwh"].to_numpy(float) / unit - cp
         moved = np.flatnonzero(np.abs(dl) > 1e-9 * max(1.0, np.abs(dl).max()))
         # the instance whose own EUR/t is closest to the price (the marginal one), among those that moved
         i = int(moved[np.argmin(np.abs(cost_t[moved] - mu))]) if len(moved) else int(np.argmax(dl))
         r = L.iloc[i]
         per_t = cost_t[i]
+        net = f", {per_t:,.1f} net of the {cp:,.0f} EUR/t carbon price" if cp > 0 else ""
         out["text"] = (f"{LABEL.get(lever, lever)} at {r['plant_id']} ({r['market']}, {r['price_eur_per_mwh']:,.2f} "
-                       f"EUR/MWh -> {per_t:,.1f} EUR/t) set the CO2 price of {mu:,.1f} EUR/t")
+                       f"EUR/MWh -> {per_t + cp:,.1f} EUR/t{net}) set the CO2 price of {mu:,.1f} EUR/t")
     elif fam == "slack":
         out["text"] = (f"beyond the levers: the target is missed, priced at {mu:,.0f} EUR/t (the budget-excess "
                        "penalty), not an abatement cost")

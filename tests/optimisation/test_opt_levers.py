@@ -146,3 +146,11 @@ def test_trajectory_budget_per_quarter_has_its_own_price(make):
     assert k["co2_mac_eur_per_t"] == pytest.approx(MAC_SHIFT)
     assert k["cost_to_stay_on_track_eur"] == pytest.approx((202 - target) / 1.5 * 20)
     assert np.isfinite(k["co2_baseline_t"])
+
+
+def test_setter_text_nets_out_the_carbon_price(make):
+    inputs = with_levers(make())
+    o = run_plan(inputs, {"horizon_weeks": 1, "co2_budget_t": 180, "carbon_price_eur_per_t": 4.0})
+    # EACs cost 10 EUR/t; with 4 EUR/t already charged on every tonne the budget's price is 6 EUR/t
+    assert o.kpis["co2_mac_eur_per_t"] == pytest.approx(6.0)
+    assert "10.0 EUR/t, 6.0 net of the 4 EUR/t carbon price" in o.kpis["co2_price_setter"]

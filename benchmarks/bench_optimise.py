@@ -64,6 +64,19 @@ def synthetic_tables(seed: int = 7, plants: int = 57, products: int = 300, marke
     from features.factors import reference_factors  # the factor library (freight, grid, gas)
 
     t["emission_factors"] = reference_factors()
+    # issue-13 planning inputs: operating rules and abatement levers, as the sample has them
+    t["plant_operations"] = pd.DataFrame({"plant_id": P, "min_utilisation_pct": 20.0, "max_change_pct_per_week": 15.0,
+                                          "max_stock_units": 2 * t["plants"]["capacity_units_per_week"].to_numpy(),
+                                          "source": "synthetic"})
+    t["renewable_supply"] = pd.DataFrame([(c, "EAC", y, 2.0, 1e6, 0.0, "synthetic") for c in countries
+                                          for y in (2025, 2026, 2027)],
+                                         columns=["market", "instrument", "year", "price_eur_per_mwh", "available_mwh",
+                                                  "factor_kg_per_kwh", "source"])
+    t["heat_options"] = pd.DataFrame([("biomethane", c, y, 45.0, 0.0, 0.02, 5e5, 0.5, "synthetic") for c in countries
+                                      for y in (2025, 2026, 2027)],
+                                     columns=["option", "market", "year", "cost_eur_per_mwh_gas_replaced",
+                                              "efficiency_ratio", "residual_tco2e_per_mwh", "available_mwh",
+                                              "max_share_of_gas", "source"])
     return t
 
 
@@ -73,8 +86,18 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=20)
     ap.add_argument("--method", default="ipm")
     ap.add_argument("--min-vars", type=int, default=400_000)
+    ap.add_argument("--budget-pct", type=float, default=None,
+                    help="also plan with a CO2 budget this %% below the plan without (warm re-solve)")
+    ap.add_argument("--skip-stock", action="store_true", help="skip the generic pulp.HiGHS hand-over timing")
+    ap.add_argument("--time-limit", type=float, default=None, help="solver time limit (s)")
+    ap.add_argument("--no-direct", action="store_true", help="skip the direct highspy solve (xl on a busy machine)")
     args = ap.parse_args()
+    if args.size == "xl":  # >= 1M variables: 100 plants, 600 products, 60 markets, 52 weeks (LP mode)
+        args.horizon = max(args.horizon, 52)
+        args.min_vars = max(args.min_vars, 1_000_000)
     logging.basicConfig(level=logging.WARNING)
+
+    import resource
 
     import highspy
     import pulp
@@ -86,22 +109,30 @@ def main() -> None:
     from optimisation.solve import solve
 
     t0 = time.perf_counter()
-    try:
-        from features.sample import generate
+    if args.size == "xl":
+        tables, source = synthetic_tables(plants=100, products=600, markets=60), "synthetic xl (100 x 600 x 60)"
+    else:
+        try:
+            from features.sample import generate
 
-        tables, source = generate(args.size), f"features.sample.generate({args.size!r})"
-    except ImportError:
-        tables, source = synthetic_tables(), "synthetic (features.sample not available)"
+            tables, source = generate(args.size), f"features.sample.generate({args.size!r})"
+        except ImportError:
+            tables, source = synthetic_tables(), "synthetic (features.sample not available)"
     inputs = PlanInputs.from_tables(tables, horizon_weeks=args.horizon)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"instance: {source}, inputs ready in {time.perf_counter() - t0:.1f} s")
 
-    params = ScenarioParams(horizon_weeks=args.horizon, highs_method=args.method, carbon_price_eur_per_t=80.0)
+    params = ScenarioParams(horizon_weeks=args.horizon, highs_method=args.method, carbon_price_eur_per_t=80.0,
+                            time_limit_s=args.time_limit)
     model = build_model(inputs, params)
     if model.num_variables < args.min_vars:
         raise SystemExit(f"only {model.num_variables} variables (< {args.min_vars}): raise --horizon")
-    n_rows = model.prob.numConstraints()
+    n_rows = model.prob.toRustModel().num_constraints
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fams = ", ".join(f"{f.name} {f.n:,}" for f in model.families.values())
     print(f"model: {model.num_variables:,} variables, {n_rows:,} constraints "
-          f"(horizon {args.horizon} weeks, carbon price {params.carbon_price_eur_per_t} EUR/t)")
+          f"(horizon {args.horizon} weeks, carbon price {params.carbon_price_eur_per_t} EUR/t); peak RSS after "
+          f"inputs {rss0:,.0f} MiB, after build {rss1:,.0f} MiB\n  families: {fams}")
     build_s = model.build_seconds
 
     res = solve(model)
@@ -113,22 +144,43 @@ def main() -> None:
     # fast path used above (PlanHiGHS) and for PuLP's generic pulp.HiGHS hand-over
     keep = model.prob.solverModel
     fast = model._solver
-    times = {}
-    for name, solver in (("fast", fast), ("stock", pulp.HiGHS(msg=False))):
+    others = () if args.skip_stock else (("stock", pulp.HiGHS(msg=False)),)
+    times = {"stock_transfer": float("nan"), "stock_writeback": float("nan")}
+    for name, solver in (("fast", fast), *others):
         model.prob.solverModel = highspy.Highs()
         model.prob.solverModel.setOptionValue("output_flag", False)
         t1 = time.perf_counter()
         solver.buildSolverModel(model.prob)
         times[f"{name}_transfer"] = time.perf_counter() - t1
     model.prob.solverModel = keep
-    for name, solver in (("fast", fast), ("stock", pulp.HiGHS(msg=False))):
+    for name, solver in (("fast", fast), *others):
         t1 = time.perf_counter()
         solver.findSolutionValues(model.prob)
         times[f"{name}_writeback"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     _ = compute_kpis(model, res)
     kpi_s = time.perf_counter() - t1
+    rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    budget_line = ""
+    if args.budget_pct:
+        from optimisation.levers import price_setter
+        from optimisation.solve import resolve_with_budget
 
+        rb = resolve_with_budget(model, k["co2e_total_t"] * (1 - args.budget_pct / 100))
+        kb = compute_kpis(model, rb)
+        t1 = time.perf_counter()
+        setter = price_setter(model)
+        budget_line = (f"budget -{args.budget_pct:g} %: {rb.status} in {rb.solve_seconds:.2f} s (warm), shadow price "
+                       f"{kb['co2_mac_eur_per_t']:,.2f} EUR/t; setter ({time.perf_counter() - t1:.2f} s): "
+                       f"{setter.get('text', '')}")
+
+    if args.no_direct:
+        print(f"PuLP   : status {res.status}, objective {res.objective_eur}, build {build_s:.2f} s, solve "
+              f"{pulp_solve_s:.2f} s (HiGHS {args.method}), KPIs {kpi_s:.2f} s; peak RSS "
+              f"{max(rss2, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024):,.0f} MiB")
+        if budget_line:
+            print(budget_line)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         mps = os.path.join(tmp, "plan.mps")
         t1 = time.perf_counter()
@@ -164,6 +216,9 @@ def main() -> None:
           f"iterations), direct {direct_run[0]:.2f} s ({direct_run[1]} + {direct_run[2]})")
     print(f"ratio (build + PuLP solve) / direct run          = {total / direct_s:.2f}  (target <= 1.30)")
     print(f"ratio (build + PuLP solve) / (read MPS + run)    = {total / (read_s + direct_s):.2f}")
+    print(f"peak RSS of the process (incl. in-process HiGHS): {max(rss2, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024):,.0f} MiB")
+    if budget_line:
+        print(budget_line)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """Planner-readable before/after figures of the weekly plan on the demo sample (issue 13).
 
-    .venv/bin/python benchmarks/plan_realism.py [--size demo] [--horizon 26] [--reduction 5] [--legacy]
-        [--params '{"min_utilisation_pct": 50}']
+    .venv/bin/python benchmarks/plan_realism.py [--size demo] [--horizon 26] [--reduction 5]
+        [--trajectory 4.2] [--params '{"min_utilisation_pct": 50}']
 
 Builds the sample network (features.sample.generate), plans it with the stand-in forecast and the stand-in
 emission coefficients (the weekly job uses the trained forecasters; the figures are of the same kind), and
 prints: units built per week (first, last four, mean), per-plant utilisation against the last 13 weeks of
 history and the plant's minimum, in-transit units discarded, service level and unmet demand with and
 without the CO2 target, CO2e, the CO2 shadow price and what sets it, and solve seconds.
-``--legacy`` plans with the parameters that switch the issue-13 rules off (the plan before the change).
+``--trajectory 4.2`` plans against the weekly default target (4.2 %/yr from the ledger's first complete year);
+without it the target is ``--reduction`` % below the same plan without a target (the old weekly default).
+Run it on the commit before issue 13 (35595f5) for the "before" figures.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ import time
 
 import numpy as np
 import pandas as pd
-
-LEGACY = {"legacy": True}
 
 
 def demo_inputs(size: str, horizon: int):
@@ -72,6 +72,10 @@ def report(name: str, o, tables, hist_weeks: int = 13) -> dict:
         "price_setter": k.get("co2_price_setter", "(not reported)"),
         "pipeline_discarded_units": discarded(o.model), "solve_seconds": k.get("solve_seconds"),
         "build_seconds": k.get("build_seconds"), "n_variables": k.get("n_variables"),
+        "objective_eur": k.get("objective_eur"), "cost_to_stay_on_track_eur": k.get("cost_to_stay_on_track_eur"),
+        "on_track": k.get("on_track"), "co2e_outside_boundary_t": k.get("co2e_outside_boundary_t"),
+        "shift_weeks": k.get("shift_weeks"), "mip_gap_pct": k.get("mip_gap_pct"), "mip_bound_eur": k.get("mip_bound_eur"),
+        "min_util_shortfall_units": k.get("min_util_shortfall_units"), "tail_unmet_units": k.get("tail_unmet_units"),
         "plant_weeks_below_min_utilisation": below, "pairs_with_zero_and_nonzero_weeks": zero_weeks,
         "utilisation_plan_vs_history": {p: [round(float(util.get(p, 0.0)), 3), round(float(hist_util.get(p, 0)), 3)]
                                         for p in sorted(cap.index)},
@@ -84,22 +88,31 @@ def main() -> None:
     ap.add_argument("--size", default="demo")
     ap.add_argument("--horizon", type=int, default=26)
     ap.add_argument("--reduction", type=float, default=5.0, help="co2_reduction_pct (the old weekly default)")
-    ap.add_argument("--legacy", action="store_true")
+    ap.add_argument("--trajectory", type=float, default=None, help="target: % per year from the ledger's base year")
     ap.add_argument("--params", default="{}", help="extra ScenarioParams as JSON")
     ap.add_argument("--json", default=None, help="write the figures to this file")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from optimisation.plan import run_plan
-    from optimisation.scenario import ScenarioParams
 
     tables, inputs = demo_inputs(args.size, args.horizon)
     extra = json.loads(args.params)
+    if args.trajectory is not None:  # base year from the sample's emissions ledger, as the weekly job does
+        from features.accounting import build_ledger
+        from optimisation.emissions import base_year_totals
+
+        ledger, _ = build_ledger(tables["plants"], tables["energy_use"], tables["emission_factors"],
+                              shipments=tables["shipments"], lanes=tables["lanes"],
+                              contracts=tables["energy_contracts"])
+        year, base = base_year_totals(ledger, tables["plants"], "operational_control",
+                                      ["scope1", "scope2_market", "scope3_cat4"], None)
+        extra.update(trajectory_rate_pct=args.trajectory, base_year=year, base_year_co2e_t=base)
+        print(f"trajectory {args.trajectory} %/yr from base year {year}: {base:,.0f} t CO2e (ledger, opcon)")
     base = {"horizon_weeks": args.horizon, **extra}
-    if args.legacy and "legacy" in ScenarioParams.model_fields:
-        base["legacy"] = True
     figures = []
-    for name, p in (("no target", {**base}),
-                    ("target", {**base, **({} if "target" in extra else {"co2_reduction_pct": args.reduction})})):
+    no_target = {k: v for k, v in base.items() if k not in ("trajectory_rate_pct",)}
+    for name, p in (("no target", no_target),
+                    ("target", {**base, **({} if args.trajectory is not None else {"co2_reduction_pct": args.reduction})})):
         t0 = time.perf_counter()
         o = run_plan(inputs, p)
         o.model.last_kpis = o.kpis
@@ -110,7 +123,7 @@ def main() -> None:
     tg["unmet_increase_pct_of_demand"] = (100 * (tg["unmet_units"] - nt["unmet_units"]) / tg["demand_units"]
                                           if tg["demand_units"] else 0.0)
     for fig in figures:
-        print(f"== {fig['plan']} ({'legacy' if args.legacy else 'new'} rules)")
+        print(f"== {fig['plan']}")
         for key, val in fig.items():
             if key != "plan":
                 print(f"  {key}: {val}")

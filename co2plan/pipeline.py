@@ -263,7 +263,9 @@ HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur"
             "co2e_total_t", "co2e_scope1_t", "co2e_scope2_market_t", "co2e_scope2_location_t",
             "co2e_scope3_transport_t", "co2_budget_t", "co2_mac_eur_per_t", "output_units", "demand_units",
             "pipeline_units", "unmet_units", "co2_budget_excess_t",
-            "service_level", "solve_seconds", "n_variables")
+            "service_level", "solve_seconds", "n_variables",
+            # issue 13: what sets the CO2 price, the target trajectory, the boundary
+            "co2_price_setter", "on_track", "off_track_t", "cost_to_stay_on_track_eur", "co2e_outside_boundary_t")
 
 
 def _headline_kpis(kpis: dict) -> dict:
@@ -480,6 +482,8 @@ def _shadow_price_text(k: dict) -> str:
     if k.get("co2_budget_t") is None:
         return "n/a (no CO2 budget)"
     text = f"{k.get('co2_mac_eur_per_t', 0.0):,.2f} EUR/t"
+    if k.get("co2_price_setter"):
+        text += f" ({k['co2_price_setter']})"
     if (k.get("co2_budget_excess_t") or 0.0) > 1e-6:
         text += (f" — the budget is missed by {k['co2_budget_excess_t']:,.1f} t, so this is the budget-excess "
                  "penalty, not an abatement cost")

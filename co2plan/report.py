@@ -172,6 +172,9 @@ KPI_SPECS: dict[str, tuple[str, str | None]] = {
     "boundary": ("organisational boundary of the history", None),
     "first_week": ("first planned week (Monday)", None), "last_week": ("last planned week (Monday)", None),
     "horizon_weeks": ("horizon", "{:,.0f} weeks"),
+    "co2_price_setter": ("what sets the CO2 price", None), "on_track": ("on the target trajectory", None),
+    "off_track_t": ("off track by", _T), "cost_to_stay_on_track_eur": ("cost to stay on track", _EUR),
+    "co2e_outside_boundary_t": ("plan CO2e outside the budget's boundary", _T),
 }
 
 

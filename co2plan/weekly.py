@@ -27,9 +27,13 @@ class WeeklyParams(BaseModel):
                     "never: forecast with the current champion (train once if none).")
     horizon_weeks: int = Field(26, ge=4, le=52, title="Horizon (weeks)")
     co2_reduction_pct: float | None = Field(
-        5.0, gt=0, lt=100, title="CO2 budget (% below the plan without a budget)",
-        description="The weekly plan's CO2 budget, as a reduction below the cost-optimal plan of the same week "
-                    "solved without a budget; empty plans without a budget.")
+        None, gt=0, lt=100, title="CO2 budget (% below the plan without a budget)",
+        description="A CO2 budget as a reduction below the cost-optimal plan of the same week solved without a "
+                    "budget; empty = the target trajectory.")
+    trajectory_rate_pct: float | None = Field(
+        4.2, gt=0, lt=100, title="Target trajectory (% of base year per year)",
+        description="Linear cut from the ledger's base year (4.2 = 1.5 degC-aligned, SBTi; 2.5 = well below "
+                    "2 degC); used when no CO2 reduction % is given; empty with no % = no budget.")
     gwp_set: Literal["AR4", "AR5", "AR6"] = Field("AR5", title="GWP set")
     run_id: str | None = Field(None, title="Lake run id",
                                description="Override the run id (default weekly-<Monday of the run's ISO week>).")

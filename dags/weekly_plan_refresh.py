@@ -81,7 +81,9 @@ def weekly_plan_refresh():
         with fail_fast_on_bad_input():
             return pipeline.optimise_stage(forecasted["run_id"], horizon_weeks=params["horizon_weeks"],
                                            pareto_points=params["pareto_points"],
-                                           params={"co2_reduction_pct": params["co2_reduction_pct"]})
+                                           params={"co2_reduction_pct": params["co2_reduction_pct"],
+                                                   "trajectory_rate_pct": None if params["co2_reduction_pct"]
+                                                   else params.get("trajectory_rate_pct")})
 
     @task(outlets=[lake_asset("supply")])
     def supply(validated: dict) -> dict:

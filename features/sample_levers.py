@@ -28,7 +28,7 @@ def _region(country: str) -> str:
 
 def lever_tables(plants: pd.DataFrame, plant_products: pd.DataFrame, production_history: pd.DataFrame,
                  seed: int = 13) -> dict[str, pd.DataFrame]:
-    """plant_operations, inventory (empty: the optimiser derives opening stock from history),
+    """plant_operations, inventory (half a week of output at the last history week),
     renewable_supply, heat_options and removal_offers for a sample network."""
     rng = np.random.default_rng(seed)
     cap = plants.set_index("plant_id")["capacity_units_per_week"].astype(float)
@@ -38,6 +38,8 @@ def lever_tables(plants: pd.DataFrame, plant_products: pd.DataFrame, production_
     ops = pd.DataFrame({"plant_id": cap.index,
                         "min_utilisation_pct": np.clip(np.floor(70 * util / 5) * 5, 30, 55).to_numpy(),
                         "max_change_pct_per_week": 15.0, "max_stock_units": np.round(2 * cap.to_numpy()),
+                        # 3 shifts; a shift-week of ~1/3 of capacity costs 60 EUR per unit of its capacity
+                        "shifts_max": 3.0, "shift_cost_eur_per_week": np.round(60.0 * cap.to_numpy() / 3.0, -2),
                         "source": "sample: 70 % of the last 13 weeks' utilisation, 30-55 % (labour agreement)"})
     volume = util * cap * 52  # units per year
     energy = plant_products.groupby("plant_id")[["electricity_kwh_per_unit", "natural_gas_kwh_per_unit"]].mean()
@@ -70,7 +72,10 @@ def lever_tables(plants: pd.DataFrame, plant_products: pd.DataFrame, production_
                              for y in YEARS] + [(f"OF-{y}", "avoidance_offset", y, 10.0, 100_000.0,
                                                  "nature-based offsets 5-20 EUR/t") for y in YEARS],
                             columns=["offer_id", "kind", "year", "price_eur_per_t", "available_t", "source"])
-    inventory = pd.DataFrame({"week": pd.Series(dtype="datetime64[ns]"), "plant_id": pd.Series(dtype=object),
-                              "product_id": pd.Series(dtype=object), "units": pd.Series(dtype=float)})
+    # finished-goods stock at the end of the history: half a week of each pair's mean output of the last 4 weeks
+    last4 = ph[ph["week"] > ph["week"].max() - pd.Timedelta(weeks=4)]
+    inventory = (last4.groupby(["plant_id", "product_id"], as_index=False)["units"].mean()
+                 .assign(week=ph["week"].max()))
+    inventory["units"] = np.round(0.5 * inventory["units"])
     return {"plant_operations": ops, "inventory": inventory, "renewable_supply": renewable,
             "heat_options": heat_options, "removal_offers": removals}

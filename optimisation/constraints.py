@@ -75,11 +75,20 @@ def _plant_week_rows(b: Build) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def define_plant_capacity(b: Build) -> None:
-    """plant_capacity (p,t): sum_k x <= capacity after outages."""
-    cap, x = b.cap, b.x
+    """plant_capacity (p,t): sum_k x <= capacity after outages; for plants with a shift pattern
+    sum_k x - (capacity / S_p) n[p,t] <= 0, n = shift-weeks run (integer in MILP mode)."""
+    cap, x, sh = b.cap, b.x, b.shifts
     row = _pos(cap[["plant_id", "t"]], x[["plant_id", "t"]]).astype(np.int64)
-    b.rows.family("plant_capacity", len(cap), "<=", cap["capacity_units"].to_numpy(), row, x["col"],
-                  np.ones(len(x)), index=cap[["plant_id", "t"]])
+    rhs = cap["capacity_units"].to_numpy().copy()
+    rows, cols, vals = [row], [x["col"].to_numpy()], [np.ones(len(x))]
+    if sh is not None and len(sh):
+        r = _pos(cap[["plant_id", "t"]], sh[["plant_id", "t"]]).astype(np.int64)
+        rhs[r] = 0.0
+        rows.append(r)
+        cols.append(sh["col"].to_numpy())
+        vals.append(-(sh["capacity_units"] / sh["shifts_max"]).to_numpy(float))
+    b.rows.family("plant_capacity", len(cap), "<=", rhs, np.concatenate(rows), np.concatenate(cols),
+                  np.concatenate(vals), index=cap[["plant_id", "t"]])
 
 
 def define_lane_capacity(b: Build) -> None:

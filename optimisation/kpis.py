@@ -174,6 +174,17 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     pi = model.co2_row.pi
     binding = model.co2_budget_t is not None and pi is not None
     k["co2_mac_eur_per_t"] = float(-pi) if binding else 0.0
+    if model.shifts is not None and len(model.shifts):
+        n = v[model.shifts["col"].to_numpy()]
+        k["shift_weeks"] = float(n.sum())
+        k["operating_mode"] = p.operating_mode
+        if model.mip is not None:
+            k.update({key: val for key, val in model.mip.items()})
+            k["mip_gap_pct"] = 100.0 * model.mip["mip_gap"]
+            k["duals_note"] = "duals conditional on the shift pattern (fixed-shift LP)"
+        else:
+            k["lp_relaxation_note"] = ("shifts relaxed to fractions: shift cost and capacity scale linearly; "
+                                       "error below one shift-week per plant-week")
     k["co2_budget_excess_t"] = s_co2
     k["output_shortfall_units"] = s_out
     k["diagnosis"] = diagnose(model, result, total, out, s_co2, s_out, unmet_total)

@@ -92,3 +92,142 @@ def lever_frame(inputs: PlanInputs, params, weeks: pd.DatetimeIndex, plant_ids) 
         columns=["lever", "market", "year", "avail_mwh"])
     non_abating = pd.DataFrame(dropped, columns=["lever", "plant_id", "market", "abatement_t_per_mwh"])
     return levers, availability, non_abating
+
+
+MAC_COLUMNS = ["lever", "key", "period", "abated_t", "potential_t", "cost_eur_per_t", "used_share", "sets_price",
+               "cumulative_t"]
+
+
+def _values(model) -> np.ndarray:
+    return np.fromiter(((v.varValue or 0.0) for v in model.variables), dtype=float, count=len(model.variables))
+
+
+def _families(model, v: np.ndarray) -> dict[str, float]:
+    """t CO2e counted in the budget by family of decisions (the budget row's terms)."""
+    x, f, L = model.x, model.f, model.levers
+    out = {"production": float(v[x["col"].to_numpy()] @ (x["b"] * x["e_budget"]).to_numpy(float)),
+           "transport": float(v[f["col"].to_numpy()] @ (f["b"] * f["e_budget"]).to_numpy(float)),
+           "slack": -float(v[model.periods["s_co2_col"].to_numpy()].sum())}
+    if L is not None and len(L):
+        e = v[L["col"].to_numpy(int)] * (L["b"] * L["d_budget"]).to_numpy(float)
+        for lever, val in pd.Series(e).groupby(L["lever"].to_numpy()).sum().items():
+            out[f"lever:{lever}"] = float(val)
+    return out
+
+
+def price_setter(model) -> dict:
+    """Which decisions set the CO2 shadow price of the budget row ``model.co2_row``: re-solve (warm, HiGHS)
+    with that period's budget lower by delta = max(1 t, 1e-4 x budget), split the extra abatement by family
+    (each lever, production shift, mode shift, budget slack) and name the family carrying most of it; then
+    restore the budget and re-solve so that the tables stay those of the reported plan."""
+    import highspy
+    import pulp
+
+    h = getattr(model.prob, "solverModel", None)
+    solver = getattr(model, "_solver", None)
+    row = model.co2_row
+    if h is None or not isinstance(solver, pulp.HiGHS) or model.co2_budget_t is None or row.pi is None:
+        return {"setter": "", "text": ""}
+    mu = -float(row.pi)
+    v0 = _values(model)
+    u0 = float(v0[model.u["col"].to_numpy()].sum()) + (float(v0[model.tail["col"].to_numpy()].sum())
+                                                       if model.tail is not None and len(model.tail) else 0.0)
+    upper = -row.constant
+    delta = max(1.0, 1e-4 * abs(upper + float(model.periods["fixed_tco2e"].max())))
+    h.changeRowBounds(row.id, -highspy.kHighsInf, upper - delta)
+    h.setOptionValue("solver", "simplex")
+    h.run()
+    v1 = np.asarray(h.getSolution().col_value, float)
+    h.changeRowBounds(row.id, -highspy.kHighsInf, upper)
+    h.run()
+    solver.findSolutionValues(model.prob)
+    if model.mip is not None:  # MILP mode: duals again from the fixed-shift LP
+        from optimisation.solve import fixed_lp_duals
+
+        fixed_lp_duals(model, solver)
+    e0, e1 = _families(model, v0), _families(model, v1)
+    d = {k: e1.get(k, 0.0) - e0.get(k, 0.0) for k in set(e0) | set(e1)}
+    total = sum(-val for val in d.values() if val < 0) or 1.0
+    fam, val = min(d.items(), key=lambda kv: kv[1])
+    share = -val / total
+    u1 = float(v1[model.u["col"].to_numpy()].sum()) + (float(v1[model.tail["col"].to_numpy()].sum())
+                                                       if model.tail is not None and len(model.tail) else 0.0)
+    out = {"setter": fam, "share": share, "price_eur_per_t": mu}
+    if fam.startswith("lever:"):
+        lever = fam.split(":", 1)[1]
+        L = model.levers
+        dl = (v1 - v0)[L["col"].to_numpy(int)] * (L["lever"] == lever).to_numpy()
+        unit = np.maximum(-(L["b"] * L["d_budget"]).to_numpy(float), 1e-12)
+        cp = float(model.params.carbon_price_eur_per_t)
+        # EUR/t of the instance net of the carbon price, which the objective already charges on every tonne
+        cost_t = L["price_eur_per_mwh"].to_numpy(float) / unit - cp
+        moved = np.flatnonzero(np.abs(dl) > 1e-9 * max(1.0, np.abs(dl).max()))
+        # the instance whose own EUR/t is closest to the price (the marginal one), among those that moved
+        i = int(moved[np.argmin(np.abs(cost_t[moved] - mu))]) if len(moved) else int(np.argmax(dl))
+        r = L.iloc[i]
+        per_t = cost_t[i]
+        net = f", {per_t:,.1f} net of the {cp:,.0f} EUR/t carbon price" if cp > 0 else ""
+        out["text"] = (f"{LABEL.get(lever, lever)} at {r['plant_id']} ({r['market']}, {r['price_eur_per_mwh']:,.2f} "
+                       f"EUR/MWh -> {per_t + cp:,.1f} EUR/t{net}) set the CO2 price of {mu:,.1f} EUR/t")
+    elif fam == "slack":
+        out["text"] = (f"beyond the levers: the target is missed, priced at {mu:,.0f} EUR/t (the budget-excess "
+                       "penalty), not an abatement cost")
+    elif fam == "transport":
+        out["text"] = f"shifting freight to lower-carbon modes sets the CO2 price of {mu:,.1f} EUR/t"
+    elif u1 - u0 > 1e-6:
+        out["text"] = (f"not selling cars: each further tonne costs lost sales ({u1 - u0:,.2f} more units unmet "
+                       f"per {delta:,.0f} t), so the CO2 price of {mu:,.1f} EUR/t is a lost-margin trade-off")
+    else:
+        out["text"] = f"moving production to lower-carbon plants sets the CO2 price of {mu:,.1f} EUR/t"
+    return out
+
+
+def mac_curve(model, setter: str = "", baseline: dict | None = None) -> pd.DataFrame:
+    """MAC curve of the plan: one row per priced lever x market x year (t abated, potential, EUR/t, share of
+    the availability used), plus the plan's operational shifts against the no-target plan when ``baseline``
+    ({"objective_eur", "co2e_t", "lever_cost_eur"}) is given; sorted by EUR/t, cumulative t as the x axis."""
+    rows = []
+    L, A = model.levers, model.lever_availability
+    if L is not None and len(L):
+        v = _values(model)
+        act = v[L["col"].to_numpy(int)]
+        g = L.assign(act=act, ab=-act * L["b"] * L["d_budget"], unit=-L["b"] * L["d_budget"])
+        agg = g.groupby(["lever", "market", "year"]).agg(mwh=("act", "sum"), abated=("ab", "sum"),
+                                                         unit=("unit", "mean"), price=("price_eur_per_mwh", "mean"))
+        agg = agg.join(A.set_index(["lever", "market", "year"])["avail_mwh"], how="left")
+        for (lever, market, year), r in agg.iterrows():
+            cost = r["price"] / r["unit"] if r["unit"] > 0 else np.nan
+            rows.append((lever, market, str(year), float(r["abated"]), float(r["avail_mwh"] * r["unit"]), cost,
+                         float(r["mwh"] / r["avail_mwh"]) if r["avail_mwh"] > 0 else 0.0,
+                         setter == f"lever:{lever}"))
+    na = model.non_abating
+    if na is not None and len(na):
+        for r in na.itertuples():
+            rows.append((r.lever, f"{r.market}/{r.plant_id} (non-abating)", "", 0.0, 0.0, np.nan, 0.0, False))
+    if baseline is not None:
+        lever_cost = float(sum(r[3] * r[5] for r in rows if np.isfinite(r[5]) and r[3] > 0))
+        d_e = baseline["co2e_t"] - baseline["co2e_plan_t"] - sum(r[3] for r in rows if r[3] > 0)
+        d_c = baseline["objective_plan_eur"] - baseline["objective_eur"] - lever_cost
+        if d_e > 1e-6:
+            rows.append(("operational_shifts", "production, mode and sales", "horizon", float(d_e), float(d_e),
+                         float(d_c / d_e), 1.0, setter in ("production", "transport")))
+    out = pd.DataFrame(rows, columns=MAC_COLUMNS[:-1])
+    out = out.sort_values("cost_eur_per_t", kind="stable", na_position="last").reset_index(drop=True)
+    out["cumulative_t"] = out["abated_t"].cumsum()
+    return out
+
+
+def lever_table(model) -> pd.DataFrame:
+    """Levers bought: lever, plant_id, market, week, mwh, cost_eur, abated_t (rows with MWh > 1e-9). Planned
+    EACs/PPAs come out in the shape the accounting can read as energy contracts."""
+    cols = ["lever", "plant_id", "market", "week", "mwh", "cost_eur", "abated_t"]
+    L = model.levers
+    if L is None or L.empty:
+        return pd.DataFrame(columns=cols)
+    act = _values(model)[L["col"].to_numpy(int)]
+    keep = act > 1e-9
+    g = L[keep]
+    return pd.DataFrame({"lever": g["lever"].to_numpy(), "plant_id": g["plant_id"].to_numpy(),
+                         "market": g["market"].to_numpy(), "week": model.weeks[g["t"].to_numpy(int)],
+                         "mwh": act[keep], "cost_eur": act[keep] * g["price_eur_per_mwh"].to_numpy(float),
+                         "abated_t": -act[keep] * (g["b"] * g["d_budget"]).to_numpy(float)})[cols]

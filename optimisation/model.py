@@ -81,6 +81,8 @@ class PlanModel:
     lever_availability: pd.DataFrame | None = None
     non_abating: pd.DataFrame | None = None
     boundary: str = "full"
+    shifts: pd.DataFrame | None = None  # shift columns (plant_id, t, shifts_max, col)
+    mip: dict | None = None  # MILP run: gap, bound, LP duals conditional on the shift pattern
 
     def budget_by_period(self, budget) -> np.ndarray | None:
         """Per-period budgets: None, a total over the horizon (split by weeks) or a dict period -> t."""
@@ -351,6 +353,7 @@ class Build:
     periods: pd.DataFrame | None = None  # budget periods: period, weeks, fixed_tco2e
     levers: pd.DataFrame | None = None
     lever_availability: pd.DataFrame | None = None
+    shifts: pd.DataFrame | None = None  # plant_id, t, capacity_units, shifts_max, col
     extra: dict = field(default_factory=dict)
 
     @property
@@ -502,6 +505,9 @@ def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFram
             r["delta"] = (o["max_change_pct_per_week"] / 100.0).fillna(r["delta"])
         if "max_stock_units" in o:
             r["imax"] = o["max_stock_units"].astype(float).fillna(r["imax"])
+        if "shifts_max" in o:
+            r["shifts"] = o["shifts_max"].astype(float)
+            r["shift_cost"] = o.get("shift_cost_eur_per_week", pd.Series(0.0, index=o.index)).astype(float)
     for rule in params.plant_rules:
         if rule.plant_id not in r.index:
             raise InputError(f"plant_rules: plant_id {rule.plant_id!r} not in plants")
@@ -511,6 +517,9 @@ def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFram
             r.loc[rule.plant_id, "delta"] = rule.max_change_pct_per_week / 100.0
         if rule.max_stock_units is not None:
             r.loc[rule.plant_id, "imax"] = rule.max_stock_units
+    if "shifts" not in r:
+        r["shifts"], r["shift_cost"] = np.nan, 0.0
+    r["shift_cost"] = r["shift_cost"].fillna(0.0)
     r["x0"] = np.nan if current is None else current.groupby("plant_id")["units_per_week"].sum().reindex(r.index)
     r["capacity_nominal"] = cap
     return r
@@ -598,6 +607,13 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
         lim = rules["imax"].reindex(x.loc[first_t, "plant_id"]).to_numpy()
         i0[first_t] = got * np.minimum(1.0, np.divide(lim, total, out=np.ones_like(got), where=total > 0))
     log.info("opening stock: %.0f units (%s)", i0.sum(), stock_method)
+    # --- shifts n[p,t] in [0, S_p] (integer in MILP mode): capacity and fixed cost come in shift-weeks
+    s_p = rules["shifts"].reindex(cap["plant_id"]).to_numpy()
+    has_shifts = np.isfinite(s_p) & (s_p >= 1)
+    sh = cap.loc[has_shifts, ["plant_id", "t", "capacity_units"]].reset_index(drop=True)
+    sh["shifts_max"] = np.floor(s_p[has_shifts])
+    sh["col"] = cols.add("shifts", len(sh), rules["shift_cost"].reindex(sh["plant_id"]).to_numpy(float), 0.0,
+                         sh["shifts_max"].to_numpy())
 
     # --- abatement levers (MWh per plant x lever x week)
     from optimisation.levers import lever_frame
@@ -614,7 +630,7 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     b = Build(inputs=inputs, params=params, weeks=weeks, cap=cap, x=x, f=f, u=u, dem=dem, coef=coef, fixed=fixed,
               cols=cols, rows=_Rows(), co2_fixed_t=co2_fixed, target=target, s_co2_col=s_co2_col,
               s_out_col=s_out_col, rules=rules, tail=tail, i0=i0, periods=per, levers=levers,
-              lever_availability=lever_avail)
+              lever_availability=lever_avail, shifts=sh)
     for define in FAMILIES:
         define(b)
 
@@ -656,7 +672,7 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
                    current_plan=current, matrix=matrix, families=fam, constraints=constraints, rules=rules,
                    tail=tail, i0=i0, cols=cols, periods=per,
                    budget_rows=constraints[co2_fam.first:co2_fam.first + co2_fam.n], levers=levers,
-                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary)
+                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary, shifts=sh)
     pm.periods["budget_t"] = np.nan
     if b.extra.get("budget") is not None:
         pm.periods["budget_t"] = b.extra["budget"]

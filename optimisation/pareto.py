@@ -31,7 +31,8 @@ def pareto_frontier(inputs: PlanInputs, params: ScenarioParams | dict | None = N
     (co2_mac_eur_per_t), as LP duality says."""
     if n_points < 2:
         raise ValueError("pareto: n_points must be >= 2")
-    params = as_params(params).model_copy(update={"co2_budget_t": None, "co2_reduction_pct": None})
+    params = as_params(params).model_copy(update={"co2_budget_t": None, "co2_reduction_pct": None,
+                                                  "trajectory_rate_pct": None})
     model = build_model(inputs, params)
     res = solve(model)
     if not res.has_solution:

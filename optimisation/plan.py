@@ -10,6 +10,7 @@ import pandas as pd
 
 from optimisation.inputs import PlanInputs
 from optimisation.kpis import compute_kpis, plan_tables
+from optimisation.levers import lever_table, mac_curve, price_setter
 from optimisation.model import PlanModel, build_model
 from optimisation.scenario import ScenarioParams, as_params
 from optimisation.solve import SolveResult, resolve_with_budget, solve
@@ -61,10 +62,23 @@ def run_plan(inputs: PlanInputs, params: ScenarioParams | dict | None = None) ->
         if result.has_solution and base_k.get("objective_eur") is not None:
             kpis["cost_to_stay_on_track_eur"] = float(kpis["objective_eur"] - base_k["objective_eur"])
             kpis["unmet_units_no_target"] = base_k["unmet_units"]
+    setter = {"setter": "", "text": ""}
+    if result.has_solution and model.co2_budget_t is not None:
+        setter = price_setter(model)
+        kpis["co2_price_setter"] = setter.get("text", "")
+        kpis["co2_price_setter_family"] = setter.get("setter", "")
     tables = plan_tables(model) if result.has_solution else {
         "production_plan": pd.DataFrame(columns=["plant_id", "product_id", "week", "units"]),
         "flows": pd.DataFrame(columns=["lane_id", "plant_id", "market_id", "mode", "product_id", "week",
                                        "arrival_week", "units", "tonnes", "tco2e", "cost_eur"]),
         "unmet": pd.DataFrame(columns=["product_id", "market_id", "week", "demand_units", "units"]),
     }
+    if result.has_solution:
+        base = None
+        if base_k is not None and base_k.get("objective_eur") is not None:
+            base = {"objective_eur": base_k["objective_eur"], "co2e_t": base_k["co2e_total_t"],
+                    "objective_plan_eur": kpis["objective_eur"] - kpis["cost_slack_penalty_eur"],
+                    "co2e_plan_t": kpis["co2e_total_t"] + kpis.get("co2_budget_excess_t", 0.0) * 0}
+        tables["mac_curve"] = mac_curve(model, setter.get("setter", ""), base)
+        tables["levers"] = lever_table(model)
     return PlanOutcome(model=model, result=result, tables=tables, kpis=kpis)

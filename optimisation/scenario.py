@@ -170,6 +170,10 @@ class ScenarioParams(_Strict):
                                                   description="every plant; empty = plant_operations table, "
                                                               "else no limit")
     plant_rules: list[PlantRule] = Field(default_factory=list, title="Operating rules by plant")
+    operating_mode: Literal["lp", "milp"] = Field(
+        "lp", title="Shift decisions", description="lp: shifts as a continuous relaxation (cost and capacity scale "
+                                                   "linearly); milp: whole shifts, HiGHS branch and bound")
+    mip_gap_pct: float = Field(0.5, gt=0, le=50, title="MILP relative gap (%)")
     min_util_slack_penalty_eur_per_unit: float = Field(100_000.0, ge=0,
                                                        title="Minimum-utilisation shortfall penalty (EUR / unit)")
     # penalties (objective weights of soft constraints)

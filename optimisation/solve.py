@@ -93,6 +93,11 @@ class PlanHiGHS(pulp.HiGHS):
         h.changeObjectiveOffset(lp.objective.constant)
         lower, upper = self._row_bounds(lp)
         h.addRows(len(lower), lower, upper, len(mx["value"]), mx["indptr"][:-1], mx["index"], mx["value"])
+        idx = _integer_cols(self.plan)
+        if len(idx):  # MILP mode: whole shifts (PuLP's own integrality path is bypassed by the fast hand-over)
+            h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+            h.setOptionValue("mip_rel_gap", self.plan.params.mip_gap_pct / 100.0)
+            h.setOptionValue("solver", "choose")
 
     def findSolutionValues(self, lp):
         if not self._fast(lp):
@@ -127,6 +132,38 @@ class PlanHiGHS(pulp.HiGHS):
         return mapped, has_solution
 
 
+def _integer_cols(model: PlanModel) -> np.ndarray:
+    sh = model.shifts
+    if model.params.operating_mode != "milp" or sh is None or sh.empty:
+        return np.zeros(0, dtype=np.int32)
+    return sh["col"].to_numpy(np.int32)
+
+
+def fixed_lp_duals(model: PlanModel, solver) -> dict:
+    """After a MILP run: record gap and bound, then fix the shifts at the incumbent, make them continuous and
+    re-solve the LP (dual simplex) so that duals exist; they are conditional on the shift pattern. Integrality
+    and bounds are restored afterwards (the values and duals stay those of the fixed LP, same objective)."""
+    import highspy
+
+    h = model.prob.solverModel
+    info = h.getInfo()
+    mip = {"mip_objective_eur": float(h.getObjectiveValue()), "mip_gap": float(info.mip_gap),
+           "mip_bound_eur": float(info.mip_dual_bound), "mip_nodes": int(info.mip_node_count)}
+    idx = _integer_cols(model)
+    vals = np.round(np.asarray(h.getSolution().col_value)[idx])
+    lo, up = model.matrix["col_lb"][idx], model.matrix["col_ub"][idx]
+    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kContinuous))
+    h.changeColsBounds(len(idx), idx, vals, vals)
+    h.setOptionValue("solver", "simplex")
+    h.run()
+    solver.findSolutionValues(model.prob)
+    mip["fixed_lp_objective_eur"] = float(h.getObjectiveValue())
+    h.changeColsBounds(len(idx), idx, lo, up)
+    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+    model.mip = mip
+    return mip
+
+
 def make_solver(model: PlanModel, method: str | None = None) -> pulp.LpSolver:
     p = model.params
     if p.solver == "cbc":
@@ -158,6 +195,8 @@ def solve(model: PlanModel, method: str | None = None) -> SolveResult:
     res = SolveResult(status=_status(stats), has_solution=has_solution, solve_seconds=seconds,
                       objective_eur=stats.objective if has_solution else None, solver=solver.name)
     model._solver = solver  # type: ignore[attr-defined]
+    if has_solution and len(_integer_cols(model)) and isinstance(solver, PlanHiGHS):
+        fixed_lp_duals(model, solver)
     log.info("%s: %s in %.2f s (objective %s)", solver.name, res.status, seconds, res.objective_eur)
     return res
 
@@ -181,7 +220,9 @@ def resolve_with_budget(model: PlanModel, budget_t) -> SolveResult:
     h.run()
     status, has_solution = solver.findSolutionValues(model.prob)
     has_solution = bool(has_solution) and _primal_feasible(model, solver)
-    seconds = time.perf_counter() - t0
     obj = h.getObjectiveValue() if has_solution else None
+    if has_solution and len(_integer_cols(model)):  # the run above was the MILP (integrality restored)
+        obj = fixed_lp_duals(model, solver)["fixed_lp_objective_eur"]
+    seconds = time.perf_counter() - t0
     return SolveResult(status=_STATUS.get(status, str(status)), has_solution=bool(has_solution),
                        solve_seconds=seconds, objective_eur=obj, solver=solver.name)

@@ -49,6 +49,33 @@ def load_inputs(run_id: str, root: str | None, params: ScenarioParams,
     return inputs, sources
 
 
+def resolve_budget(run_id: str, root: str | None, params: ScenarioParams, inputs: PlanInputs) -> ScenarioParams:
+    """Fill in what the lake knows: ``boundary="ledger"`` becomes the boundary the emissions ledger reports
+    (manifest section accounting; operational control without one), and a trajectory without
+    ``base_year_co2e_t`` takes the ledger's base-year total under the same boundary and scopes."""
+    from optimisation.emissions import base_year_totals
+
+    update: dict[str, Any] = {}
+    boundary = params.boundary
+    if boundary == "ledger":
+        acc = lake.read_manifest(run_id, root).get("accounting", {}) or {}
+        boundary = acc.get("boundary") or "operational_control"
+        update["boundary"] = boundary
+    if params.trajectory_rate_pct is not None and params.base_year_co2e_t is None:
+        if not catalog.EMISSIONS_LEDGER.exists(run_id, root=root):
+            raise InputError(f"trajectory_rate_pct: no emissions ledger in run {run_id} to take the base year from; "
+                             "run the accounting stage or give base_year and base_year_co2e_t")
+        ledger = catalog.EMISSIONS_LEDGER.read(run_id, root=root)
+        try:
+            year, total = base_year_totals(ledger, inputs.plants, boundary, params.budget_scopes, params.base_year)
+        except ValueError as err:
+            raise InputError(str(err)) from err
+        update.update(base_year=year, base_year_co2e_t=total)
+        log.info("trajectory: base year %d, %.0f t CO2e (%s, %s)", year, total, boundary,
+                 "+".join(params.budget_scopes))
+    return params.model_copy(update=update) if update else params
+
+
 #: wall-clock figures: logged to MLflow and the manifest, kept out of the lake tables so that re-running
 #: a run id rewrites byte-identical files
 TIMING_KPIS = ("solve_seconds", "build_seconds")
@@ -75,6 +102,7 @@ def optimise(run_id: str, root: str | None = None, params: ScenarioParams | dict
     Without a solution nothing is written to the lake (``uris`` is empty)."""
     params = as_params(params).model_copy(update={"scenario_id": scenario_id})
     inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
+    params = resolve_budget(run_id, root, params, inputs)
     outcome = run_plan(inputs, params)
     tables = dict(outcome.tables)
     tables["kpis"] = kpi_table(outcome.kpis)
@@ -106,6 +134,7 @@ def pareto(run_id: str, root: str | None = None, params: ScenarioParams | dict |
     """Epsilon-constraint CO2 sweep on a lake run; writes plan/<run_id>/<scenario_id>/pareto_frontier."""
     params = as_params(params).model_copy(update={"scenario_id": scenario_id})
     inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
+    params = resolve_budget(run_id, root, params, inputs)
     frontier = pareto_frontier(inputs, params, n_points=n_points)
     uri = catalog.PARETO_FRONTIER.write(_deterministic(catalog.PARETO_FRONTIER.table, frontier), run_id,
                                         scenario_id, root)

@@ -119,7 +119,28 @@ def _network() -> dict[str, pd.DataFrame]:
         "plants": plants, "products": products, "markets": markets, "plant_products": plant_products,
         "lanes": lanes, "demand_history": demand, "production_history": production, "energy_use": energy,
         "shipments": shipments, "emission_factors": factors, "energy_contracts": contracts,
-        "supplier_emissions": suppliers, **ghg, **_supply(),
+        "supplier_emissions": suppliers, **ghg, **_supply(), **_planning_inputs(),
+    }
+
+
+def _planning_inputs() -> dict[str, pd.DataFrame]:
+    """The optional planning inputs of issue 13 (operating rules, opening stock, abatement levers)."""
+    return {
+        "plant_operations": pd.DataFrame({
+            "plant_id": ["P1", "P2"], "min_utilisation_pct": [40.0, 35.0], "max_change_pct_per_week": [15.0, None],
+            "max_stock_units": [2000.0, None], "shifts_max": [3.0, None], "shift_cost_eur_per_week": [50000.0, None],
+            "source": ["test", None]}),
+        "inventory": pd.DataFrame({"week": pd.to_datetime(["2024-01-01"] * 2).astype("datetime64[ns]"),
+                                   "plant_id": ["P1", "P2"], "product_id": ["K1", "K3"], "units": [120.0, 40.0]}),
+        "renewable_supply": pd.DataFrame({"market": ["DE"], "instrument": ["EAC"], "year": [2024],
+                                          "price_eur_per_mwh": [1.2], "available_mwh": [5000.0],
+                                          "factor_kg_per_kwh": [0.0], "source": ["test"]}),
+        "heat_options": pd.DataFrame({"option": ["biomethane"], "market": ["DE"], "year": [2024],
+                                      "cost_eur_per_mwh_gas_replaced": [45.0], "efficiency_ratio": [0.0],
+                                      "residual_tco2e_per_mwh": [0.02], "available_mwh": [3000.0],
+                                      "max_share_of_gas": [0.5], "source": ["test"]}),
+        "removal_offers": pd.DataFrame({"offer_id": ["R1"], "kind": ["removal"], "year": [2024],
+                                        "price_eur_per_t": [250.0], "available_t": [100.0], "source": ["test"]}),
     }
 
 

@@ -165,3 +165,37 @@ def test_constraints_table_holds_every_row_with_its_dual(tiny):
     assert set(t["family"]) >= {"plant_balance", "market_balance", "plant_capacity", "lane_capacity", "co2_budget"}
     cbc = run_plan(tiny, {"horizon_weeks": 1, "co2_budget_t": 150, "solver": "cbc"}).tables["constraints"]
     assert cbc["dual"].to_numpy() == pytest.approx(t["dual"].to_numpy(), rel=1e-6, abs=1e-6)
+
+
+def test_shifts_lp_relaxation_and_milp(make):
+    # A: 2 shifts of 60 units, 1000 EUR per shift-week; demand 70 (B has no capacity)
+    inputs = make(cap_a=120, cap_b=0, demand=70)
+    inputs.plant_operations = pd.DataFrame({"plant_id": ["A"], "min_utilisation_pct": [0.0],
+                                            "max_change_pct_per_week": [None], "max_stock_units": [None],
+                                            "shifts_max": [2.0], "shift_cost_eur_per_week": [1000.0]})
+    lp = run_plan(inputs, {"horizon_weeks": 1})
+    assert lp.kpis["shift_weeks"] == pytest.approx(70 / 60)  # the relaxation runs 7/6 of a shift
+    assert lp.kpis["objective_eur"] == pytest.approx(70 * 110 + 1000 * 7 / 6)
+    mip = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp", "co2_budget_t": 1e6})
+    assert mip.kpis["shift_weeks"] == pytest.approx(2.0)
+    assert mip.kpis["objective_eur"] == pytest.approx(70 * 110 + 2000)
+    assert mip.kpis["mip_gap_pct"] <= 0.5 and mip.kpis["mip_bound_eur"] <= mip.kpis["objective_eur"] + 1e-6
+    assert mip.kpis["fixed_lp_objective_eur"] == pytest.approx(mip.kpis["mip_objective_eur"], rel=1e-9)
+    # duals of the fixed-shift LP: one more unit of demand costs 110 EUR (capacity left in the 2nd shift)
+    mb = mip.tables["constraints"]
+    assert mb.loc[mb["family"] == "market_balance", "dual"].iloc[0] == pytest.approx(110.0)
+
+
+def test_milp_budget_resolve_keeps_objective_and_duals(make):
+    inputs = make(cap_a=120, cap_b=120, demand=70)
+    inputs.plant_operations = pd.DataFrame({"plant_id": ["A", "B"], "min_utilisation_pct": [0.0, 0.0],
+                                            "max_change_pct_per_week": [None, None], "max_stock_units": [None, None],
+                                            "shifts_max": [2.0, 2.0], "shift_cost_eur_per_week": [1000.0, 1000.0]})
+    # one shift each (A 60 + B 10 costs as much as two at A); a 20 % cut then moves more to B at 13.333 EUR/t
+    o = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp", "co2_reduction_pct": 20})
+    k = o.kpis
+    assert k["shift_weeks"] == pytest.approx(2.0)
+    assert k["objective_eur"] == pytest.approx(k["fixed_lp_objective_eur"], rel=1e-9)
+    assert k["co2_mac_eur_per_t"] == pytest.approx(20 / 1.5)
+    t = o.tables["constraints"]
+    assert t.loc[t["family"] == "co2_budget", "dual"].iloc[0] == pytest.approx(-k["co2_mac_eur_per_t"])

@@ -79,3 +79,28 @@ def test_optimise_reads_forecast_tables_and_pareto_writes_frontier(tmp_path, mak
     assert frontier["objective_eur"].tolist() == pytest.approx([13000.0, 13000 - 75 * 20 / 1.5, 11000.0])
     assert res["uri"].endswith(f"plan/{RUN}/baseline/pareto_frontier.parquet")
     assert len(json.loads(json.dumps(res))["frontier"]) == 3
+
+
+def test_trajectory_takes_the_ledgers_boundary_and_base_year(tmp_path, make):
+    from core import catalog
+
+    root = str(tmp_path / "lake")
+    _write_validated(root, make)
+    inputs = make()
+    lake.write_table(inputs.demand_forecast, "forecast", "fc1", "demand_forecast", root)
+    lake.write_table(inputs.coefficients, "forecast", "fc1", "plant_emission_coefficients", root)
+    # ledger: 2024 is partial, 2025 complete (52 Mondays) at 20 t/week of scope 1 -> base 1040 t
+    weeks = pd.date_range("2024-09-02", periods=70, freq="7D")
+    catalog.EMISSIONS_LEDGER.write(pd.DataFrame({"week": weeks, "plant_id": "A", "scope": "scope1",
+                                                 "co2e_t": 20.0}), RUN, root=root)
+    lake.update_manifest(RUN, "accounting", {"boundary": "equity_share"}, root)
+    out = optimise(RUN, root=root, params={"horizon_weeks": 1, "trajectory_rate_pct": 4.2},
+                   forecast_run_id="fc1", log_mlflow=False)
+    k = out["kpis"]
+    assert k["boundary"] == "equity_share"
+    target = 1040 * (1 - 0.042) * 7 / 365  # one week of 2026, 4.2 % below 2025
+    assert k["co2_budget_t"] == pytest.approx(target)
+    assert k["co2e_total_t"] == pytest.approx(target)  # 19.1 t: reachable only by selling less
+    assert k["co2_price_setter"] and k["on_track"] is True
+    params = lake.read_manifest(RUN, root)["optimise/baseline"]["params"]
+    assert params["base_year"] == 2025 and params["base_year_co2e_t"] == pytest.approx(1040.0)

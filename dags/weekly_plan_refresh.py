@@ -40,7 +40,8 @@ def weekly_plan_refresh():
         from co2plan import pipeline
 
         with fail_fast_on_bad_input():
-            return pipeline.extract_stage(_run_id(context), source=params["source"])
+            # params is a task argument, so it is not in **context: hand it over (run_id and attempt)
+            return pipeline.extract_stage(_run_id({**context, "params": params}), source=params["source"])
 
     @task(outlets=[lake_asset("validated"), lake_asset("quarantine")])
     def validate(extracted: dict, params=None) -> dict:

@@ -178,7 +178,7 @@ def test_truncated_forecast_names_the_dataset(overlap, env):
     assert "Traceback" not in out and "<Buffer>" not in out
 
 
-def test_sigterm_stops_the_process_group_and_keeps_the_log(overlap, env):
+def test_sigterm_stops_the_process_group_and_keeps_the_log(env):
     run = Run(env, "weekly", "--date", "2026-11-30", *FAST)
     run.wait_for("extract: done")
     children = psutil.Process(run.proc.pid).children(recursive=True)

@@ -92,3 +92,16 @@ def test_unreachable_source_is_retried(airflow_db):
             "select state, try_number from task_instance where task_id = 'extract' and run_id = (select run_id "
             "from dag_run where dag_id = 'weekly_plan_refresh' order by id desc limit 1)").fetchone()
     assert (state, tries) == ("failed", 3)
+
+
+def test_inline_password_in_conf_is_refused_before_a_run_exists(airflow_db):
+    """`airflow dags test -c` with a password in the source URL: the Param schema refuses it and the
+    password is nowhere in the metadata database."""
+    secret = "Inline-Probe-77"
+    proc = run_dag(airflow_db, "weekly_plan_refresh", {**CONF, "run_id": "inline-pw",
+                                                       "source": f"postgresql://u:{secret}@127.0.0.1:1/x"}, "2026-11-02")
+    assert proc.returncode != 0
+    assert "source" in proc.stdout + proc.stderr
+    db = Path(airflow_db["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///"))
+    assert secret.encode() not in db.read_bytes()
+    assert not list((Path(airflow_db["LAKE"]) / "runs").glob("inline-pw*"))

@@ -68,15 +68,15 @@ def split_run_key(key: str) -> tuple[str, str]:
 
 
 def lake_run_key(prefix: str, context: dict[str, Any] | None = None) -> str:
-    """The run key of a DAG run: :func:`lake_run_id` plus the attempt from the conf (the CLI sets it) or
-    derived from the Airflow run (its start and run id), so task retries reuse it."""
+    """The run key of a DAG run: :func:`lake_run_id` plus the attempt from the conf (the CLI sets it), else
+    a new one (now + a random part). Only the first task (extract) calls this; every later task takes the
+    key from its XCom, so task retries stay in the attempt. (Airflow run ids cannot serve: two
+    ``airflow dags test`` runs of one date share ``manual__<date>``.)"""
+    import uuid
+
     context = context or {}
     params = context.get("params") or {}
-    attempt = params.get("attempt")
-    if not attempt:
-        dag_run = context.get("dag_run")
-        when = getattr(dag_run, "start_date", None) if dag_run is not None else None
-        attempt = new_attempt(seed=str(getattr(dag_run, "run_id", "")) if dag_run is not None else "", when=when)
+    attempt = params.get("attempt") or new_attempt(seed=uuid.uuid4().hex)
     return run_key(lake_run_id(prefix, context), str(attempt))
 
 

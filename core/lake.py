@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -98,6 +99,7 @@ def read_uri(uri: str) -> pd.DataFrame:
         except Exception:  # noqa: BLE001 - the size is only a detail of the message
             size = "size unknown"
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        first = re.sub(r"Could not open Parquet input source '<Buffer>':\s*", "", first)  # the path is named above
         raise LakeDataError(uri, "corrupt", f"{size}; {type(e).__name__}: {first}") from e
 
 

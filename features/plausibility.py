@@ -69,7 +69,8 @@ def _demand_outlier(d: pd.DataFrame, cfg: dict) -> tuple[np.ndarray, np.ndarray]
     d["_pos"] = np.arange(len(d))
     d = d.sort_values(["product_id", "market_id", "week"], kind="stable")
     g = d.groupby(["product_id", "market_id"], sort=False)["units"]
-    med = g.transform(lambda s: s.rolling(int(cfg["window"]), center=True, min_periods=1).median())
+    med = g.rolling(int(cfg["window"]), center=True, min_periods=1).median().reset_index(level=[0, 1], drop=True)
+    med = med.reindex(d.index)
     mad = (d["units"] - med).abs().groupby([d["product_id"], d["market_id"]], sort=False).transform("median")
     n = g.transform("size")
     scale = 1.4826 * mad.where(mad > 0, np.nan)

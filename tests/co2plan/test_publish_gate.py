@@ -100,14 +100,14 @@ def test_unpublished_run_id_does_not_resolve(root):
         pipeline.resolve_run("weekly-2026-11-23", root)
 
 
-def test_attempt_keys_are_stable_for_one_airflow_run():
-    class DagRun:
-        run_id = "manual__2026-12-02T09:00:00+00:00"
-        start_date = datetime(2026, 12, 2, 9, 0, 1, tzinfo=UTC)
-        logical_date = None
+def test_each_airflow_run_gets_its_own_attempt_key():
+    class DagRun:  # two `airflow dags test` runs of one date share this run id
+        run_id = "manual__2026-11-23T00:00:00+00:00"
+        start_date = datetime(2026, 11, 23, tzinfo=UTC)
+        logical_date = datetime(2026, 11, 23, tzinfo=UTC)
 
     ctx = {"params": {"run_id": "weekly-2026-11-23"}, "dag_run": DagRun()}
     k1, k2 = pipeline.lake_run_key("weekly", ctx), pipeline.lake_run_key("weekly", ctx)
-    assert k1 == k2 and k1.startswith("weekly-2026-11-23--a")
+    assert k1 != k2 and k1.startswith("weekly-2026-11-23--a") and k2.startswith("weekly-2026-11-23--a")
     assert pipeline.lake_run_key("weekly", {"params": {"run_id": "w", "attempt": "x"}}) == "w--x"
     assert pipeline.split_run_key("w--x") == ("w", "x")

@@ -17,12 +17,17 @@ RUN_ID = f"weekly-{DATE}"
 WEEKLY_CONF = {"horizon_weeks": 8, "pareto_points": 3}
 
 
-def _digest(lake: Path, stages: list[str]) -> dict[str, str]:
+def _digest(lake: Path, stages: list[str], key: str) -> dict[str, str]:
+    """sha256 of every table of one attempt, by path relative to the attempt's folder."""
     out = {}
     for stage in stages:
-        for f in sorted((lake / stage / RUN_ID).rglob("*.parquet")):
-            out[str(f.relative_to(lake))] = hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted((lake / stage / key).rglob("*.parquet")):
+            out[f"{stage}/{f.relative_to(lake / stage / key)}"] = hashlib.sha256(f.read_bytes()).hexdigest()
     return out
+
+
+def _latest(lake: Path) -> dict:
+    return json.loads((lake / "published" / "latest.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +37,18 @@ def weekly(airflow_db):
     return airflow_db
 
 
-def test_weekly_refresh_runs_end_to_end(weekly):
+@pytest.fixture(scope="module")
+def key(weekly) -> str:
+    """The lake key of the fixture's attempt (``<run id>--<attempt>``), from the published pointer."""
+    return _latest(Path(weekly["LAKE"]))["run_key"]
+
+
+def test_weekly_refresh_runs_end_to_end(weekly, key):
     lake = Path(weekly["LAKE"])
+    assert key.startswith(RUN_ID + "--a")
     states = dag_run_states(weekly, "weekly_plan_refresh")
     assert states and states[-1][1] == "success"
-    manifest = json.loads((lake / "runs" / RUN_ID / "manifest.json").read_text())
+    manifest = json.loads((lake / "runs" / key / "manifest.json").read_text())
     for section in ["extract", "validate", "accounting", "forecast/demand_training", "forecast/demand_forecast",
                     "forecast/emissions", "plan/baseline", "report", "publish"]:
         assert section in manifest, f"manifest lacks {section}: {sorted(manifest)}"
@@ -48,20 +60,29 @@ def test_weekly_refresh_runs_end_to_end(weekly):
     assert k["co2e_total_t"] <= k["co2_budget_t"] * (1 + 1e-6)
     assert k["co2_mac_eur_per_t"] > 0
     assert plan["pareto"]["points"] == WEEKLY_CONF["pareto_points"]
-    assert (lake / "report" / RUN_ID / "report.html").stat().st_size > 10_000
-    assert (lake / "report" / RUN_ID / "summary.png").read_bytes()[:4] == b"\x89PNG"
-    published = json.loads((lake / "published" / "latest.json").read_text())
-    assert published["run_id"] == RUN_ID
+    assert (lake / "report" / key / "report.html").stat().st_size > 10_000
+    assert (lake / "report" / key / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    published = _latest(lake)
+    assert (published["run_id"], published["run_key"]) == (RUN_ID, key)
+    assert manifest["publish"]["status"] == "published"
 
 
-def test_weekly_rerun_same_run_id_is_idempotent(weekly):
+def test_weekly_rerun_same_run_id_is_idempotent(weekly, key):
+    """A re-run of the week is a new attempt under its own key, with byte-identical tables; the later
+    attempt becomes the published one and the first stays untouched."""
     lake = Path(weekly["LAKE"])
     stages = ["raw", "validated", "quarantine", "ledger", "forecast", "plan"]
-    before = _digest(lake, stages)
+    before = _digest(lake, stages, key)
     assert len(before) > 20
     proc = run_dag(weekly, "weekly_plan_refresh", {**WEEKLY_CONF, "retrain": "never"}, DATE)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert _digest(lake, stages) == before
+    second = _latest(lake)["run_key"]
+    assert second != key and second.startswith(RUN_ID + "--")
+    after = _digest(lake, stages, second)
+    # retrain=never writes no training outputs (backtest, input report); every other table is identical
+    assert set(before) - set(after) == {"forecast/demand_backtest.parquet", "forecast/demand_input_report.parquet"}
+    assert after == {k: v for k, v in before.items() if k in after}
+    assert _digest(lake, stages, key) == before
 
 
 def test_scenario_dag_runs_and_is_logged_to_mlflow(weekly):
@@ -100,4 +121,4 @@ def test_bad_source_fails_fast_with_the_table_named(airflow_db, tmp_path):
                                    "and run_id = (select run_id from dag_run where dag_id = 'weekly_plan_refresh' "
                                    "order by id desc limit 1)").fetchone()
     assert (state, tries) == ("failed", 1)
-    assert not (Path(airflow_db["LAKE"]) / "validated" / "bad-source").exists()
+    assert not list((Path(airflow_db["LAKE"]) / "validated").glob("bad-source*"))

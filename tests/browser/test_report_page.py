@@ -14,7 +14,7 @@ from test_report import RUN, tiny_lake  # noqa: E402,F401 - the fixture builds t
 from co2plan.report import render_report  # noqa: E402
 from co2plan.report_data import report_data  # noqa: E402
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.smoke]
 
 
 def test_scenario_report_page(tiny_lake, tmp_path, browser, screenshots):  # noqa: F811

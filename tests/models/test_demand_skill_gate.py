@@ -10,6 +10,7 @@ from models.demand import DemandConfig
 
 
 @pytest.mark.slow
+@pytest.mark.smoke
 def test_demand_model_beats_baselines_with_calibrated_intervals_on_demo_slice():
     sample = pytest.importorskip("features.sample")
     d = sample.generate("demo", 7)

@@ -179,8 +179,13 @@ def _field_of(loc: tuple, msg: str) -> str:
 
 
 def _base_ids(base: str, root: str | None) -> dict[str, set[str]]:
+    from co2plan.pipeline import resolve_run
     from core import catalog
 
+    try:
+        base = resolve_run(base, root)  # a week's run id reads its published attempt's tables
+    except LookupError:
+        pass  # not published: read the id as given (a missing table is refused below by the caller)
     out = {}
     for table, col in (("plants", "plant_id"), ("markets", "market_id"), ("products", "product_id")):
         out[col] = set(catalog.VALIDATED[table].read(base, root=root)[col].astype(str))

@@ -40,6 +40,8 @@ def test_defaults_round_trip_to_scenario_params_defaults():
         for x in g:
             if x["kind"] in ("number", "text", "select"):
                 posted[x["name"]] = "" if x["value"] is None else str(x["value"])
+            elif x["kind"] == "checkboxes":  # a browser posts the boxes checked by default
+                posted[x["name"]] = list(x["value"])
     conf, errors = forms.parse_form(posted)
     assert errors == {}
     assert ScenarioParams.model_validate(conf) == ScenarioParams()
@@ -47,6 +49,7 @@ def test_defaults_round_trip_to_scenario_params_defaults():
 
 def test_rows_and_checkboxes_parse_and_cross_field_rules_are_named():
     posted = Form({"scenario_id": "s1", "horizon_weeks": "6", "banned_modes": ["air", "bogus"],
+                   "budget_scopes": ["scope1", "scope2_market", "scope3_cat4"],
                    "plant_capacity-0-plant_id": "P_DE_WOB", "plant_capacity-0-capacity_pct": "0",
                    "plant_capacity-0-from_week": "9", "plant_capacity-1-plant_id": "",
                    "plant_capacity-1-capacity_pct": ""})

@@ -128,11 +128,12 @@ def resolve_source(source: str) -> str:
     secrets.check_reference(source)
     if not source.startswith("sample:"):
         return source
-    from features import write_sample
+    from features import sample_is_current, write_sample
 
     size = source.split(":", 1)[1] or "demo"
     folder = Path(sample_dir(size))
-    if not (folder / "plants.parquet").exists():
+    if not sample_is_current(folder, size, SAMPLE_SEED):
+        # absent, or written by another version of the generator (its tables would lack what the code expects)
         log.info("generating the embedded '%s' sample into %s", size, folder)
         write_sample(folder, size=size, seed=SAMPLE_SEED, fmt="parquet")
     return str(folder)

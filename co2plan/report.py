@@ -37,6 +37,7 @@ class ReportData:
     history_period: str = ""  # first–last month of the emissions history
     history_window: str = ""  # the months of history compared with the plan
     scenario_id: str = "baseline"
+    demand_band: str = "band of the total from the series' bands, errors taken as independent"
 
 
 def _fig_emissions_scope(ax, d: ReportData):
@@ -94,8 +95,7 @@ def _fig_demand(ax, d: ReportData):
         ax.fill_between(f["week"], f["yhat_lo_95"], f["yhat_hi_95"], alpha=0.2, color="#1f78b4", label="95%")
         ax.fill_between(f["week"], f["yhat_lo_80"], f["yhat_hi_80"], alpha=0.35, color="#1f78b4", label="80%")
         ax.plot(f["week"], f["yhat"], color="#1f78b4", lw=1.5, label="forecast")
-    ax.set_title("Demand, all markets (units/week): actuals and forecast;\nband of the total from the series' "
-                 "bands, errors taken as independent", fontsize=10)
+    ax.set_title(f"Demand, all markets (units/week): actuals and forecast;\n{d.demand_band}", fontsize=10)
     ax.set_ylabel("units per week")
     ax.legend(fontsize=7)
     ax.tick_params(axis="x", rotation=20)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from core import catalog, lake
 
-__all__ = ["report_data", "total_band", "MODES", "HISTORY_WEEKS"]
+__all__ = ["report_data", "total_band", "demand_total_band", "MODES", "HISTORY_WEEKS"]
 
 MODES = ("road", "rail", "sea", "air")
 HISTORY_WEEKS = 13  # the history window compared with the plan
@@ -55,6 +55,25 @@ def total_band(fc: pd.DataFrame) -> pd.DataFrame:
     out["yhat_lo_95"] = (g["yhat"] - Z95 * np.sqrt(g["v_lo95"])).clip(lower=0)
     out["yhat_hi_95"] = g["yhat"] + Z95 * np.sqrt(g["v_hi95"])
     return out
+
+
+BAND_CONFORMAL = "conformal band of the total from the forecaster's rolling-origin backtest"
+BAND_INDEPENDENT = "band of the total from the series' bands, errors taken as independent"
+
+
+def demand_total_band(run_id: str, root: str | None = None) -> tuple[pd.DataFrame, str]:
+    """The forecast of total demand with its 80 % / 95 % band, and the method that gave the band.
+
+    The forecaster's hierarchy table (``catalog.DEMAND_FORECAST_HIERARCHY``, level ``total``) calibrates the
+    total on its own backtest errors, so its band is the band of the total; a run without that table (an
+    older champion, a stand-in forecast) falls back to ``total_band`` of the per-series bands."""
+    cols = ["week", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+    if catalog.DEMAND_FORECAST_HIERARCHY.exists(run_id, root=root):
+        hier = catalog.DEMAND_FORECAST_HIERARCHY.read(run_id, root=root)
+        total = hier[hier["level"] == "total"]
+        if len(total):
+            return total[cols].sort_values("week").reset_index(drop=True), BAND_CONFORMAL
+    return total_band(catalog.DEMAND_FORECAST.read(run_id, root=root)), BAND_INDEPENDENT
 
 
 def _plant_shares(summary: pd.DataFrame, plants: pd.DataFrame | None) -> pd.Series:
@@ -149,8 +168,8 @@ def report_data(run_id: str, scenario_id: str = "baseline", root: str | None = N
     hist = catalog.VALIDATED.demand_history.read(run_id, root=root)
     actual = hist.groupby("week", as_index=False)["units"].sum().rename(columns={"units": "actual"})
     actual = actual[actual["week"] >= actual["week"].max() - pd.Timedelta(weeks=78)]
-    fc = catalog.DEMAND_FORECAST.read(run_id, root=root)
-    demand = pd.concat([actual, total_band(fc)], ignore_index=True)
+    band, band_method = demand_total_band(run_id, root)
+    demand = pd.concat([actual, band], ignore_index=True)
 
     util = pd.DataFrame({"capacity_units": _breakdown(kpi_long, "capacity_units_by_plant")})
     util["planned_units"] = _breakdown(kpi_long, "output_units_by_plant").reindex(util.index).fillna(0.0)
@@ -198,7 +217,7 @@ def report_data(run_id: str, scenario_id: str = "baseline", root: str | None = N
         title=title, kpis=head, emissions_by_scope=scope_totals, emissions_by_plant=by_plant,
         plan_emissions_by_mode=by_mode, demand=demand, utilisation=util, frontier=frontier, chosen=chosen,
         tables=tables, boundary=boundary, history_period=hist_period, history_window=window_label,
-        scenario_id=scenario_id)
+        scenario_id=scenario_id, demand_band=band_method)
 
 
 HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur", "cost_carbon_eur",

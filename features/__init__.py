@@ -30,5 +30,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "prepare_demand_panel": "features.demand_features:prepare_demand_panel",
     "STATIC_FEATURES": "features.demand_features:STATIC_FEATURES",
     "write_sample": "features.sample:write_sample",
+    "sample_is_current": "features.sample:sample_is_current",
     "generate": "features.sample:generate",
 })

@@ -27,6 +27,8 @@ How the data hang together (everything is derived, so the tables are mutually co
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import uuid
 from pathlib import Path
@@ -569,4 +571,29 @@ def write_sample(out: str | Path | None = None, size: str = "demo", seed: int = 
         finally:
             tmp.unlink(missing_ok=True)
         (folder / f"{name}.{other}").unlink(missing_ok=True)
+    (folder / STAMP).write_text(json.dumps({"generator": generator_version(), "size": size, "seed": seed}))
     return folder
+
+
+STAMP = "_generator.json"
+
+
+def generator_version() -> str:
+    """A digest of the generator's source (every ``features/sample*.py`` module and the table contracts): a
+    sample folder stamped with another digest was made by another generator and is regenerated on use."""
+    here = Path(__file__).resolve().parent
+    files = sorted(here.glob("sample*.py")) + [here.parent / "core" / "tables.py"]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def sample_is_current(folder: str | Path, size: str, seed: int) -> bool:
+    """True when ``folder`` holds a sample written by this generator with this size and seed."""
+    try:
+        stamp = json.loads((Path(folder) / STAMP).read_text())
+    except (OSError, ValueError):
+        return False
+    return stamp == {"generator": generator_version(), "size": size, "seed": seed}

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.tables import MODES
 from optimisation.emissions import counts_transport, plant_scopes
 from optimisation.model import PlanModel
 from optimisation.solve import SolveResult
@@ -149,9 +150,10 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
             L["plant_id"].to_numpy()).sum(), fill_value=0.0)
     k["co2e_t_by_plant"] = {str(a): float(b) for a, b in by_plant.items()}
     by_mode = pd.Series(fv * f["e_transport"].to_numpy()).groupby(f["mode"].to_numpy()).sum()
-    k["co2e_t_by_mode"] = {str(a): float(b) for a, b in by_mode.items()}
-    k["tonnes_by_mode"] = {str(a): float(b) for a, b in pd.Series(fv * f["tonnes_per_unit"].to_numpy()).groupby(
-        f["mode"].to_numpy()).sum().items()}
+    # every mode gets a figure, 0 when the plan uses none of it (a missing metric reads as blank in MLflow)
+    tonnes = pd.Series(fv * f["tonnes_per_unit"].to_numpy()).groupby(f["mode"].to_numpy()).sum()
+    k["co2e_t_by_mode"] = {m: float(by_mode.get(m, 0.0)) for m in _modes(by_mode.index)}
+    k["tonnes_by_mode"] = {m: float(tonnes.get(m, 0.0)) for m in _modes(tonnes.index)}
     out = float(xv.sum())
     dem = model.demand
     demand_total = float(dem["demand"].sum())
@@ -375,3 +377,8 @@ def scalar_metrics(kpis: dict[str, Any]) -> dict[str, float]:
                 key = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in f"{name}.{a}")
                 out[key] = float(b)
     return out
+
+
+def _modes(used) -> list[str]:
+    """The canonical freight modes, then any other mode the lanes use."""
+    return list(MODES) + sorted(str(m) for m in used if str(m) not in MODES)

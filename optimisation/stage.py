@@ -116,7 +116,8 @@ def optimise(run_id: str, root: str | None = None, params: ScenarioParams | dict
         mlflow_run = log_solve(f"{run_id}/{scenario_id}", {**params.flat_params(), "run_id": run_id,
                                                             "forecast_run_id": forecast_run_id or run_id,
                                                             **{f"source.{k}": v for k, v in sources.items()}},
-                               outcome.kpis, tables, tags={"run_id": run_id, "scenario_id": scenario_id})
+                               outcome.kpis, tables, tags={"run_id": run_id, "scenario_id": scenario_id,
+                                                                    "kind": "plan"})
     kpis = {k: v for k, v in outcome.kpis.items()}
     summary = {"status": outcome.result.status, "has_solution": has_solution, "uris": uris, "kpis": kpis,
                "sources": sources, "mlflow_run_id": mlflow_run}
@@ -147,7 +148,10 @@ def pareto(run_id: str, root: str | None = None, params: ScenarioParams | dict |
              "cost_min_eur": float(frontier["cost_eur"].min()), "cost_max_eur": float(frontier["cost_eur"].max())}
         mlflow_run = log_solve(f"{run_id}/{scenario_id}/pareto", {**params.flat_params(), "run_id": run_id,
                                                                    "n_points": n_points}, k,
-                               {"pareto_frontier": frontier}, tags={"run_id": run_id, "kind": "pareto"})
+                               {"pareto_frontier": frontier},
+                               tags={"run_id": run_id, "scenario_id": scenario_id, "kind": "pareto"},
+                               parent_run_id=lake.read_manifest(run_id, root).get(
+                                   f"optimise/{scenario_id}", {}).get("mlflow_run_id"))
     lake.update_manifest(run_id, f"pareto/{scenario_id}", {"uri": uri, "points": len(frontier),
                                                            "sources": sources}, root)
     return {"uri": uri, "points": len(frontier), "sources": sources, "mlflow_run_id": mlflow_run,

@@ -23,16 +23,18 @@ def _experiment_id(client) -> str:
 
 
 def log_solve(run_name: str, params: dict[str, Any], kpis: dict[str, Any], tables: dict[str, pd.DataFrame],
-              tags: dict[str, str] | None = None) -> str:
+              tags: dict[str, str] | None = None, parent_run_id: str | None = None) -> str:
     """One MLflow run: scenario params, numeric KPIs as metrics, status as a tag, the KPI dict and
-    the plan tables (parquet) as artifacts. Returns the MLflow run id."""
+    the plan tables (parquet) as artifacts. ``tags["kind"]`` says what the run is (plan, pareto, report);
+    with ``parent_run_id`` it is a child of that run (the Pareto sweep under its plan), so the experiment's
+    top level lists plans only. Returns the MLflow run id."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
     mlflow.set_tracking_uri(mlflow_tracking_uri())
     client = MlflowClient()
     exp_id = _experiment_id(client)
-    with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
+    with mlflow.start_run(experiment_id=exp_id, run_name=run_name, parent_run_id=parent_run_id or None) as run:
         mlflow.log_params({k: v for k, v in params.items()})
         mlflow.log_metrics(scalar_metrics(kpis))
         mlflow.set_tags({"status": str(kpis.get("status")), "solver": str(kpis.get("solver")),

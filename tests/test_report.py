@@ -84,6 +84,35 @@ def test_total_band_is_not_sum_of_series_bounds(tiny_lake):
     assert (f["yhat_hi_80"] - f["yhat_lo_80"]).max() < 0.2 * 40 * 20  # far narrower than the sum of bounds
 
 
+def test_report_takes_the_band_of_the_total_from_the_forecast_hierarchy(tiny_lake):
+    """With the forecaster's hierarchy table present, the total's own backtest-calibrated band is used (not the
+    independence combination of the series' bands), and the chart title says which method gave the band."""
+    d0 = report_data(RUN, "baseline", tiny_lake)
+    assert "independent" in d0.demand_band
+    total = pd.DataFrame({"level": "total", "node": "total", "week": WEEKS, "yhat": 4000.0,
+                          "yhat_lo_80": [3950.0, 3940, 3930, 3920], "yhat_hi_80": [4050.0, 4060, 4070, 4080],
+                          "yhat_lo_95": 3900.0, "yhat_hi_95": 4100.0})
+    other = total.assign(level="region", node="EU", yhat=10.0)  # other levels are not the band of the total
+    catalog.DEMAND_FORECAST_HIERARCHY.write(pd.concat([other, total], ignore_index=True), RUN, root=tiny_lake)
+    d = report_data(RUN, "baseline", tiny_lake)
+    f = d.demand.dropna(subset=["yhat"]).sort_values("week")
+    assert f["yhat"].tolist() == [4000.0] * 4
+    assert f["yhat_hi_80"].tolist() == [4050.0, 4060.0, 4070.0, 4080.0]
+    assert f["yhat_lo_95"].tolist() == [3900.0] * 4
+    assert "conformal" in d.demand_band and "backtest" in d.demand_band
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from co2plan.report import _fig_demand
+
+    fig, ax = plt.subplots()
+    _fig_demand(ax, d)
+    assert "conformal band of the total" in ax.get_title()
+    plt.close(fig)
+
+
 def test_total_band_covers_independent_totals():
     """Simulated: 40 independent normal series; the 80 % band of the total covers ~80 % of totals."""
     rng = np.random.default_rng(1)

@@ -229,7 +229,7 @@ def test_unknown_size_or_format_is_refused(tmp_path):
 
 def test_write_sample_parquet_and_csv_round_trip(tmp_path, demo):
     out = write_sample(tmp_path / "s", size="demo", seed=7, fmt="parquet")
-    files = sorted(p.name for p in out.iterdir())
+    files = sorted(p.name for p in out.iterdir() if p.name != "_generator.json")
     assert files == sorted(f"{n}.parquet" for n in TABLE_ORDER)
     first = {n: (out / f"{n}.parquet").read_bytes() for n in TABLE_ORDER}
     for name in TABLE_ORDER:
@@ -237,7 +237,8 @@ def test_write_sample_parquet_and_csv_round_trip(tmp_path, demo):
     write_sample(out, size="demo", seed=7, fmt="parquet")
     assert {n: (out / f"{n}.parquet").read_bytes() for n in TABLE_ORDER} == first  # byte-identical
     write_sample(out, size="demo", seed=7, fmt="csv")
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.csv" for n in TABLE_ORDER)
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".csv" or p.suffix == ".parquet") == sorted(
+        f"{n}.csv" for n in TABLE_ORDER)
     plants = pd.read_csv(out / "plants.csv")
     assert len(plants) == len(demo["plants"]) and list(plants.columns) == TABLES["plants"].column_names
     dh = pd.read_csv(out / "demand_history.csv")
@@ -249,4 +250,30 @@ def test_cli_sample_command_writes_the_folder(tmp_path, capsys):
 
     assert main(["sample", "--out", str(tmp_path / "cli"), "--format", "csv", "--seed", "3"]) == 0
     assert "written to" in capsys.readouterr().out
-    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == sorted(f"{n}.csv" for n in TABLE_ORDER)
+    assert sorted(p.name for p in (tmp_path / "cli").glob("*.csv")) == sorted(f"{n}.csv" for n in TABLE_ORDER)
+
+
+def test_sample_folder_from_another_generator_is_regenerated(tmp_path, monkeypatch):
+    """The embedded sample is stamped with a digest of the generator: a folder written by an older generator
+    (tables missing that the code now expects) is regenerated on use instead of silently reused."""
+    import json
+
+    from co2plan.pipeline import resolve_source
+    from features.sample import generator_version, sample_is_current
+
+    folder = tmp_path / "demo"
+    monkeypatch.setenv("CO2PLAN_SAMPLE_DIR", str(folder))
+    assert not sample_is_current(folder, "demo", 7)
+    assert resolve_source("sample:demo") == str(folder)
+    stamp = json.loads((folder / "_generator.json").read_text())
+    assert stamp == {"generator": generator_version(), "size": "demo", "seed": 7}
+    assert sample_is_current(folder, "demo", 7) and not sample_is_current(folder, "demo", 8)
+    # an old generator's folder: one table the new code expects is missing and the stamp differs
+    (folder / "heat_options.parquet").unlink()
+    (folder / "_generator.json").write_text(json.dumps({**stamp, "generator": "0ld"}))
+    resolve_source("sample:demo")
+    assert (folder / "heat_options.parquet").exists() and sample_is_current(folder, "demo", 7)
+    # a current folder is reused as it is (not rewritten)
+    mtime = (folder / "plants.parquet").stat().st_mtime_ns
+    resolve_source("sample:demo")
+    assert (folder / "plants.parquet").stat().st_mtime_ns == mtime

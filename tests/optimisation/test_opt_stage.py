@@ -60,6 +60,21 @@ def test_optimise_with_stand_ins_writes_plan_and_logs_mlflow(tmp_path, make, mlf
     assert run.data.metrics["output_units"] == pytest.approx(200.0)
     arts = {a.path for a in client.list_artifacts(run.info.run_id, "plan")}
     assert {"plan/production_plan.parquet", "plan/flows.parquet", "plan/kpis.json"} <= arts
+    # run kinds: the plan is tagged kind=plan; every freight mode has a metric, 0 where the plan uses none
+    assert run.data.tags["kind"] == "plan" and run.data.tags["scenario_id"] == "base"
+    used = set(lake.read_uri(out["uris"]["flows"]).query("units > 0")["mode"])
+    for mode in ("road", "rail", "sea", "air"):
+        assert f"co2e_t_by_mode.{mode}" in run.data.metrics, mode
+        if mode not in used:
+            assert run.data.metrics[f"co2e_t_by_mode.{mode}"] == 0.0
+    assert sum(run.data.metrics[f"co2e_t_by_mode.{m}"] for m in ("road", "rail", "sea", "air")) == pytest.approx(
+        200 * 0.02)
+    # the Pareto sweep of the same scenario is a child run of the plan, tagged kind=pareto
+    res = pareto(RUN, root=root, params={"horizon_weeks": 2}, scenario_id="base", n_points=2)
+    child = client.get_run(res["mlflow_run_id"])
+    assert child.data.tags["kind"] == "pareto" and child.data.tags["mlflow.parentRunId"] == run.info.run_id
+    top = client.search_runs([exp.experiment_id], filter_string="tags.kind = 'plan'")
+    assert [r.info.run_id for r in top] == [run.info.run_id]
 
 
 def test_optimise_reads_forecast_tables_and_pareto_writes_frontier(tmp_path, make, mlflow_store):

@@ -55,7 +55,7 @@ def _write_note(dag_run, failed: bool) -> None:
     if dag_run.dag_id != SCENARIO_DAG:
         return
     try:
-        from co2plan.scenario_form import refusal_text, scenario_note
+        from co2plan.scenario_form import refusal_text, scenario_note, with_run_scenario_id
 
         with _bound(dag_run) as (run, session):
             if run is None:
@@ -64,7 +64,7 @@ def _write_note(dag_run, failed: bool) -> None:
             if refusal:
                 run.note = refusal_text(refusal)[:1000]
             elif not run.note:
-                run.note = scenario_note(dict(run.conf or {}))
+                run.note = scenario_note(with_run_scenario_id(dict(run.conf or {}), run.run_id))
     except Exception as e:  # noqa: BLE001 - a note is never worth failing the scheduler loop or the run
         log.warning("co2plan: could not write the note of run %s: %s", dag_run.run_id, e)
 

@@ -454,12 +454,15 @@ def validate_scenario_stage(params: dict[str, Any], context: dict[str, Any] | No
     """The scenario DAG's first task: every reason to refuse the conf, by field, in seconds (no solver
     import). Raises ValueError("REFUSED — field: reason; ...") after pushing the refusals to XCom
     (key ``refusal``) for the run's note; returns the normalised conf with the base run filled in."""
-    from co2plan.scenario_form import check_conf, normalise_conf, refusal_text
+    from co2plan.scenario_form import check_conf, normalise_conf, refusal_text, with_run_scenario_id
 
     t0 = time.perf_counter()
+    ctx = context or {}
+    run_id = ctx.get("run_id") or getattr(ctx.get("dag_run"), "run_id", None)
+    params = with_run_scenario_id(dict(params), run_id)
     refusals = check_conf(params, root)
     if refusals:
-        ti = (context or {}).get("ti")
+        ti = ctx.get("ti")
         if ti is not None:
             ti.xcom_push(key="refusal", value=[{"field": r.field, "reason": r.reason} for r in refusals])
         raise ValueError(refusal_text(refusals))

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Refusal", "scenario_param_specs", "scenario_dag_params", "current_ids", "check_conf",
-           "normalise_conf", "scenario_note", "trigger_body", "refusal_text", "FORM_DEFAULTS", "SECTIONS"]
+           "normalise_conf", "scenario_note", "trigger_body", "with_run_scenario_id", "refusal_text",
+           "FORM_DEFAULTS", "SECTIONS"]
 
 #: a scenario never writes over the weekly baseline, and plans the weekly horizon unless told otherwise
 FORM_DEFAULTS = {"scenario_id": "scenario", "horizon_weeks": 26}
@@ -117,7 +119,8 @@ def scenario_param_specs(ids: dict[str, list[str]] | None = None) -> dict[str, t
         if name == "scenario_id":
             schema["not"] = {"enum": ["baseline"]}
             schema["description"] = ("name of the scenario (not 'baseline', the weekly plan's): names the lake "
-                                     "paths and the run")
+                                     "paths and the run. Left at 'scenario', the Run ID typed under Advanced "
+                                     "options (e.g. cut15) becomes the scenario id")
         if name == "co2_reduction_pct":
             schema["title"] = "CO2 reduction (% below this scenario's own plan without a budget)"
             schema["description"] = ("budget = (1 - pct/100) x CO2e of the cost-optimal plan of this same "
@@ -264,6 +267,23 @@ def scenario_note(conf: dict[str, Any]) -> str:
             continue
         parts.append(f"{name}={json.dumps(value, separators=(',', ':')) if isinstance(value, list) else _short(value)}")
     return " · ".join(parts)[:1000]
+
+
+#: run ids Airflow generates itself (``manual__<timestamp>`` from the UI's form, ...): they name no scenario
+AUTO_RUN_PREFIXES = ("manual", "scheduled", "backfill", "asset_triggered", "dataset_triggered")
+
+
+def with_run_scenario_id(conf: dict[str, Any], run_id: str | None) -> dict[str, Any]:
+    """The planner names the run in the trigger form (Advanced options -> Run ID, e.g. ``cut15``) and leaves
+    the scenario id at its default: the run's name becomes the scenario id, so run, note, lake paths and
+    MLflow runs share one name. ``<sid>__<stamp>`` (what ``trigger_body`` sends) gives ``<sid>``; ids Airflow
+    generated and a scenario id typed in the form are left as they are."""
+    if conf.get("scenario_id") not in (None, "", FORM_DEFAULTS["scenario_id"]) or not run_id:
+        return conf
+    head = str(run_id).split("__", 1)[0]
+    if head in AUTO_RUN_PREFIXES or head == "baseline" or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", head):
+        return conf
+    return {**conf, "scenario_id": head}
 
 
 def trigger_body(conf: dict[str, Any], now=None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from co2plan.scenario_form import (
     scenario_note,
     scenario_param_specs,
     trigger_body,
+    with_run_scenario_id,
 )
 from core import catalog, lake
 
@@ -100,6 +101,29 @@ def test_runs_are_named_by_scenario():
     assert scenario_note(conf) == "cut10 · base latest weekly run · co2_reduction_pct=10"
     body = trigger_body(conf)
     assert body["dag_run_id"].startswith("cut10__") and body["logical_date"] is None
+
+
+@pytest.mark.parametrize(("conf", "run_id", "sid"), [
+    ({"scenario_id": "scenario"}, "cut15", "cut15"),  # Run ID typed in the UI form, scenario id left default
+    ({}, "cut15__20261202T101500", "cut15"),  # what trigger_body sends
+    ({"scenario_id": "scenario"}, "manual__2026-12-02T10:15:00+00:00", "scenario"),  # Airflow's own id
+    ({"scenario_id": "mine"}, "cut15", "mine"),  # a scenario id typed in the form wins
+    ({"scenario_id": "scenario"}, "baseline", "scenario"),  # never the weekly plan's id
+    ({"scenario_id": "scenario"}, "has space", "scenario"),  # not a valid scenario id
+])
+def test_run_id_typed_in_the_form_names_the_scenario(conf, run_id, sid):
+    assert with_run_scenario_id(conf, run_id).get("scenario_id", "scenario") == sid
+
+
+def test_validate_stage_takes_the_scenario_id_from_a_typed_run_id(tiny_lake):
+    from co2plan.pipeline import validate_scenario_stage
+
+    out = validate_scenario_stage({"scenario_id": "scenario", "co2_reduction_pct": 10}, {"run_id": "cut10"},
+                                  root=tiny_lake)
+    assert out["scenario_id"] == "cut10" and out["base_run_id"].startswith(RUN)
+    out = validate_scenario_stage({"scenario_id": "scenario"}, {"run_id": "manual__2026-12-02T10:00:00"},
+                                  root=tiny_lake)
+    assert out["scenario_id"] == "scenario"
 
 
 @pytest.mark.slow

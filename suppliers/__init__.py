@@ -36,4 +36,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "supply_risk": "suppliers.stage:supply_risk",
     "supply_stage": "suppliers.stage:supply_stage",
     "spend_factors": "suppliers.factors:spend_factors",
+    "sourcing_options": "suppliers.sourcing:sourcing_options",
+    "component_needs": "suppliers.sourcing:component_needs",
+    "supply_sourcing": "suppliers.stage:supply_sourcing",
 })

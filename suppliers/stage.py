@@ -127,6 +127,30 @@ def supply_risk(run_id: str, root: str | None = None, previous_run_id: str | Non
 
 
 def supply_stage(run_id: str, root: str | None = None, **risk_kw: Any) -> dict[str, Any]:
-    """All three steps in order: graph, submissions (checks + Scope 3 category 1), risk."""
-    return {"graph": supply_graph(run_id, root), "submissions": supply_submissions(run_id, root),
-            "risk": supply_risk(run_id, root, **risk_kw)}
+    """The steps in order: graph, submissions (checks + Scope 3 category 1), risk, then the plan's sourcing
+    options (which read cat 1 and risk)."""
+    out = {"graph": supply_graph(run_id, root), "submissions": supply_submissions(run_id, root),
+           "risk": supply_risk(run_id, root, **risk_kw)}
+    out["sourcing"] = supply_sourcing(run_id, root)
+    return out
+
+
+def supply_sourcing(run_id: str, root: str | None = None) -> dict[str, Any]:
+    """Sourcing options (qualified tier-1 suppliers of key components with capacity, cat 1 intensity, price,
+    risk) and component needs per vehicle, for the plan (optimisation.sourcing). Reads Scope 3 category 1
+    and the risk scores when the other supply steps wrote them."""
+    from suppliers.sourcing import component_needs, sourcing_options
+
+    t = _tables(run_id, root, ("plants", "products", "suppliers", "supply_links"))
+    if t is None:
+        return _record(run_id, root, "sourcing", {"status": "skipped", "why": "no supply tables"})
+    cat1 = catalog.SCOPE3_CAT1.read(run_id, root=root) if catalog.SCOPE3_CAT1.exists(run_id, root=root) else None
+    risk = catalog.SUPPLY_RISK.read(run_id, root=root) if catalog.SUPPLY_RISK.exists(run_id, root=root) else None
+    opt = sourcing_options(t["supply_links"], t["suppliers"], t["plants"]["plant_id"], cat1, risk)
+    need = component_needs(t["products"], set(opt["commodity"]))
+    out = {"sourcing_options": catalog.SOURCING_OPTIONS.write(opt, run_id, root=root),
+           "component_needs": catalog.COMPONENT_NEEDS.write(need, run_id, root=root)}
+    return _record(run_id, root, "sourcing", {
+        "status": "ok", "options": len(opt), "plants": int(opt["plant_id"].nunique()),
+        "suppliers": int(opt["supplier_id"].nunique()), "with_cat1": cat1 is not None, "with_risk": risk is not None,
+        "uris": out})

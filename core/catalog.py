@@ -88,10 +88,12 @@ class Dataset:
     def uri(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> str:
         return _lake().table_uri(self.stage, self._folder(run_id, scenario_id), self.table, root)
 
-    def read(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> pd.DataFrame:
+    def read(self, run_id: str, scenario_id: str | None = None, root: str | None = None,
+             dictionary: tuple[str, ...] = ()) -> pd.DataFrame:
+        """``dictionary``: string columns to read dictionary-encoded (as pandas categoricals)."""
         lake = _lake()
         try:
-            return lake.read_uri(self.uri(run_id, scenario_id, root))
+            return lake.read_uri(self.uri(run_id, scenario_id, root), dictionary)
         except lake.LakeDataError as e:
             raise lake.LakeDataError(e.uri, e.kind, e.detail, hint=f"dataset {self.name} of run {run_id}: "
                                      + rerun_hint(self.stage, run_id)) from e

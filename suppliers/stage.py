@@ -28,6 +28,24 @@ def _record(run_id: str, root: str | None, step: str, info: dict[str, Any]) -> d
     return info
 
 
+#: the submissions' repeated string keys, read dictionary-encoded (categoricals): the checks' factorizations
+#: of these columns then reuse the parquet dictionary instead of hashing a million Python strings
+SUBMISSION_DICTIONARY = ("supplier_id", "commodity", "activity_unit", "method")
+
+
+def read_submissions(run_id: str, root: str | None = None) -> pd.DataFrame:
+    """validated supplier_submissions with the key columns dictionary-encoded."""
+    return catalog.VALIDATED["supplier_submissions"].read(run_id, root=root, dictionary=SUBMISSION_DICTIONARY)
+
+
+def _plain_strings(df: pd.DataFrame, cols: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Categorical columns (of ``cols``; None = all) back to object strings, so that the written tables do
+    not depend on how the input was read."""
+    cats = [c for c in (df.columns if cols is None else cols)
+            if c in df.columns and isinstance(df[c].dtype, pd.CategoricalDtype)]
+    return df.astype({c: object for c in cats}) if cats else df
+
+
 def supply_graph(run_id: str, root: str | None = None) -> dict[str, Any]:
     """Graph nodes, exposure, concentration (HHI) and single points of failure."""
     from suppliers.graph import build_graph, concentration, exposure, graph_nodes, single_points_of_failure
@@ -58,8 +76,10 @@ def supply_submissions(run_id: str, root: str | None = None) -> dict[str, Any]:
     t = _tables(run_id, root, ("plants", "supply_links"))
     if t is None:
         return _record(run_id, root, "submissions", {"status": "skipped", "why": "no supply tables"})
-    subs = _tables(run_id, root, ("supplier_submissions",))
-    checked = check_submissions(subs["supplier_submissions"], links=t["supply_links"]) if subs else None
+    checked = None
+    if "supplier_submissions" in set(catalog.VALIDATED.present(run_id, root)):
+        subs = read_submissions(run_id, root)
+        checked = _plain_strings(check_submissions(subs, links=t["supply_links"]), SUBMISSION_DICTIONARY)
     cat1 = scope3_cat1(t["supply_links"], t["plants"]["plant_id"], checked)
     out = {"scope3_cat1": catalog.SCOPE3_CAT1.write(cat1, run_id, root=root)}
     info: dict[str, Any] = {"status": "ok", "scope3_cat1_tco2e": round(float(cat1["tco2e"].sum()), 1),

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from supply_helpers import links_frame, plants_frame, suppliers_frame
 
 from suppliers.factors import material_factors
 from suppliers.sourcing import component_needs, sourcing_options
-from supply_helpers import links_frame, plants_frame, suppliers_frame
 
 
 def _network():

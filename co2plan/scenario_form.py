@@ -307,13 +307,18 @@ def supplier_outage_refusals(conf: dict[str, Any], root: str | None = None) -> l
         return [Refusal("supplier_outage", f"run {base} has no sourcing options (supply stage not run)")]
     opt = catalog.SOURCING_OPTIONS.read(base, root=root)
     sids, countries = set(opt["supplier_id"].astype(str)), set(opt["country"].astype(str))
+    if catalog.SOURCING_UPSTREAM.exists(base, root=root):  # tier 2+ suppliers and countries behind them
+        up = catalog.SOURCING_UPSTREAM.read(base, root=root)
+        sids |= set(up["node_id"].astype(str))
+        countries |= set(up["country"].dropna().astype(str))
     out = []
     for i, item in enumerate(items):
         sid, country = item.get("supplier_id"), item.get("country")
         if sid is not None and sid not in sids:
-            out.append(Refusal(f"supplier_outage[{i}].supplier_id", f"unknown supplier {sid!r}: not a qualified "
-                                                                    f"supplier of any plant in run {base}"))
+            out.append(Refusal(f"supplier_outage[{i}].supplier_id", f"unknown supplier {sid!r}: supplies no "
+                                                                    f"plant's key components in run {base}"))
         if country is not None and country not in countries:
-            out.append(Refusal(f"supplier_outage[{i}].country", f"no qualified supplier in country {country!r} in "
-                                                                f"run {base} ({', '.join(sorted(countries))})"))
+            out.append(Refusal(f"supplier_outage[{i}].country", f"no key-component supplier in country "
+                                                                f"{country!r} in run {base} "
+                                                                f"({', '.join(sorted(countries))})"))
     return out

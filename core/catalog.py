@@ -306,7 +306,9 @@ PLAN_SOURCING = _plan("sourcing", ("plant_id", "supplier_id", "commodity", "week
 PLAN_SUPPLIER_OUTAGE = _plan("supplier_outage", ("kind", "id"),
                              "what a supplier outage moved: plants, products, market unmet vs the same plan "
                              "without the outage")
-SUPPLY.update({d.table: d for d in (SOURCING_OPTIONS, COMPONENT_NEEDS)})
+SOURCING_UPSTREAM = _supply("sourcing_upstream", "supply_sourcing", ("supplier_id", "node_id"),
+                            "each option supplier's exposure to upstream suppliers and countries (tier 2+)")
+SUPPLY.update({d.table: d for d in (SOURCING_OPTIONS, COMPONENT_NEEDS, SOURCING_UPSTREAM)})
 PLAN.update({d.table: d for d in (PLAN_SOURCING, PLAN_SUPPLIER_OUTAGE)})
-DATASETS = (*DATASETS, SOURCING_OPTIONS, COMPONENT_NEEDS, PLAN_SOURCING, PLAN_SUPPLIER_OUTAGE)
-__all__ += ["SOURCING_OPTIONS", "COMPONENT_NEEDS", "PLAN_SOURCING", "PLAN_SUPPLIER_OUTAGE"]
+DATASETS = (*DATASETS, SOURCING_OPTIONS, COMPONENT_NEEDS, SOURCING_UPSTREAM, PLAN_SOURCING, PLAN_SUPPLIER_OUTAGE)
+__all__ += ["SOURCING_OPTIONS", "COMPONENT_NEEDS", "SOURCING_UPSTREAM", "PLAN_SOURCING", "PLAN_SUPPLIER_OUTAGE"]

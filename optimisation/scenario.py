@@ -275,6 +275,10 @@ class ScenarioParams(_Strict):
     sourcing_risk_eur_per_unit: float = Field(0.0, ge=0, le=1e6, title="Supplier risk cost (EUR / unit at risk 1)",
                                               description="objective cost per component unit x the supplier's "
                                                           "risk score (0..1); 0 = risk not priced")
+    sourcing_shortfall_penalty_eur_per_unit: float = Field(
+        10_000.0, ge=0, title="Unsourced component penalty (EUR / unit)",
+        description="component units no qualified supplier delivers (spot / expedited buys): a last resort "
+                    "priced above any vehicle's value per kWh of pack")
     use_sourcing: bool = Field(True, title="Plan component sourcing",
                                description="use the supply stage's sourcing options when the run has them")
 

@@ -13,8 +13,11 @@ Inputs (optional tables on ``PlanInputs``; both absent -> the model is unchanged
 
 Columns ``y[p, s, c, t] >= 0`` (commodity units bought by plant p from supplier s in week t). Families:
 
-- ``sourcing_need`` (p, c, t): sum_s y - sum_k need[k, c] x[p, k, t] = 0 (an equality: y is bought for use), for every (p, c) with at least
-  one option (pairs without options are not modelled: their supply is not a limit);
+- ``sourcing_need`` (p, c, t): sum_s y + short - sum_k need[k, c] x[p, k, t] = 0 (y is bought for use), for
+  every (p, c) with at least one option (pairs without options are not modelled: their supply is no limit);
+  ``short`` (column ``s_source``) is supply no qualified supplier delivers (spot, expedited), priced at
+  ``sourcing_shortfall_penalty_eur_per_unit``: a last resort that keeps the plan feasible when operating
+  rules (ramp-down, minimum output) cannot follow a sudden supply cut;
 - ``supplier_capacity`` (p, s, c, t): y <= capacity_per_week x capacity_pct(outages) / 100 (links with a
   capacity); its dual is the value of one more unit of that supplier's capacity (EUR per unit, <= 0);
 - the CO2 budget rows gain b_p x tco2e_per_unit x y when ``scope3_cat1`` is in the budget scopes
@@ -64,22 +67,36 @@ def _options(b: Build) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     return opt.reset_index(drop=True), need.reset_index(drop=True)
 
 
-def _outage_pct(opt: pd.DataFrame, params, n_t: int) -> np.ndarray:
-    """capacity fraction per option x week (n_opt, n_t) from ``params.supplier_outage``."""
+def _outage_pct(opt: pd.DataFrame, params, n_t: int, upstream: pd.DataFrame | None = None) -> np.ndarray:
+    """capacity fraction per option x week (n_opt, n_t) from ``params.supplier_outage``. An outage of the
+    option's supplier (or its country) scales it by capacity_pct; an outage upstream (a tier 2+ supplier, or a
+    country the option's inputs pass) by 1 - exposure x (1 - capacity_pct) (``sourcing_upstream``).
+    Overlapping items take the lowest fraction."""
     pct = np.ones((len(opt), n_t))
-    sids, countries = set(opt["supplier_id"]), set(opt["country"].astype(str))
+    up = upstream if upstream is not None else pd.DataFrame(columns=["supplier_id", "node_id", "country",
+                                                                     "exposure"])
+    sids = set(opt["supplier_id"]) | set(up["node_id"].astype(str))
+    countries = set(opt["country"].astype(str)) | set(up["country"].dropna().astype(str))
     for o in params.supplier_outage:
         if o.supplier_id is not None and o.supplier_id not in sids:
-            raise InputError(f"supplier_outage: supplier_id {o.supplier_id!r} is not a qualified supplier of any "
-                             f"plant (known: {sorted(sids)[:5]}...)")
+            raise InputError(f"supplier_outage: supplier_id {o.supplier_id!r} is not a supplier of any plant's "
+                             f"key components at any tier (known tier-1: {sorted(set(opt['supplier_id']))[:5]}...)")
         if o.country is not None and o.country not in countries:
-            raise InputError(f"supplier_outage: no qualified supplier in country {o.country!r} "
-                             f"(countries: {sorted(countries)})")
-        who = (opt["supplier_id"] == o.supplier_id).to_numpy() if o.supplier_id is not None else \
-            (opt["country"].astype(str) == o.country).to_numpy()
+            raise InputError(f"supplier_outage: no supplier in country {o.country!r} supplies a plant's key "
+                             f"components (countries: {sorted(countries)})")
+        if o.supplier_id is not None:
+            direct = (opt["supplier_id"] == o.supplier_id).to_numpy()
+            hit = up[up["node_id"].astype(str) == o.supplier_id]
+        else:
+            direct = (opt["country"].astype(str) == o.country).to_numpy()
+            hit = up[up["node_id"].astype(str) == f"country:{o.country}"]
+        frac = np.where(direct, o.capacity_pct / 100.0, 1.0)
+        if len(hit):
+            e = hit.groupby("supplier_id")["exposure"].max().clip(0.0, 1.0)
+            e_opt = e.reindex(opt["supplier_id"]).fillna(0.0).to_numpy()
+            frac = np.minimum(frac, 1.0 - e_opt * (1.0 - o.capacity_pct / 100.0))
         weeks = _week_mask(n_t, o.from_week, o.to_week)
-        sel = np.outer(who, weeks)
-        pct[sel] = np.minimum(pct[sel], o.capacity_pct / 100.0)
+        pct[:, weeks] = np.minimum(pct[:, weeks], frac[:, None])
     return pct
 
 
@@ -92,7 +109,7 @@ def define_sourcing(b: Build) -> None:
         return
     opt, need = got
     n_t, p = b.n_t, b.params
-    pct = _outage_pct(opt, p, n_t)
+    pct = _outage_pct(opt, p, n_t, b.inputs.sourcing_upstream)
     if opt.empty:
         return
     # columns y: one per option x week (option-major, then t)
@@ -119,9 +136,15 @@ def define_sourcing(b: Build) -> None:
     xn = b.x[["plant_id", "product_id", "t", "col"]].merge(need, on="product_id")
     rx = kpos.reindex(pd.MultiIndex.from_frame(xn[["plant_id", "commodity", "t"]])).to_numpy(float)
     has = ~np.isnan(rx)
-    b.rows.family("sourcing_need", len(keys), "==", 0.0, np.concatenate([ry, rx[has].astype(np.int64)]),
-                  np.concatenate([y["col"].to_numpy(), xn["col"].to_numpy()[has]]),
-                  np.concatenate([np.ones(len(y)), -xn["qty_per_unit"].to_numpy(float)[has]]), index=keys)
+    # shortfall: units no qualified supplier delivers (spot / expedited buys), priced far above any vehicle's
+    # value so that it is a last resort; it keeps the plan feasible when operating rules (ramp-down,
+    # minimum output) cannot follow a sudden supply cut
+    keys["short_col"] = b.cols.add("s_source", len(keys), p.sourcing_shortfall_penalty_eur_per_unit)
+    b.rows.family("sourcing_need", len(keys), "==", 0.0,
+                  np.concatenate([ry, rx[has].astype(np.int64), np.arange(len(keys))]),
+                  np.concatenate([y["col"].to_numpy(), xn["col"].to_numpy()[has], keys["short_col"].to_numpy()]),
+                  np.concatenate([np.ones(len(y)), -xn["qty_per_unit"].to_numpy(float)[has], np.ones(len(keys))]),
+                  index=keys[["plant_id", "commodity", "t"]])
     # supplier_capacity (p, s, c, t)
     capped = np.flatnonzero(np.isfinite(y["cap"].to_numpy(float)))
     b.rows.family("supplier_capacity", len(capped), "<=", y["cap"].to_numpy(float)[capped], np.arange(len(capped)),
@@ -139,6 +162,7 @@ def define_sourcing(b: Build) -> None:
         b.rows.cols.append(y["col"].to_numpy(np.int64)[nz])
         b.rows.vals.append(val[nz])
     b.cols.sourcing = y
+    b.cols.sourcing_keys = keys
 
 
 def sourcing_frame(model: PlanModel) -> pd.DataFrame | None:
@@ -176,6 +200,13 @@ def sourcing_kpis(model: PlanModel, v: np.ndarray, k: dict, total: float) -> flo
                                        pd.Series(yv).groupby(y["supplier_id"].to_numpy()).sum().items()}
     risk = y["risk"].fillna(0.0).to_numpy(float)
     k["sourcing_risk_weighted"] = float(yv @ risk / yv.sum()) if yv.sum() > 0 else 0.0
+    keys = getattr(model.cols, "sourcing_keys", None)
+    if keys is not None and len(keys):
+        short = np.maximum(v[keys["short_col"].to_numpy()], 0.0)
+        k["sourcing_shortfall_units"] = float(short.sum())
+        k["cost_sourcing_shortfall_eur"] = float(short.sum() * model.params.sourcing_shortfall_penalty_eur_per_unit)
+        if "cost_total_eur" in k:
+            k["cost_total_eur"] += k["cost_sourcing_shortfall_eur"]
     cap = y["cap"].to_numpy(float)
     k["supplier_capacity_binding"] = int(np.sum(np.isfinite(cap) & (yv >= cap - 1e-6 * np.maximum(1.0, cap))
                                                 & (cap > 0)))
@@ -204,12 +235,10 @@ def sourcing_kpis(model: PlanModel, v: np.ndarray, k: dict, total: float) -> flo
 OUTAGE_COLUMNS = ["kind", "id", "hit", "units_without_outage", "units_with_outage", "delta_units"]
 
 
-def _affected(opt: pd.DataFrame, params) -> pd.DataFrame:
-    sel = np.zeros(len(opt), bool)
-    for o in params.supplier_outage:
-        sel |= (opt["supplier_id"] == o.supplier_id).to_numpy() if o.supplier_id is not None else \
-            (opt["country"].astype(str) == o.country).to_numpy()
-    return opt[sel]
+def _affected(opt: pd.DataFrame, params, upstream: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The options whose supplier, or whose supplier's inputs (upstream exposure), an outage touches."""
+    pct = _outage_pct(opt, params, 1 + max(o.to_week or o.from_week for o in params.supplier_outage), upstream)
+    return opt[(pct < 1.0 - 1e-12).any(axis=1)]
 
 
 def outage_report(inputs, params, tables: dict, kpis: dict) -> None:
@@ -234,7 +263,8 @@ def outage_report(inputs, params, tables: dict, kpis: dict) -> None:
     rt = plan_tables(ref, v)
     rk = compute_kpis(ref, res, v)
     opt = inputs.sourcing_options
-    hit_plants = set(_affected(opt if "country" in opt else opt.assign(country=""), params)["plant_id"])
+    opt = opt if "country" in opt else opt.assign(country="")
+    hit_plants = set(_affected(opt, params, inputs.sourcing_upstream)["plant_id"])
     pp = inputs.plant_products
     hit_products = set(pp.loc[pp["plant_id"].isin(hit_plants), "product_id"])
     hit_markets = set(inputs.lanes.loc[inputs.lanes["plant_id"].isin(hit_plants), "market_id"])
@@ -257,7 +287,9 @@ def outage_report(inputs, params, tables: dict, kpis: dict) -> None:
     d_unmet = float(kpis.get("unmet_units", 0.0) - rk.get("unmet_units", 0.0))
     kpis["supplier_outage_headline"] = (
         f"Supplier outage ({what}): plants hit {sorted(hit_plants)}; production moved: {moves} units; "
-        f"unmet demand {d_unmet:+,.0f} units; cost {kpis.get('objective_eur', 0.0) - rk['objective_eur']:+,.0f} EUR")
+        f"unmet demand {d_unmet:+,.0f} units; cost {kpis.get('objective_eur', 0.0) - rk['objective_eur']:+,.0f} EUR"
+        + (f"; {kpis['sourcing_shortfall_units']:,.0f} component units unsourced (spot, priced as a last resort)"
+           if kpis.get("sourcing_shortfall_units", 0.0) > 0.5 else ""))
     kpis["supplier_outage_unmet_delta_units"] = d_unmet
     kpis["supplier_outage_cost_eur"] = float(kpis.get("objective_eur", 0.0) - rk["objective_eur"])
     kpis["supplier_outage_plants_hit"] = float(len(hit_plants))

@@ -58,6 +58,8 @@ def _sourcing_inputs(inputs: PlanInputs, run_id: str, root: str | None, params: 
     if catalog.SOURCING_OPTIONS.exists(run_id, root=root) and catalog.COMPONENT_NEEDS.exists(run_id, root=root):
         inputs.sourcing_options = catalog.SOURCING_OPTIONS.read(run_id, root=root)
         inputs.component_needs = catalog.COMPONENT_NEEDS.read(run_id, root=root)
+        if catalog.SOURCING_UPSTREAM.exists(run_id, root=root):
+            inputs.sourcing_upstream = catalog.SOURCING_UPSTREAM.read(run_id, root=root)
         sources["sourcing_options"] = f"{catalog.SOURCING_OPTIONS.stage}/{run_id}"
 
 

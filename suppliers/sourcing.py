@@ -8,6 +8,8 @@ component need per vehicle.
   (so the supplier's accepted submission when there is one, else the average-data or spend-based
   fallback, ``dq_tier`` says which); without a cat 1 row the material factor (average data, tier 3).
   ``price_eur_per_unit`` = annual spend / annual volume; ``risk`` = the supplier's propagated risk total.
+- ``sourcing_upstream``: each option supplier's exposure to upstream suppliers and countries (tier 2+),
+  so that an outage of a cell maker or of a country reaches the pack makers that depend on it.
 - ``component_needs``: kWh of battery pack per vehicle by powertrain (``PACK_KWH``, typical pack sizes:
   BEV 75 kWh, PHEV 15 kWh, ICE none), for the commodities ``battery_pack`` and ``cell``.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from suppliers.factors import UNIT_TO_BASE, material_factors
 
@@ -71,3 +74,46 @@ def component_needs(products: pd.DataFrame, commodities=BATTERY) -> pd.DataFrame
             for c in BATTERY if c in set(commodities)]
     cols = ["product_id", "commodity", "qty_per_unit"]
     return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+UPSTREAM_COLUMNS = ["supplier_id", "node_id", "country", "exposure"]
+UPSTREAM_MIN = 0.005  # exposures below half a percent are left out
+
+
+def _propagate(R: sp.csr_matrix, W: sp.csr_matrix, depth: int = 12) -> sp.csr_matrix:
+    total, cur = R.copy(), R
+    for _ in range(depth):
+        cur = (cur @ W).tocsr()
+        cur.eliminate_zeros()
+        if cur.nnz == 0:
+            break
+        total = total + cur
+    return total.tocsr()
+
+
+def sourcing_upstream(G, supplier_ids) -> pd.DataFrame:
+    """Upstream exposure of each tier-1 option supplier: the share of its input value whose chain passes a
+    node (``node_id``: a supplier) or any node of a country (``node_id`` = ``country:XX``; propagation stops at
+    the first node in the country, so paths through several of its nodes count once). The plan scales the
+    supplier's capacity by 1 - exposure x (1 - capacity_pct) under an outage upstream."""
+    sids = [s for s in dict.fromkeys(supplier_ids) if s in G.nodes]
+    if not sids:
+        return pd.DataFrame(columns=UPSTREAM_COLUMNS)
+    R = G.W[G.index(sids)]
+    E = _propagate(R, G.W).tocoo()
+    country = pd.Series({n: G.g.nodes[n].get("country") for n in G.nodes})
+    keep = E.data > UPSTREAM_MIN
+    nodes = G.nodes.to_numpy()[E.col[keep]]
+    frames = [pd.DataFrame({"supplier_id": np.asarray(sids, dtype=object)[E.row[keep]], "node_id": nodes,
+                            "country": country.reindex(nodes).to_numpy(), "exposure": np.minimum(E.data[keep], 1.0)})]
+    cvals = country.reindex(G.nodes).to_numpy()
+    for c in sorted({str(v) for v in cvals if v is not None and v == v}):
+        stop = sp.diags((cvals != c).astype(float))  # rows of the country's nodes cut: first hit only
+        Ec = _propagate(R, (stop @ G.W).tocsr())
+        exp_c = np.asarray(Ec[:, np.flatnonzero(cvals == c)].sum(axis=1)).ravel()
+        ok = exp_c > UPSTREAM_MIN
+        if ok.any():
+            frames.append(pd.DataFrame({"supplier_id": np.asarray(sids, dtype=object)[ok], "node_id": f"country:{c}",
+                                        "country": c, "exposure": np.minimum(exp_c[ok], 1.0)}))
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["supplier_id", "node_id"]).reset_index(drop=True)[UPSTREAM_COLUMNS]

@@ -159,7 +159,8 @@ def supply_sourcing(run_id: str, root: str | None = None) -> dict[str, Any]:
     """Sourcing options (qualified tier-1 suppliers of key components with capacity, cat 1 intensity, price,
     risk) and component needs per vehicle, for the plan (optimisation.sourcing). Reads Scope 3 category 1
     and the risk scores when the other supply steps wrote them."""
-    from suppliers.sourcing import component_needs, sourcing_options
+    from suppliers.graph import build_graph
+    from suppliers.sourcing import component_needs, sourcing_options, sourcing_upstream
 
     t = _tables(run_id, root, ("plants", "products", "suppliers", "supply_links"))
     if t is None:
@@ -168,8 +169,11 @@ def supply_sourcing(run_id: str, root: str | None = None) -> dict[str, Any]:
     risk = catalog.SUPPLY_RISK.read(run_id, root=root) if catalog.SUPPLY_RISK.exists(run_id, root=root) else None
     opt = sourcing_options(t["supply_links"], t["suppliers"], t["plants"]["plant_id"], cat1, risk)
     need = component_needs(t["products"], set(opt["commodity"]))
+    G = build_graph(t["suppliers"], t["supply_links"], t["plants"])
+    up = sourcing_upstream(G, opt["supplier_id"])
     out = {"sourcing_options": catalog.SOURCING_OPTIONS.write(opt, run_id, root=root),
-           "component_needs": catalog.COMPONENT_NEEDS.write(need, run_id, root=root)}
+           "component_needs": catalog.COMPONENT_NEEDS.write(need, run_id, root=root),
+           "sourcing_upstream": catalog.SOURCING_UPSTREAM.write(up, run_id, root=root)}
     return _record(run_id, root, "sourcing", {
         "status": "ok", "options": len(opt), "plants": int(opt["plant_id"].nunique()),
         "suppliers": int(opt["supplier_id"].nunique()), "with_cat1": cat1 is not None, "with_risk": risk is not None,

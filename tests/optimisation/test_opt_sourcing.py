@@ -41,10 +41,12 @@ def test_absent_tables_leave_the_model_unchanged(make):
     assert off.model.num_variables == plain.model.num_variables
     assert len(off.model.constraints) == len(plain.model.constraints)
     assert off.kpis["objective_eur"] == pytest.approx(plain.kpis["objective_eur"], abs=1e-9)
-    # options that never bind, at one price and no risk cost: same plan and objective, 2 more columns
+    # options that never bind, at one price and no risk cost: same plan and objective; 2 more columns y and
+    # 2 shortfall columns (one per plant and week)
     loose = run_plan(_with_sourcing(make, [("A", "S1", "PL", 1e6, 0.08, 100.0), ("B", "S2", "KR", 1e6, 0.06, 100.0)]),
                      {"horizon_weeks": 1})
-    assert loose.model.num_variables == plain.model.num_variables + 2
+    assert loose.model.num_variables == plain.model.num_variables + 4
+    assert loose.kpis["sourcing_shortfall_units"] == 0.0
     assert loose.kpis["objective_eur"] == pytest.approx(plain.kpis["objective_eur"], abs=1e-9)
     assert "sourcing" in plain.tables and plain.tables["sourcing"].empty
     assert "co2e_scope3_cat1_t" not in plain.kpis
@@ -145,3 +147,19 @@ def test_outage_ids_are_validated(make):
         ScenarioParams(supplier_outage=[{"supplier_id": "S1", "country": "PL"}])
     with pytest.raises(ValueError, match="beyond horizon"):
         ScenarioParams(horizon_weeks=4, supplier_outage=[{"supplier_id": "S1", "from_week": 5}])
+
+
+def test_tier2_outage_reaches_the_pack_maker_through_its_exposure(make):
+    # S1 (A's pack maker) buys 60 % of its cells from C1: C1 out -> S1 keeps 40 % = 3000 kWh = 40 vehicles
+    inp = _with_sourcing(make, SINGLE)
+    inp.sourcing_upstream = pd.DataFrame({"supplier_id": ["S1", "S1"], "node_id": ["C1", "country:KR"],
+                                          "country": ["KR", "KR"], "exposure": [0.6, 0.6]})
+    o = run_plan(inp, {"horizon_weeks": 1, "supplier_outage": [{"supplier_id": "C1"}]})
+    assert o.tables["sourcing"].set_index("supplier_id").loc["S1", "capacity_units"] == pytest.approx(3000.0)
+    assert _units(o, "A") == pytest.approx(40.0) and _units(o, "B") == pytest.approx(40.0)
+    assert o.kpis["unmet_units"] == pytest.approx(20.0)
+    assert o.kpis["objective_eur"] == pytest.approx(40 * 110.0 + 40 * 130.0 + 20 * 500.0)
+    # a Korea outage: S2 is Korean (out), S1 keeps 40 %
+    o2 = run_plan(inp, {"horizon_weeks": 1, "supplier_outage": [{"country": "KR"}]})
+    assert _units(o2, "A") == pytest.approx(40.0) and _units(o2, "B") == pytest.approx(0.0, abs=1e-6)
+    assert "A" in o2.kpis["supplier_outage_headline"] and o2.kpis["supplier_outage_plants_hit"] == 2

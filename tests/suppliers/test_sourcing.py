@@ -60,3 +60,19 @@ def test_scenario_form_refuses_unknown_outage_ids(tmp_path):
     assert [r.field for r in bad] == ["supplier_outage[0].supplier_id", "supplier_outage[1].country"]
     none = supplier_outage_refusals({"base_run_id": "r2", "supplier_outage": [{"supplier_id": "B1"}]}, root)
     assert "no sourcing options" in none[0].reason
+
+
+def test_upstream_exposure_of_option_suppliers_by_node_and_country():
+    from suppliers.graph import build_graph
+    from suppliers.sourcing import sourcing_upstream
+
+    sup = suppliers_frame({"B1": ("battery_pack", "PL"), "C1": ("cell", "KR"), "C2": ("cell", "CN"),
+                           "K1": ("cathode", "KR")})
+    links = links_frame([("B1", "P", "battery_pack", 1.0, 100.0), ("C1", "B1", "cell", 0.75, 75.0),
+                         ("C2", "B1", "cell", 0.25, 25.0), ("K1", "C1", "cathode", 1.0, 1.0),
+                         ("K1", "C2", "cathode", 1.0, 1.0)])
+    up = sourcing_upstream(build_graph(sup, links, plants_frame()), ["B1"]).set_index("node_id")["exposure"]
+    assert up["C1"] == pytest.approx(0.75) and up["C2"] == pytest.approx(0.25)
+    assert up["K1"] == pytest.approx(1.0)  # both cell makers buy all their cathode from K1
+    # Korea: C1 (0.75) and K1 behind C2 (0.25); the path C1 -> K1 counts once
+    assert up["country:KR"] == pytest.approx(1.0) and up["country:CN"] == pytest.approx(0.25)

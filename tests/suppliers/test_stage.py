@@ -97,3 +97,26 @@ def test_sourcing_stage_writes_options_and_needs(demo_run):
     assert opt["tco2e_per_unit"].between(0.01, 1.0).all() and set(opt["dq_tier"]) <= {1, 2, 3, 4}
     need = catalog.COMPONENT_NEEDS.read("r1", root=demo_run)
     assert set(need["qty_per_unit"]) <= {0.0, 15.0, 75.0}
+
+
+def test_plan_on_the_lake_sources_components_and_replans_around_an_outage(demo_run):
+    """supply stage -> optimise: the plan reads the sourcing options, writes its sourcing table, and an outage
+    of the largest pack supplier writes what moved (hit plants lose output or re-source)."""
+    from optimisation.stage import optimise
+    from suppliers.stage import supply_sourcing, supply_submissions
+
+    if not catalog.SOURCING_OPTIONS.exists("r1", root=demo_run):
+        supply_submissions("r1", root=demo_run)
+        supply_sourcing("r1", root=demo_run)
+    opt = catalog.SOURCING_OPTIONS.read("r1", root=demo_run)
+    top = opt.groupby("supplier_id")["capacity_per_week"].sum().idxmax()
+    params = {"horizon_weeks": 4, "supplier_outage": [{"supplier_id": top}]}
+    r = optimise("r1", root=demo_run, params=params, scenario_id="outage", log_mlflow=False)
+    assert r["has_solution"] and r["sources"]["sourcing_options"] == "supply/r1"
+    src = catalog.PLAN_SOURCING.read("r1", "outage", demo_run)
+    assert (src.loc[src["supplier_id"] == top, "units"] <= 1e-6).all()  # nothing bought from it
+    assert (src["units"] <= src["capacity_units"] + 1e-6).all()
+    moved = catalog.PLAN_SUPPLIER_OUTAGE.read("r1", "outage", demo_run)
+    hit = set(opt.loc[opt["supplier_id"] == top, "plant_id"])
+    assert set(moved.loc[(moved["kind"] == "plant") & moved["hit"], "id"]) >= hit
+    assert r["kpis"]["supplier_outage_headline"].startswith(f"Supplier outage ({top})")

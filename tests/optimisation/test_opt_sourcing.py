@@ -163,3 +163,18 @@ def test_tier2_outage_reaches_the_pack_maker_through_its_exposure(make):
     o2 = run_plan(inp, {"horizon_weeks": 1, "supplier_outage": [{"country": "KR"}]})
     assert _units(o2, "A") == pytest.approx(40.0) and _units(o2, "B") == pytest.approx(0.0, abs=1e-6)
     assert "A" in o2.kpis["supplier_outage_headline"] and o2.kpis["supplier_outage_plants_hit"] == 2
+
+
+def test_risk_cost_moves_volume_to_the_safer_supplier(make):
+    # A: S1 risk 0.8 at 100 EUR/kWh, S3 risk 0.1 at 101 EUR/kWh, each able to cover the whole need
+    inp = _with_sourcing(make, [("A", "S1", "PL", 7500.0, 0.08, 100.0), ("A", "S3", "CN", 7500.0, 0.08, 101.0)],
+                         cap_b=0.0)
+    inp.sourcing_options["risk"] = [0.8, 0.1]
+    cheap = run_plan(inp, {"horizon_weeks": 1})
+    assert cheap.tables["sourcing"].set_index("supplier_id").loc["S1", "units"] == pytest.approx(7500.0)
+    assert cheap.kpis["sourcing_risk_weighted"] == pytest.approx(0.8)
+    # 10 EUR per kWh at risk 1: S1 costs 0 + 8, S3 1 + 1 -> all to S3
+    safe = run_plan(inp, {"horizon_weeks": 1, "sourcing_risk_eur_per_unit": 10.0})
+    assert safe.tables["sourcing"].set_index("supplier_id").loc["S3", "units"] == pytest.approx(7500.0)
+    assert safe.kpis["sourcing_risk_weighted"] == pytest.approx(0.1)
+    assert safe.kpis["cost_sourcing_eur"] == pytest.approx(7500.0 * (1.0 + 1.0))

@@ -18,6 +18,8 @@ Columns ``y[p, s, c, t] >= 0`` (commodity units bought by plant p from supplier 
   ``short`` (column ``s_source``) is supply no qualified supplier delivers (spot, expedited), priced at
   ``sourcing_shortfall_penalty_eur_per_unit``: a last resort that keeps the plan feasible when operating
   rules (ramp-down, minimum output) cannot follow a sudden supply cut;
+- ``sourcing_share_max`` (p, s, c, t), when the options have a ``max_share`` column: y <= max_share x the
+  plant's need (a dual-sourcing policy);
 - ``supplier_capacity`` (p, s, c, t): y <= capacity_per_week x capacity_pct(outages) / 100 (links with a
   capacity); its dual is the value of one more unit of that supplier's capacity (EUR per unit, <= 0);
 - the CO2 budget rows gain b_p x tco2e_per_unit x y when ``scope3_cat1`` is in the budget scopes
@@ -145,6 +147,21 @@ def define_sourcing(b: Build) -> None:
                   np.concatenate([y["col"].to_numpy(), xn["col"].to_numpy()[has], keys["short_col"].to_numpy()]),
                   np.concatenate([np.ones(len(y)), -xn["qty_per_unit"].to_numpy(float)[has], np.ones(len(keys))]),
                   index=keys[["plant_id", "commodity", "t"]])
+    # sourcing_share_max (p, s, c, t): y <= max_share x sum_k need_k x[p,k,t] (optional column max_share: a
+    # dual-sourcing policy, e.g. no supplier above 70 % of a plant's packs)
+    if "max_share" in y and y["max_share"].notna().any():
+        ms = y["max_share"].astype(float).to_numpy()
+        rows_s = np.flatnonzero(np.isfinite(ms) & (ms < 1.0))
+        if len(rows_s):
+            sel = y.iloc[rows_s][["plant_id", "commodity", "t"]].reset_index(drop=True)
+            sel["_r"] = np.arange(len(rows_s))
+            sel["_ms"] = ms[rows_s]
+            xs = sel.merge(xn[["plant_id", "commodity", "t", "col", "qty_per_unit"]], on=["plant_id", "commodity", "t"])
+            b.rows.family("sourcing_share_max", len(rows_s), "<=", 0.0,
+                          np.concatenate([np.arange(len(rows_s)), xs["_r"].to_numpy()]),
+                          np.concatenate([y["col"].to_numpy()[rows_s], xs["col"].to_numpy()]),
+                          np.concatenate([np.ones(len(rows_s)), -(xs["_ms"] * xs["qty_per_unit"]).to_numpy(float)]),
+                          index=y.iloc[rows_s][["plant_id", "supplier_id", "commodity", "t"]])
     # supplier_capacity (p, s, c, t)
     capped = np.flatnonzero(np.isfinite(y["cap"].to_numpy(float)))
     b.rows.family("supplier_capacity", len(capped), "<=", y["cap"].to_numpy(float)[capped], np.arange(len(capped)),

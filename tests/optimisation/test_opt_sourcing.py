@@ -178,3 +178,15 @@ def test_risk_cost_moves_volume_to_the_safer_supplier(make):
     assert safe.tables["sourcing"].set_index("supplier_id").loc["S3", "units"] == pytest.approx(7500.0)
     assert safe.kpis["sourcing_risk_weighted"] == pytest.approx(0.1)
     assert safe.kpis["cost_sourcing_eur"] == pytest.approx(7500.0 * (1.0 + 1.0))
+
+
+def test_max_share_splits_the_plants_need(make):
+    inp = _with_sourcing(make, [("A", "S1", "PL", 7500.0, 0.08, 100.0), ("A", "S3", "CN", 7500.0, 0.08, 101.0)],
+                         cap_b=0.0)
+    inp.sourcing_options["max_share"] = [0.6, None]
+    o = run_plan(inp, {"horizon_weeks": 1})
+    s = o.tables["sourcing"].set_index("supplier_id")["units"]
+    assert s["S1"] == pytest.approx(0.6 * 7500.0) and s["S3"] == pytest.approx(0.4 * 7500.0)
+    c = o.tables["constraints"]
+    dual = float(c.loc[c["family"] == "sourcing_share_max", "dual"].iloc[0])
+    assert dual == pytest.approx(-1.0 / 1.0, rel=1e-6)  # one more kWh of S1's share saves S3's 1 EUR premium

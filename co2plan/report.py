@@ -223,3 +223,14 @@ def render_report(d: ReportData, out_dir: str | Path) -> dict[str, str]:
     (out / "summary.png").write_bytes(png)
     (out / "report.html").write_text(render_html(d, png), encoding="utf-8")
     return {"png": str(out / "summary.png"), "html": str(out / "report.html")}
+
+
+# ---- issue 16: the Suppliers section's headline figures (report_data.supplier_section)
+KPI_SPECS.update({
+    "supplier_alerts": ("supplier risk alerts", "{:,.0f}"),
+    "scope3_cat1_t_per_year": ("Scope 3 cat. 1, purchased goods per year (tier-1 links)", _T),
+    "submissions_flagged": ("supplier submissions flagged", "{:,.0f}"),
+    "submissions_rejected": ("supplier submissions rejected", "{:,.0f}"),
+    "supplier_outage": ("supplier outage: what moved", None),
+    "co2e_scope3_cat1_t": ("plan Scope 3 cat. 1 of sourced components", _T),
+})

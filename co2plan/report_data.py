@@ -16,7 +16,7 @@ import pandas as pd
 
 from core import catalog, lake
 
-__all__ = ["report_data", "total_band", "demand_total_band", "MODES", "HISTORY_WEEKS"]
+__all__ = ["report_data", "total_band", "demand_total_band", "MODES", "HISTORY_WEEKS", "supplier_section"]
 
 MODES = ("road", "rail", "sea", "air")
 HISTORY_WEEKS = 13  # the history window compared with the plan
@@ -212,6 +212,9 @@ def report_data(run_id: str, scenario_id: str = "baseline", root: str | None = N
     tables["Service level by market"] = pd.DataFrame({"market_id": sl.index,
                                                       "service_level": [f"{v:.1%}" for v in sl.to_numpy()]})
     tables[f"Emissions by scope, history {hist_period} ({boundary}), t CO2e"] = scope_totals
+    sup_tables, sup_head = supplier_section(run_id, scenario_id, root, kpis)  # issue 16: Suppliers section
+    tables.update(sup_tables)
+    head.update(sup_head)
     title = f"co2plan — {run_id} — scenario {scenario_id}"
     return ReportData(
         title=title, kpis=head, emissions_by_scope=scope_totals, emissions_by_plant=by_plant,
@@ -244,3 +247,81 @@ def _deltas(scen: dict[str, Any], base: dict[str, Any]) -> pd.DataFrame:
         delta = (f"{d * 100:+.1f} points" if k == "service_level" else format_kpi(k, d, signed=True))
         rows.append((kpi_label(k), format_kpi(k, b), format_kpi(k, a), delta, rel))
     return pd.DataFrame(rows, columns=["figure", "baseline plan", "this scenario", "change", "change %"])
+
+
+# ---- issue 16: the "Suppliers" section (supply/<run_id> datasets and the plan's sourcing tables)
+SUPPLIER_ALERTS_SHOWN = 10
+
+
+def _first_paths(paths_json: str, n: int = 2) -> str:
+    import json
+
+    try:
+        paths = json.loads(paths_json or "[]")
+    except ValueError:
+        return ""
+    return "; ".join(" → ".join(p["path"]) + f" ({p['weight']:.1%})" for p in paths[:n])
+
+
+def supplier_section(run_id: str, scenario_id: str, root: str | None,
+                     kpis: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """(tables, headline entries) of the Suppliers section; empty when the run has no supply stage output.
+    Tables: top risk alerts with their paths to the plants, HHI per commodity, Scope 3 category 1 by GHG
+    Protocol data-quality tier, submission cross-validation status counts, the plan's sourcing by supplier and
+    what a supplier outage moved."""
+    tables: dict[str, pd.DataFrame] = {}
+    head: dict[str, Any] = {}
+    have = {d.table: d.exists(run_id, root=root) for d in (catalog.SUPPLY_ALERTS, catalog.SUPPLY_CONCENTRATION,
+                                                           catalog.SCOPE3_CAT1, catalog.SUBMISSION_CHECKS)}
+    if have["alerts"]:
+        al = catalog.SUPPLY_ALERTS.read(run_id, root=root).sort_values("risk", ascending=False, kind="stable")
+        top = al.head(SUPPLIER_ALERTS_SHOWN)
+        tables[f"Suppliers — top risk alerts ({len(al)} in all)"] = pd.DataFrame({
+            "node": top["node_id"].to_numpy(), "kind": top["kind"].to_numpy(),
+            "risk": [f"{v:.2f}" for v in top["risk"]], "threshold": top["threshold"].to_numpy(),
+            "paths to plants (exposure)": [_first_paths(p) for p in top["paths"]]})
+        head["supplier_alerts"] = len(al)
+    if have["concentration"]:
+        hhi = catalog.SUPPLY_CONCENTRATION.read(run_id, root=root)
+        hhi = hhi[hhi["by"] == "supplier"].sort_values("hhi", ascending=False, kind="stable")
+        tables["Suppliers — concentration per commodity (HHI by supplier, 0-10,000)"] = pd.DataFrame({
+            "commodity": hhi["commodity"].to_numpy(), "hhi": hhi["hhi"].to_numpy(float),
+            "suppliers": hhi["n"].to_numpy(), "largest": hhi["top"].to_numpy(),
+            "largest share": [f"{v:.1%}" for v in hhi["top_share"]]})
+    if have["scope3_cat1"]:
+        cat1 = catalog.SCOPE3_CAT1.read(run_id, root=root)
+        by = cat1.groupby(["dq_tier", "method"], as_index=False).agg(links=("link_id", "count"),
+                                                                       tco2e=("tco2e", "sum"))
+        total = float(by["tco2e"].sum())
+        by["share"] = [f"{v / total:.1%}" if total else "—" for v in by["tco2e"]]
+        tables["Suppliers — Scope 3 category 1 by data-quality tier (t CO2e per year, tier-1 links)"] = by
+        head["scope3_cat1_t_per_year"] = total
+    if have["submission_checks"]:
+        chk = catalog.SUBMISSION_CHECKS.read(run_id, root=root)
+        counts = chk["status"].astype(str).value_counts()
+        reasons = chk.loc[chk["status"].astype(str).isin(["flagged", "rejected"]), "reasons"].astype(str)
+        top_r = reasons.str.split(";").explode().str.strip().loc[lambda s: s != ""].value_counts()
+        tables["Suppliers — submission cross-validation"] = pd.DataFrame({
+            "status": counts.index.to_numpy(), "submissions": counts.to_numpy(),
+            "top reasons": [", ".join(f"{r} ({n})" for r, n in top_r.head(3).items()) if s in ("flagged", "rejected")
+                            else "" for s in counts.index]})
+        head["submissions_flagged"] = int(counts.get("flagged", 0))
+        head["submissions_rejected"] = int(counts.get("rejected", 0))
+    if catalog.PLAN_SOURCING.exists(run_id, scenario_id, root):
+        src = catalog.PLAN_SOURCING.read(run_id, scenario_id, root)
+        if len(src):
+            g = src.groupby(["supplier_id", "commodity"], as_index=False).agg(
+                plants=("plant_id", "nunique"), units=("units", "sum"), tco2e=("tco2e", "sum"),
+                risk=("risk", "max"), dq_tier=("dq_tier", "max"))
+            g = g[g["units"] > 1e-6].sort_values("units", ascending=False, kind="stable")
+            g["share"] = [f"{v:.1%}" for v in g["units"] / g.groupby("commodity")["units"].transform("sum")]
+            tables["Suppliers — planned sourcing of key components (horizon)"] = g
+    if catalog.PLAN_SUPPLIER_OUTAGE.exists(run_id, scenario_id, root):
+        out = catalog.PLAN_SUPPLIER_OUTAGE.read(run_id, scenario_id, root)
+        moved = out[(out["delta_units"].abs() > 0.5) | out["hit"].astype(bool)]
+        tables["Suppliers — what the supplier outage moved (units over the horizon)"] = moved
+    if kpis.get("supplier_outage_headline"):
+        head["supplier_outage"] = kpis["supplier_outage_headline"]
+    if "co2e_scope3_cat1_t" in kpis:
+        head["co2e_scope3_cat1_t"] = kpis["co2e_scope3_cat1_t"]
+    return tables, head

@@ -20,7 +20,7 @@ from typing import Any
 
 __all__ = ["Refusal", "scenario_param_specs", "scenario_dag_params", "current_ids", "check_conf",
            "normalise_conf", "scenario_note", "trigger_body", "with_run_scenario_id", "refusal_text",
-           "FORM_DEFAULTS", "SECTIONS"]
+           "FORM_DEFAULTS", "SECTIONS", "supplier_outage_refusals"]
 
 #: a scenario never writes over the weekly baseline, and plans the weekly horizon unless told otherwise
 FORM_DEFAULTS = {"scenario_id": "scenario", "horizon_weeks": 26}
@@ -246,6 +246,7 @@ def check_conf(conf: dict[str, Any], root: str | None = None, check_base: bool =
         for col, val in (("market_id", shock.market_id), ("product_id", shock.product_id)):
             if val is not None and val not in ids[col]:
                 refusals.append(Refusal(f"demand_shocks[{i}].{col}", f"unknown {col[:-3]} {val!r} in run {base}"))
+    refusals += supplier_outage_refusals(conf, root)  # issue 16
     return refusals
 
 
@@ -294,3 +295,49 @@ def trigger_body(conf: dict[str, Any], now=None) -> dict[str, Any]:
     sid = conf.get("scenario_id") or FORM_DEFAULTS["scenario_id"]
     return {"dag_run_id": f"{sid}__{now:%Y%m%dT%H%M%S}", "logical_date": None, "conf": conf,
             "note": scenario_note(conf)}
+
+
+# ---- issue 16: supplier outages and sourcing (optimisation.sourcing)
+LIST_FIELDS = (*LIST_FIELDS, "supplier_outage")
+SECTIONS["Suppliers"] = ("supplier_outage", "sourcing_risk_eur_per_unit", "use_sourcing")
+_SECTION_OF.update({f: "Suppliers" for f in SECTIONS["Suppliers"]})
+_LIST_HELP["supplier_outage"] = (
+    "A supplier (`supplier_id`) or every qualified supplier in a `country` unavailable (`capacity_pct` 0, the "
+    "default) or limited, optional `from_week`, `to_week`. The plan re-sources from each plant's other qualified "
+    "suppliers or moves production; the report says what moved. Example: "
+    '`[{"supplier_id": "S_BAT_001", "from_week": 3}]`')
+
+
+def supplier_outage_refusals(conf: dict[str, Any], root: str | None = None) -> list[Refusal]:
+    """Refusals for ``supplier_outage`` items naming a supplier or country that is not a qualified supplier in
+    the base run's sourcing options (or a base run without sourcing options)."""
+    from co2plan.pipeline import latest_weekly_run, resolve_run
+    from core import catalog
+
+    items = conf.get("supplier_outage") or []
+    if not items:
+        return []
+    base = conf.get("base_run_id") or latest_weekly_run(root)
+    try:
+        base = resolve_run(base, root)
+    except LookupError:
+        pass
+    if not catalog.SOURCING_OPTIONS.exists(base, root=root):
+        return [Refusal("supplier_outage", f"run {base} has no sourcing options (supply stage not run)")]
+    opt = catalog.SOURCING_OPTIONS.read(base, root=root)
+    sids, countries = set(opt["supplier_id"].astype(str)), set(opt["country"].astype(str))
+    if catalog.SOURCING_UPSTREAM.exists(base, root=root):  # tier 2+ suppliers and countries behind them
+        up = catalog.SOURCING_UPSTREAM.read(base, root=root)
+        sids |= set(up["node_id"].astype(str))
+        countries |= set(up["country"].dropna().astype(str))
+    out = []
+    for i, item in enumerate(items):
+        sid, country = item.get("supplier_id"), item.get("country")
+        if sid is not None and sid not in sids:
+            out.append(Refusal(f"supplier_outage[{i}].supplier_id", f"unknown supplier {sid!r}: supplies no "
+                                                                    f"plant's key components in run {base}"))
+        if country is not None and country not in countries:
+            out.append(Refusal(f"supplier_outage[{i}].country", f"no key-component supplier in country "
+                                                                f"{country!r} in run {base} "
+                                                                f"({', '.join(sorted(countries))})"))
+    return out

@@ -88,10 +88,12 @@ class Dataset:
     def uri(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> str:
         return _lake().table_uri(self.stage, self._folder(run_id, scenario_id), self.table, root)
 
-    def read(self, run_id: str, scenario_id: str | None = None, root: str | None = None) -> pd.DataFrame:
+    def read(self, run_id: str, scenario_id: str | None = None, root: str | None = None,
+             dictionary: tuple[str, ...] = ()) -> pd.DataFrame:
+        """``dictionary``: string columns to read dictionary-encoded (as pandas categoricals)."""
         lake = _lake()
         try:
-            return lake.read_uri(self.uri(run_id, scenario_id, root))
+            return lake.read_uri(self.uri(run_id, scenario_id, root), dictionary)
         except lake.LakeDataError as e:
             raise lake.LakeDataError(e.uri, e.kind, e.detail, hint=f"dataset {self.name} of run {run_id}: "
                                      + rerun_hint(self.stage, run_id)) from e
@@ -293,3 +295,20 @@ SUPPLY: dict[str, Dataset] = {d.table: d for d in (
 DATASETS = DATASETS + tuple(SUPPLY.values())
 __all__ += ["SUPPLY", "SUPPLY_NODES", "SUPPLY_EXPOSURE", "SUPPLY_CONCENTRATION", "SUPPLY_SPOF", "ESG_NORMALISED",
             "EVENTS_CLASSIFIED", "SUPPLY_RISK", "SUPPLY_ALERTS", "SUBMISSION_CHECKS", "SCOPE3_CAT1", "XVAL_REFERENCE"]
+# ---- issue 16 (item 5): component sourcing in the plan; inputs from the supply stage
+SOURCING_OPTIONS = _supply("sourcing_options", "supply_sourcing", ("plant_id", "supplier_id", "commodity"),
+                           "qualified tier-1 suppliers of each plant's key components: weekly capacity, cat 1 "
+                           "t CO2e per unit (data-quality tier), price, risk score")
+COMPONENT_NEEDS = _supply("component_needs", "supply_sourcing", ("product_id", "commodity"),
+                          "key component units per vehicle built (battery pack kWh by powertrain)")
+PLAN_SOURCING = _plan("sourcing", ("plant_id", "supplier_id", "commodity", "week"),
+                      "components bought per plant x supplier x week: units, capacity after outages, cat 1 t CO2e")
+PLAN_SUPPLIER_OUTAGE = _plan("supplier_outage", ("kind", "id"),
+                             "what a supplier outage moved: plants, products, market unmet vs the same plan "
+                             "without the outage")
+SOURCING_UPSTREAM = _supply("sourcing_upstream", "supply_sourcing", ("supplier_id", "node_id"),
+                            "each option supplier's exposure to upstream suppliers and countries (tier 2+)")
+SUPPLY.update({d.table: d for d in (SOURCING_OPTIONS, COMPONENT_NEEDS, SOURCING_UPSTREAM)})
+PLAN.update({d.table: d for d in (PLAN_SOURCING, PLAN_SUPPLIER_OUTAGE)})
+DATASETS = (*DATASETS, SOURCING_OPTIONS, COMPONENT_NEEDS, SOURCING_UPSTREAM, PLAN_SOURCING, PLAN_SUPPLIER_OUTAGE)
+__all__ += ["SOURCING_OPTIONS", "COMPONENT_NEEDS", "SOURCING_UPSTREAM", "PLAN_SOURCING", "PLAN_SUPPLIER_OUTAGE"]

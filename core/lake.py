@@ -84,13 +84,15 @@ class LakeDataError(ValueError):
         super().__init__(f"lake file {uri} {what} ({detail})" + (f"; {hint}" if hint else ""))
 
 
-def read_uri(uri: str) -> pd.DataFrame:
+def read_uri(uri: str, dictionary: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """Read a parquet table; ``dictionary`` names string columns to read dictionary-encoded (pandas
+    categoricals: no per-row string objects, for repeated keys such as supplier ids)."""
     import pyarrow as pa
 
     fs, path = _fs(uri)
     try:
         with fs.open(path, "rb") as fh:
-            return pd.read_parquet(fh)
+            return pd.read_parquet(fh, read_dictionary=list(dictionary)) if dictionary else pd.read_parquet(fh)
     except FileNotFoundError as e:
         raise LakeDataError(uri, "missing", "no such file") from e
     except (pa.ArrowException, OSError) as e:

@@ -111,8 +111,9 @@ def weekly_plan_refresh():
     validated = validate(extracted)
     accounted = account(validated)
     trained = train_or_load(validated)
-    supply(validated)  # issue 16: beside the forecasters, nothing waits on it yet
+    supplied = supply(validated)  # issue 16: beside the forecasters
     planned = optimise(forecast(trained, accounted))
+    supplied >> planned  # the plan reads the supply stage's sourcing options (optimisation.sourcing)
     publish(report(planned))
 
 

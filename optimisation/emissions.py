@@ -2,7 +2,9 @@
 and the target trajectory from a base year.
 
 - Scopes: ``ScenarioParams.budget_scopes`` (default scope1 + scope2_market + scope3_cat4, the transport of the
-  plan's flows). model.py and kpis.py read them only through ``plant_scopes``/``counts_transport``.
+  plan's flows). model.py and kpis.py read them only through ``plant_scopes``/``counts_transport``;
+  ``scope3_cat1`` (purchased components from the sourcing options) through ``counts_cat1``
+  (optimisation.sourcing; it counts only when the plan has sourcing options).
 - Boundary: ``operational_control`` (1 for controlled plants, else 0), ``equity_share`` (plants.equity_share)
   or ``full`` (1). It applies to a plant's rows and to the lanes leaving it, as the ledger does for
   scope3_cat4. ``ledger`` is resolved by optimisation.stage to the boundary the ledger reports.
@@ -16,18 +18,23 @@ import numpy as np
 import pandas as pd
 
 #: scopes a budget may count; the default is the first, third and fourth
-SCOPES = ("scope1", "scope2_market", "scope2_location", "scope3_cat4")
+SCOPES = ("scope1", "scope2_market", "scope2_location", "scope3_cat4", "scope3_cat1")
 BUDGET_SCOPES = ("scope1", "scope2_market", "scope3_cat4")
 BOUNDARIES = ("operational_control", "equity_share", "full")
 
 
 def plant_scopes(params) -> list[str]:
     """The plant scopes (production and fixed emissions) the budget counts."""
-    return [s for s in params.budget_scopes if s != "scope3_cat4"]
+    return [s for s in params.budget_scopes if s not in ("scope3_cat4", "scope3_cat1")]
 
 
 def counts_transport(params) -> bool:
     return "scope3_cat4" in params.budget_scopes
+
+
+def counts_cat1(params) -> bool:
+    """Scope 3 category 1 (purchased components, optimisation.sourcing) counts in the budget."""
+    return "scope3_cat1" in params.budget_scopes
 
 
 def resolve_boundary(params) -> str:

@@ -220,6 +220,9 @@ class PlanInputs:
     renewable_supply: pd.DataFrame | None = None  # optional abatement levers (core.tables)
     heat_options: pd.DataFrame | None = None
     removal_offers: pd.DataFrame | None = None
+    sourcing_options: pd.DataFrame | None = None  # optional component sourcing (optimisation.sourcing)
+    component_needs: pd.DataFrame | None = None
+    sourcing_upstream: pd.DataFrame | None = None  # option suppliers' exposure to tier 2+ nodes and countries
 
     def __post_init__(self) -> None:
         from core.tables import TABLES

@@ -20,6 +20,7 @@ from core.tables import MODES
 from optimisation.emissions import counts_transport, plant_scopes
 from optimisation.model import PlanModel
 from optimisation.solve import SolveResult
+from optimisation.sourcing import sourcing_kpis, sourcing_table
 
 TOL = 1e-6
 
@@ -55,7 +56,7 @@ def plan_tables(model: PlanModel, values: np.ndarray | None = None) -> dict[str,
                           "week": weeks[u["t"].to_numpy()], "demand_units": u["demand"].to_numpy(),
                           "units": uv})
     return {"production_plan": plan, "flows": flows, "unmet": unmet, "stock": stock_table(model, v),
-            "constraints": constraint_table(model)}
+            "constraints": constraint_table(model), "sourcing": sourcing_table(model, v)}
 
 
 def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | None = None) -> dict[str, Any]:
@@ -187,6 +188,7 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
         else:
             k["lp_relaxation_note"] = ("shifts relaxed to fractions: shift cost and capacity scale linearly; "
                                        "error below one shift-week per plant-week")
+    total = sourcing_kpis(model, v, k, total)  # issue 16: component sourcing, cat 1 in the totals
     k["co2_budget_excess_t"] = s_co2
     k["output_shortfall_units"] = s_out
     k["diagnosis"] = diagnose(model, result, total, out, s_co2, s_out, unmet_total)

@@ -529,6 +529,7 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     """Build the LP for one scenario (see docs/OPTIMISATION.md for the formulation): the column blocks
     first, then one ``define_*`` per constraint family (optimisation.constraints.FAMILIES)."""
     from optimisation.constraints import FAMILIES
+    from optimisation.sourcing import define_sourcing
 
     t0 = time.perf_counter()
     weeks = _weeks(inputs, params)
@@ -633,6 +634,7 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
               lever_availability=lever_avail, shifts=sh)
     for define in FAMILIES:
         define(b)
+    define_sourcing(b)  # issue 16: component sourcing (no-op without sourcing options)
 
     prob = pulp.LpProblem(f"co2plan_{params.scenario_id}", pulp.LpMinimize)
     n_cols = cols.n

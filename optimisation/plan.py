@@ -81,4 +81,8 @@ def run_plan(inputs: PlanInputs, params: ScenarioParams | dict | None = None) ->
                     "co2e_plan_t": kpis["co2e_total_t"] + kpis.get("co2_budget_excess_t", 0.0) * 0}
         tables["mac_curve"] = mac_curve(model, setter.get("setter", ""), base)
         tables["levers"] = lever_table(model)
+    if result.has_solution and params.supplier_outage:  # issue 16: what the supplier outage moved
+        from optimisation.sourcing import outage_report
+
+        outage_report(inputs, params, tables, kpis)
     return PlanOutcome(model=model, result=result, tables=tables, kpis=kpis)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Mode = Literal["road", "rail", "sea", "air"]
-Scope = Literal["scope1", "scope2_market", "scope2_location", "scope3_cat4"]
+Scope = Literal["scope1", "scope2_market", "scope2_location", "scope3_cat4", "scope3_cat1"]
 Lever = Literal["eac", "ppa", "electric_boiler", "heat_pump", "biomethane", "removal"]
 DemandQuantile = Literal["p50", "p90", "p97.5", "p10"]
 
@@ -85,6 +85,26 @@ class PlantRule(_Strict):
     max_change_pct_per_week: float | None = Field(None, ge=0, le=100,
                                                   title="Maximum week-to-week change (% of capacity)")
     max_stock_units: float | None = Field(None, ge=0, title="Maximum finished-goods stock (units)")
+
+
+class SupplierOutage(_Strict):
+    """A supplier, or every qualified supplier in a country, limited to capacity_pct over a week range
+    (optimisation.sourcing; ids are checked against the plan's sourcing options)."""
+
+    supplier_id: str | None = Field(None, title="Supplier", description="supplier id; or give country")
+    country: str | None = Field(None, title="Country", description="ISO 3166-1 alpha-2: every supplier there")
+    capacity_pct: float = Field(0.0, ge=0, le=100, title="Capacity (% of the link capacity)",
+                                description="0 = unavailable")
+    from_week: int = Field(1, ge=1, title="From week", description="first horizon week (1-based)")
+    to_week: int | None = Field(None, ge=1, title="To week", description="last horizon week; empty = end")
+
+    @model_validator(mode="after")
+    def _target(self) -> SupplierOutage:
+        if (self.supplier_id is None) == (self.country is None):
+            raise ValueError("supplier_outage: give supplier_id or country (one of them)")
+        if self.to_week is not None and self.to_week < self.from_week:
+            raise ValueError("supplier_outage: to_week must be >= from_week")
+        return self
 
 
 class ScenarioParams(_Strict):
@@ -246,6 +266,29 @@ class ScenarioParams(_Strict):
             else:
                 out[key] = value
         return out
+
+    # --- issue 16: sourcing of key components (optimisation.sourcing)
+    supplier_outage: list[SupplierOutage] = Field(default_factory=list, title="Supplier outages",
+                                                  description="supplier or country unavailable (or limited) "
+                                                              "over a week range; the plan re-sources or "
+                                                              "moves production")
+    sourcing_risk_eur_per_unit: float = Field(0.0, ge=0, le=1e6, title="Supplier risk cost (EUR / unit at risk 1)",
+                                              description="objective cost per component unit x the supplier's "
+                                                          "risk score (0..1); 0 = risk not priced")
+    sourcing_shortfall_penalty_eur_per_unit: float = Field(
+        10_000.0, ge=0, title="Unsourced component penalty (EUR / unit)",
+        description="component units no qualified supplier delivers (spot / expedited buys): a last resort "
+                    "priced above any vehicle's value per kWh of pack")
+    use_sourcing: bool = Field(True, title="Plan component sourcing",
+                               description="use the supply stage's sourcing options when the run has them")
+
+    @model_validator(mode="after")
+    def _outage_weeks(self) -> ScenarioParams:
+        for item in self.supplier_outage:
+            if item.from_week > self.horizon_weeks:
+                raise ValueError(f"supplier_outage: from_week {item.from_week} is beyond horizon_weeks "
+                                 f"{self.horizon_weeks}")
+        return self
 
 
 def as_params(params: ScenarioParams | dict | None) -> ScenarioParams:

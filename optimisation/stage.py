@@ -46,7 +46,21 @@ def load_inputs(run_id: str, root: str | None, params: ScenarioParams,
     forecast, coefficients = found[catalog.DEMAND_FORECAST.table], found[catalog.PLANT_EMISSION_COEFFICIENTS.table]
     inputs = PlanInputs.from_tables(tables, forecast, coefficients, horizon_weeks=params.horizon_weeks,
                                     start_week=params.start_week)
+    _sourcing_inputs(inputs, run_id, root, params, sources)
     return inputs, sources
+
+
+def _sourcing_inputs(inputs: PlanInputs, run_id: str, root: str | None, params: ScenarioParams,
+                     sources: dict[str, str]) -> None:
+    """issue 16: the supply stage's sourcing options and component needs, when the run has them."""
+    if not params.use_sourcing:
+        return
+    if catalog.SOURCING_OPTIONS.exists(run_id, root=root) and catalog.COMPONENT_NEEDS.exists(run_id, root=root):
+        inputs.sourcing_options = catalog.SOURCING_OPTIONS.read(run_id, root=root)
+        inputs.component_needs = catalog.COMPONENT_NEEDS.read(run_id, root=root)
+        if catalog.SOURCING_UPSTREAM.exists(run_id, root=root):
+            inputs.sourcing_upstream = catalog.SOURCING_UPSTREAM.read(run_id, root=root)
+        sources["sourcing_options"] = f"{catalog.SOURCING_OPTIONS.stage}/{run_id}"
 
 
 def resolve_budget(run_id: str, root: str | None, params: ScenarioParams, inputs: PlanInputs) -> ScenarioParams:

@@ -6,7 +6,8 @@ Entry points (plain functions on validated tables or on a lake run id, no Airflo
 it), ``build_reference`` (peer statistics for checking one submission), ``scope3_cat1`` (purchased
 goods by GHG Protocol data-quality tier), ``build_graph``/``exposure``/``concentration``/
 ``single_points_of_failure``/``dependants`` (the network), ``normalise_esg``, ``fit_event_model``/``evaluate_event_model``,
-``propagate_risk``/``alerts`` (risk), ``supply_graph``/``supply_submissions``/``supply_risk``/``supply_stage`` (validated/<run> -> supply/<run>).
+``propagate_risk``/``alerts`` (risk), ``sourcing_options``/``component_needs``/``sourcing_upstream``
+(the plan's component sourcing inputs), ``supply_graph``/``supply_submissions``/``supply_risk``/``supply_stage`` (validated/<run> -> supply/<run>).
 Imports only ``core`` and ``features``.
 """
 
@@ -36,4 +37,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "supply_risk": "suppliers.stage:supply_risk",
     "supply_stage": "suppliers.stage:supply_stage",
     "spend_factors": "suppliers.factors:spend_factors",
+    "sourcing_options": "suppliers.sourcing:sourcing_options",
+    "component_needs": "suppliers.sourcing:component_needs",
+    "sourcing_upstream": "suppliers.sourcing:sourcing_upstream",
+    "supply_sourcing": "suppliers.stage:supply_sourcing",
 })

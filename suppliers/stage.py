@@ -28,6 +28,24 @@ def _record(run_id: str, root: str | None, step: str, info: dict[str, Any]) -> d
     return info
 
 
+#: the submissions' repeated string keys, read dictionary-encoded (categoricals): the checks' factorizations
+#: of these columns then reuse the parquet dictionary instead of hashing a million Python strings
+SUBMISSION_DICTIONARY = ("supplier_id", "commodity", "activity_unit", "method")
+
+
+def read_submissions(run_id: str, root: str | None = None) -> pd.DataFrame:
+    """validated supplier_submissions with the key columns dictionary-encoded."""
+    return catalog.VALIDATED["supplier_submissions"].read(run_id, root=root, dictionary=SUBMISSION_DICTIONARY)
+
+
+def _plain_strings(df: pd.DataFrame, cols: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Categorical columns (of ``cols``; None = all) back to object strings, so that the written tables do
+    not depend on how the input was read."""
+    cats = [c for c in (df.columns if cols is None else cols)
+            if c in df.columns and isinstance(df[c].dtype, pd.CategoricalDtype)]
+    return df.astype({c: object for c in cats}) if cats else df
+
+
 def supply_graph(run_id: str, root: str | None = None) -> dict[str, Any]:
     """Graph nodes, exposure, concentration (HHI) and single points of failure."""
     from suppliers.graph import build_graph, concentration, exposure, graph_nodes, single_points_of_failure
@@ -58,8 +76,10 @@ def supply_submissions(run_id: str, root: str | None = None) -> dict[str, Any]:
     t = _tables(run_id, root, ("plants", "supply_links"))
     if t is None:
         return _record(run_id, root, "submissions", {"status": "skipped", "why": "no supply tables"})
-    subs = _tables(run_id, root, ("supplier_submissions",))
-    checked = check_submissions(subs["supplier_submissions"], links=t["supply_links"]) if subs else None
+    checked = None
+    if "supplier_submissions" in set(catalog.VALIDATED.present(run_id, root)):
+        subs = read_submissions(run_id, root)
+        checked = _plain_strings(check_submissions(subs, links=t["supply_links"]), SUBMISSION_DICTIONARY)
     cat1 = scope3_cat1(t["supply_links"], t["plants"]["plant_id"], checked)
     out = {"scope3_cat1": catalog.SCOPE3_CAT1.write(cat1, run_id, root=root)}
     info: dict[str, Any] = {"status": "ok", "scope3_cat1_tco2e": round(float(cat1["tco2e"].sum()), 1),
@@ -127,6 +147,34 @@ def supply_risk(run_id: str, root: str | None = None, previous_run_id: str | Non
 
 
 def supply_stage(run_id: str, root: str | None = None, **risk_kw: Any) -> dict[str, Any]:
-    """All three steps in order: graph, submissions (checks + Scope 3 category 1), risk."""
-    return {"graph": supply_graph(run_id, root), "submissions": supply_submissions(run_id, root),
-            "risk": supply_risk(run_id, root, **risk_kw)}
+    """The steps in order: graph, submissions (checks + Scope 3 category 1), risk, then the plan's sourcing
+    options (which read cat 1 and risk)."""
+    out = {"graph": supply_graph(run_id, root), "submissions": supply_submissions(run_id, root),
+           "risk": supply_risk(run_id, root, **risk_kw)}
+    out["sourcing"] = supply_sourcing(run_id, root)
+    return out
+
+
+def supply_sourcing(run_id: str, root: str | None = None) -> dict[str, Any]:
+    """Sourcing options (qualified tier-1 suppliers of key components with capacity, cat 1 intensity, price,
+    risk) and component needs per vehicle, for the plan (optimisation.sourcing). Reads Scope 3 category 1
+    and the risk scores when the other supply steps wrote them."""
+    from suppliers.graph import build_graph
+    from suppliers.sourcing import component_needs, sourcing_options, sourcing_upstream
+
+    t = _tables(run_id, root, ("plants", "products", "suppliers", "supply_links"))
+    if t is None:
+        return _record(run_id, root, "sourcing", {"status": "skipped", "why": "no supply tables"})
+    cat1 = catalog.SCOPE3_CAT1.read(run_id, root=root) if catalog.SCOPE3_CAT1.exists(run_id, root=root) else None
+    risk = catalog.SUPPLY_RISK.read(run_id, root=root) if catalog.SUPPLY_RISK.exists(run_id, root=root) else None
+    opt = sourcing_options(t["supply_links"], t["suppliers"], t["plants"]["plant_id"], cat1, risk)
+    need = component_needs(t["products"], set(opt["commodity"]))
+    G = build_graph(t["suppliers"], t["supply_links"], t["plants"])
+    up = sourcing_upstream(G, opt["supplier_id"])
+    out = {"sourcing_options": catalog.SOURCING_OPTIONS.write(opt, run_id, root=root),
+           "component_needs": catalog.COMPONENT_NEEDS.write(need, run_id, root=root),
+           "sourcing_upstream": catalog.SOURCING_UPSTREAM.write(up, run_id, root=root)}
+    return _record(run_id, root, "sourcing", {
+        "status": "ok", "options": len(opt), "plants": int(opt["plant_id"].nunique()),
+        "suppliers": int(opt["supplier_id"].nunique()), "with_cat1": cat1 is not None, "with_risk": risk is not None,
+        "uris": out})

@@ -174,3 +174,73 @@ def test_scenario_report_has_params_own_emissions_and_deltas(tiny_lake, tmp_path
     assert d.kpis["first_week"] == "2026-11-30" and d.kpis["last_week"] == "2026-12-21"
     html = open(render_report(d, tmp_path / "out")["html"], encoding="utf-8").read()
     assert "Scenario parameters" in html and "Against the weekly baseline plan" in html
+
+
+def test_suppliers_section_on_report_data(tiny_lake, tmp_path):
+    """issue 16: alerts with paths, HHI per commodity, cat 1 by data-quality tier, cross-validation counts,
+    the plan's sourcing and what an outage moved; hand-computed figures."""
+    import json
+
+    root = tiny_lake
+    paths = [{"plant": "P_DE", "path": ["S_CEL", "S_BAT", "P_DE"], "weight": 0.25}]
+    catalog.SUPPLY_ALERTS.write(pd.DataFrame({
+        "node_id": ["S_LOW", "S_CEL"], "kind": "supplier", "risk": [0.61, 0.9], "previous_risk": np.nan,
+        "threshold": 0.6, "drivers": "[]", "plants": '["P_DE"]', "products": "[]", "markets": "[]",
+        "paths": ["[]", json.dumps(paths)]}), RUN, root=root)
+    catalog.SUPPLY_CONCENTRATION.write(pd.DataFrame({
+        "commodity": ["battery_pack", "battery_pack", "steel"], "by": ["supplier", "country", "supplier"],
+        "hhi": [5000.0, 10000.0, 2500.0], "n": [2, 1, 4], "top": ["S_BAT", "PL", "S_ST1"],
+        "top_share": [0.5, 1.0, 0.25]}), RUN, root=root)
+    catalog.SCOPE3_CAT1.write(pd.DataFrame({
+        "plant_id": "P_DE", "supplier_id": ["S1", "S2", "S3", "S4"], "commodity": "steel", "year": 2025,
+        "link_id": ["L1", "L2", "L3", "L4"], "volume": 1.0, "volume_unit": "t", "tco2e": [100.0, 50.0, 30.0, 20.0],
+        "dq_tier": [1, 3, 3, 4], "method": ["supplier_specific", "average_data", "average_data", "spend_based"],
+        "basis": "", "note": "", "scope": "scope3_cat1"}), RUN, root=root)
+    catalog.SUBMISSION_CHECKS.write(pd.DataFrame({
+        "submission_id": [f"X{i}" for i in range(8)], "version": 1,
+        "status": ["accepted"] * 5 + ["flagged", "flagged", "rejected"],
+        "reasons": [""] * 5 + ["peer_z", "peer_z; history_jump", "unit_slip_x1000"]}), RUN, root=root)
+    _plan(root, "outage", {"P_DE": 300.0, "P_JV": 240.0}, air=0.0, unmet=60.0, diagnosis="no CO2 budget")
+    k = catalog.KPIS.read(RUN, "outage", root)
+    head = "Supplier outage (S_BAT): plants hit ['P_DE']; production moved: P_DE -100; P_JV +40 units"
+    catalog.KPIS.write(pd.concat([k, pd.DataFrame([("supplier_outage_headline", "", np.nan, head)],
+                                                  columns=k.columns)]), RUN, "outage", root)
+    catalog.PLAN_SOURCING.write(pd.DataFrame({
+        "plant_id": ["P_DE", "P_DE", "P_JV"], "supplier_id": ["S_BAT", "S_BAT", "S_B2"], "commodity": "battery_pack",
+        "week": [WEEKS[0], WEEKS[1], WEEKS[0]], "units": [0.0, 0.0, 3000.0], "capacity_units": [0.0, 0.0, 3000.0],
+        "tco2e": [0.0, 0.0, 180.0], "risk": [0.9, 0.9, 0.2], "dq_tier": [1, 1, 3], "cost_eur": 0.0}), RUN, "outage", root)
+    catalog.PLAN_SUPPLIER_OUTAGE.write(pd.DataFrame({
+        "kind": ["plant", "plant", "product"], "id": ["P_DE", "P_JV", "PR"], "hit": [True, False, True],
+        "units_without_outage": [100.0, 0.0, 100.0], "units_with_outage": [0.0, 40.0, 40.0],
+        "delta_units": [-100.0, 40.0, -60.0]}), RUN, "outage", root)
+
+    d = report_data(RUN, "outage", root)
+    t = d.tables
+    alerts = t["Suppliers — top risk alerts (2 in all)"]
+    assert list(alerts["node"]) == ["S_CEL", "S_LOW"]  # highest risk first
+    assert alerts["paths to plants (exposure)"].iloc[0] == "S_CEL → S_BAT → P_DE (25.0%)"
+    hhi = t["Suppliers — concentration per commodity (HHI by supplier, 0-10,000)"]
+    assert list(hhi["commodity"]) == ["battery_pack", "steel"] and list(hhi["hhi"]) == [5000.0, 2500.0]
+    cat1 = t["Suppliers — Scope 3 category 1 by data-quality tier (t CO2e per year, tier-1 links)"].set_index("dq_tier")
+    assert list(cat1["tco2e"]) == [100.0, 50.0 + 30.0, 20.0] and list(cat1["share"]) == ["50.0%", "40.0%", "10.0%"]
+    assert list(cat1["links"]) == [1, 2, 1]
+    xv = t["Suppliers — submission cross-validation"].set_index("status")
+    assert xv.loc["accepted", "submissions"] == 5 and xv.loc["flagged", "submissions"] == 2
+    assert xv.loc["flagged", "top reasons"].startswith("peer_z (2)")
+    src = t["Suppliers — planned sourcing of key components (horizon)"]
+    assert list(src["supplier_id"]) == ["S_B2"] and src["tco2e"].iloc[0] == 180.0  # S_BAT bought nothing
+    moved = t["Suppliers — what the supplier outage moved (units over the horizon)"].set_index("id")
+    assert moved.loc["P_JV", "delta_units"] == 40.0
+    assert d.kpis["supplier_alerts"] == 2 and d.kpis["scope3_cat1_t_per_year"] == 200.0
+    assert d.kpis["submissions_flagged"] == 2 and d.kpis["submissions_rejected"] == 1
+    html = open(render_report(d, tmp_path / "out")["html"], encoding="utf-8").read()
+    assert "Suppliers — top risk alerts" in html and "P_JV +40 units" in html
+    assert "200.0 t CO2e" in html
+    # the baseline of the same run: the run's supply tables, but no sourcing / outage of its own
+    base = report_data(RUN, "baseline", tiny_lake)
+    names = [n for n in base.tables if n.startswith("Suppliers")]
+    assert len(names) == 4 and "supplier_outage" not in base.kpis
+    # a run without supply outputs: no Suppliers section
+    from co2plan.report_data import supplier_section
+
+    assert supplier_section("weekly-2020-01-06", "baseline", tiny_lake, {}) == ({}, {})

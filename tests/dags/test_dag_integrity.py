@@ -24,6 +24,7 @@ def test_weekly_dag_shape(dagbag):
     order = ["extract", "validate", "account", "train_or_load", "forecast", "optimise", "report", "publish", "supply"]
     assert set(order) == set(dag.task_ids)
     for up, down in [("extract", "validate"), ("validate", "account"), ("validate", "train_or_load"), ("validate", "supply"),
+                     ("supply", "optimise"),
                      ("account", "forecast"), ("train_or_load", "forecast"), ("forecast", "optimise"),
                      ("optimise", "report"), ("report", "publish")]:
         assert down in dag.get_task(up).downstream_task_ids, (up, down)

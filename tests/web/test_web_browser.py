@@ -125,8 +125,9 @@ def test_supplier_submits_a_csv_with_a_bad_row_then_a_correction(server, page, t
     _charts_drawn(page)
     _shot(page, "supplier-overview")
     first = tmp_path / "emissions-2025.csv"
-    first.write_text("plant_id,year,category,tco2e,method\nP_CN_ANT,2025,purchased_goods,900,hybrid\n"
-                     "P_CN_ANT,2026,purchased_goods,-40,hybrid\nP_CN_CHC,2025,purchased_goods,500,hybrid\n")
+    first.write_text("year,commodity,plant_id,product_id,activity_qty,activity_unit,tco2e,method,dq_tier\n"
+                     "2025,aluminium,P_CN_ANT,,1000,t,11500,hybrid,2\n"
+                     "2026,aluminium,P_CN_ANT,,1000,t,-40,hybrid,2\n2025,aluminium,P_CN_CHC,,500,t,6000,hybrid,2\n")
     page.goto(server + "/supplier/submit")
     page.set_input_files("input[type=file]", str(first))
     page.click("form[action='/supplier/upload'] button[type=submit]")
@@ -137,7 +138,7 @@ def test_supplier_submits_a_csv_with_a_bad_row_then_a_correction(server, page, t
     assert "2 stored" in page.content() and "1 quarantined" in page.content()
     _shot(page, "supplier-quarantine")
     fix = tmp_path / "correction.csv"
-    fix.write_text("plant_id,year,category,tco2e,method\nP_CN_ANT,2025,purchased_goods,950,supplier_specific\n")
+    fix.write_text("year,commodity,plant_id,product_id,activity_qty,activity_unit,tco2e,method,dq_tier\n" + "2025,aluminium,P_CN_ANT,,1000,t,11950,supplier_specific,1\n")
     page.goto(server + "/supplier/submit")
     page.set_input_files("input[type=file]", str(fix))
     page.click("form[action='/supplier/upload'] button[type=submit]")
@@ -145,7 +146,7 @@ def test_supplier_submits_a_csv_with_a_bad_row_then_a_correction(server, page, t
     page.click("text=v2")
     page.wait_for_load_state("networkidle")
     rows = page.locator("tr.version").all_inner_texts()
-    assert len(rows) == 2 and rows[0].startswith("v2 (current)") and "950.0" in rows[0] and "900.0" in rows[1]
+    assert len(rows) == 2 and rows[0].startswith("v2 (current)") and "11,950.0" in rows[0] and "11,500.0" in rows[1]
     _shot(page, "supplier-versions")
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
 

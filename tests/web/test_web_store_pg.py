@@ -38,7 +38,8 @@ def test_postgres_store_versions_append_only_and_idempotency(pg_store):
 
     s = pg_store
     uid = s.add_user("supa", "x", "supplier", "SUP_A")
-    base = [{"plant_id": "P1", "year": y, "category": "c", "tco2e": 1.0, "method": "m", "status": "accepted",
+    base = [{"year": y, "commodity": "steel", "plant_id": "P1", "product_id": None, "activity_qty": None,
+             "activity_unit": None, "tco2e": 1.0, "method": "hybrid", "dq_tier": 2, "status": "accepted",
              "reasons": []} for y in range(2000, 2010)]
 
     def worker(t: int) -> None:

@@ -612,31 +612,43 @@ def _latest_or(lake: Lake, ds: catalog.Dataset, run_id: str | None, scenario: st
     return None
 
 
-def levers_summary(p: Principal, lake: Lake, run_id: str | None = None) -> dict:
-    """The CO2 shadow price of the baseline plan (the CO2 budget row's dual, EUR/t) per period, the lever that
-    sets it, the MAC curve (t CO2e abated and EUR/t per lever) and the levers bought."""
+def levers_summary(p: Principal, lake: Lake, run_id: str | None = None, scenario: str | None = None) -> dict:
+    """The CO2 shadow price of a plan (the CO2 budget row's dual, EUR/t) per period, the lever that sets it, the
+    MAC curve (every abatement option: t CO2e it could abate, EUR/t, how much of it the plan used) and the
+    levers bought. ``scenario``: a scenario of the run (default the baseline plan)."""
     _need_enterprise(p)
-    run = _latest_or(lake, catalog.KPIS, run_id, "baseline") or _run_or_latest(lake, run_id)
-    k = _kpis(lake, run, "baseline")
+    scen = scenario or "baseline"
+    if scen != "baseline" and not RUN_ID.match(scen):
+        raise NotFound("no such scenario")
+    run = _latest_or(lake, catalog.KPIS, run_id, scen) or _run_or_latest(lake, run_id)
+    k = _kpis(lake, run, scen)
     by_period = {key.split(":", 1)[1]: v for key, v in k.items()
                  if key.startswith("co2_price_eur_per_t_by_period:") and isinstance(v, float)}
+    setter = k.get("co2_price_setter")
     out: dict[str, Any] = {
-        "run_id": run, "available": bool(k),
-        "shadow_price_eur_per_t": k.get("co2_mac_eur_per_t"), "price_by_period": dict(sorted(by_period.items())),
-        "setter": k.get("co2_price_setter") if isinstance(k.get("co2_price_setter"), str) else None,
+        "run_id": run, "scenario": scen, "scenarios": ["baseline", *[x for x in lake.scenarios(run) if x != "baseline"]],
+        "available": bool(k), "shadow_price_eur_per_t": k.get("co2_mac_eur_per_t"),
+        "price_by_period": dict(sorted(by_period.items())), "setter": setter if isinstance(setter, str) else None,
         "co2e_total_t": k.get("co2e_total_t"), "co2_budget_t": k.get("co2_budget_t"),
-        "mac": None, "levers": None}
-    if lake.exists(catalog.PLAN_MAC_CURVE, run, "baseline"):
-        m = lake.read(catalog.PLAN_MAC_CURVE, run, "baseline")
-        m = m[m["abated_t"].astype(float) > 0].sort_values("cost_eur_per_t", kind="stable")
-        start = m["abated_t"].astype(float).cumsum() - m["abated_t"].astype(float)
-        out["mac"] = [{"lever": str(r["lever"]), "key": "" if pd.isna(r.get("key")) else str(r["key"]),
-                       "period": "" if pd.isna(r.get("period")) else str(r["period"]),
-                       "abated_t": float(r["abated_t"]), "cost_eur_per_t": float(r["cost_eur_per_t"]),
-                       "start_t": float(s), "sets_price": bool(r.get("sets_price", False))}
-                      for (_, r), s in zip(m.iterrows(), start, strict=True)]
-    if lake.exists(catalog.PLAN_LEVERS, run, "baseline"):
-        lv = lake.read(catalog.PLAN_LEVERS, run, "baseline")
+        "budget_excess_t": k.get("co2_budget_excess_t"), "mac": None, "levers": None}
+    if lake.exists(catalog.PLAN_MAC_CURVE, run, scen):
+        m = lake.read(catalog.PLAN_MAC_CURVE, run, scen)
+        pot = pd.to_numeric(m["potential_t"], errors="coerce")
+        cost = pd.to_numeric(m["cost_eur_per_t"], errors="coerce")
+        m = m[(pot > 0) & cost.notna()].assign(potential_t=pot, cost_eur_per_t=cost)
+        m = m.sort_values(["cost_eur_per_t", "lever", "key", "period"], kind="stable")
+        start = m["potential_t"].cumsum() - m["potential_t"]
+
+        def txt(v: Any) -> str:
+            return "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+
+        out["mac"] = [{"lever": txt(r["lever"]), "key": txt(r["key"]), "period": txt(r["period"]),
+                       "potential_t": float(r["potential_t"]), "abated_t": float(r["abated_t"] or 0.0),
+                       "cost_eur_per_t": float(r["cost_eur_per_t"]), "start_t": float(s0),
+                       "used_share": float(r["used_share"] or 0.0), "sets_price": bool(r["sets_price"])}
+                      for (_, r), s0 in zip(m.iterrows(), start, strict=True)]
+    if lake.exists(catalog.PLAN_LEVERS, run, scen):
+        lv = lake.read(catalog.PLAN_LEVERS, run, scen)
         g = lv.groupby("lever")[["mwh", "cost_eur", "abated_t"]].sum().sort_values("abated_t", ascending=False)
         out["levers"] = [{"lever": str(i), "mwh": float(r.mwh), "cost_eur": float(r.cost_eur),
                           "abated_t": float(r.abated_t)} for i, r in g.iterrows()]

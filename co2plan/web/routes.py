@@ -178,24 +178,33 @@ def _levers_charts(lv: dict) -> list[dict]:
     mac = lv.get("mac")
     if mac:
         price = lv.get("shadow_price_eur_per_t")
-        cols = [charts.PALETTE[1] if m["sets_price"] else charts.PALETTE[0] for m in mac]
-        labels = [f"{m['lever']} {m['key']} {m['period']}".strip() for m in mac]
-        tr = [{"type": "bar", "name": "lever (width = t CO2e abated)", "x": [m["start_t"] + m["abated_t"] / 2
-                                                                             for m in mac],
-               "width": [m["abated_t"] for m in mac], "y": [m["cost_eur_per_t"] for m in mac],
-               "marker": {"color": cols, "line": {"color": "#ffffff", "width": 1}}, "text": labels,
-               "hovertemplate": "%{text}<br>%{y:,.1f} EUR/t<extra></extra>"}]
-        end = mac[-1]["start_t"] + mac[-1]["abated_t"]
+        groups = (("sets the CO2 price", lambda m: m["sets_price"], charts.PALETTE[1]),
+                  ("used by the plan", lambda m: not m["sets_price"] and m["used_share"] > 0, charts.PALETTE[2]),
+                  ("available, not used", lambda m: not m["sets_price"] and m["used_share"] <= 0, charts.PALETTE[0]))
+        tr = []
+        for name, keep, colour in groups:
+            ms = [m for m in mac if keep(m)]
+            if ms:
+                tr.append({"type": "bar", "name": name, "x": [m["start_t"] + m["potential_t"] / 2 for m in ms],
+                           "width": [m["potential_t"] for m in ms], "y": [m["cost_eur_per_t"] for m in ms],
+                           "marker": {"color": colour, "line": {"color": "#ffffff", "width": 0.5}},
+                           "customdata": [[f"{m['lever']} {m['key']} {m['period']}".strip(), m["potential_t"],
+                                           m["used_share"] * 100] for m in ms],
+                           "hovertemplate": "%{customdata[0]}<br>%{y:,.1f} EUR/t · up to %{customdata[1]:,.0f} t"
+                                            "<br>used %{customdata[2]:.0f} %<extra></extra>"})
+        end = mac[-1]["start_t"] + mac[-1]["potential_t"]
         if price is not None:
-            tr.append(charts.lines(f"CO2 shadow price {price:,.1f} EUR/t", [0, end], [price, price],
+            tr.append(charts.lines(f"CO2 shadow price of the plan: {price:,.1f} EUR/t", [0, end], [price, price],
                                    charts.PALETTE[6], "dash", marker={"size": 1}))
-        out.append(charts.chart("mac", tr, title="Marginal abatement cost curve (orange: the lever that sets the "
-                                                 "CO2 price)", unit="EUR per t CO2e abated",
-                                period="plan horizon", boundary="baseline plan, levers the optimiser may buy",
-                                x_title="t CO2e abated (cumulative, cheapest first)",
-                                table_head=["lever", "t CO2e abated", "EUR/t", "sets the price"],
-                                table=[[lab, f"{m['abated_t']:,.1f}", f"{m['cost_eur_per_t']:,.1f}",
-                                        "yes" if m["sets_price"] else ""] for lab, m in zip(labels, mac, strict=True)]))
+        out.append(charts.chart(
+            "mac", tr, title="Marginal abatement cost curve: every option, cheapest first (bar width = t CO2e it "
+                             "can abate)", unit="EUR per t CO2e abated",
+            period="plan horizon, by calendar year", boundary=f"plan {lv['scenario']}; levers per market or plant",
+            x_title="t CO2e abatable (cumulative, cheapest first)", height=460,
+            layout_extra={"bargap": 0, "xaxis": {"separatethousands": True}},
+            table_head=["lever", "market / plant", "year", "t CO2e potential", "EUR/t", "used %", "sets the price"],
+            table=[[m["lever"], m["key"], m["period"], f"{m['potential_t']:,.0f}", f"{m['cost_eur_per_t']:,.1f}",
+                    f"{m['used_share'] * 100:.0f}", "yes" if m["sets_price"] else ""] for m in mac]))
     if lv.get("levers"):
         lev = lv["levers"]
         out.append(charts.chart("levers", [charts.bar("t CO2e abated", [x["lever"] for x in lev],
@@ -503,13 +512,15 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
         return data.forecast_hierarchy(p, _st(request).lake, run, level, node)
 
     @app.get("/enterprise/levers", include_in_schema=False)
-    def levers_page(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))):
-        lv = data.levers_summary(p, _st(request).lake, run)
+    def levers_page(request: Request, run: str | None = RunQ(), scenario: str | None = IdQ(),
+                    p: Principal = Depends(require("viewer"))):
+        lv = data.levers_summary(p, _st(request).lake, run, scenario)
         return render(request, "levers.html", {"l": lv, "charts": _levers_charts(lv)})
 
     @app.get("/api/v1/enterprise/levers", tags=["enterprise"], responses=COMMON_RESPONSES)
-    def api_levers(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))) -> dict:
-        return data.levers_summary(p, _st(request).lake, run)
+    def api_levers(request: Request, run: str | None = RunQ(), scenario: str | None = IdQ(),
+                   p: Principal = Depends(require("viewer"))) -> dict:
+        return data.levers_summary(p, _st(request).lake, run, scenario)
 
     @app.get("/enterprise/supply", include_in_schema=False)
     def supply_page(request: Request, run: str | None = RunQ(), plant_id: str | None = IdQ(),

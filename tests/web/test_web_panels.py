@@ -90,7 +90,26 @@ def test_levers_panel_shows_the_plans_co2_shadow_price(viewer, demo_lake):
     assert lv["co2e_total_t"] == pytest.approx(total)
     html = viewer.get("/enterprise/levers").text
     assert f"{mac[0]:,.1f} EUR/t CO2e" in html
-    assert ("No MAC curve in this run" in html) == (lv["mac"] is None)
+
+
+def test_mac_curve_lists_every_abatement_option_of_the_plan_cheapest_first(viewer, demo_lake):
+    import numpy as np
+
+    from core import catalog
+
+    m = catalog.PLAN_MAC_CURVE.read(RUN, "baseline", root=demo_lake)
+    m = m[(m["potential_t"] > 0) & m["cost_eur_per_t"].notna()]
+    lv = viewer.get("/api/v1/enterprise/levers").json()
+    got = lv["mac"]
+    assert len(got) == len(m) > 0
+    assert [x["cost_eur_per_t"] for x in got] == sorted(m["cost_eur_per_t"].tolist())
+    assert sum(x["potential_t"] for x in got) == pytest.approx(m["potential_t"].sum())
+    assert [x["start_t"] for x in got] == pytest.approx(np.cumsum([0] + [x["potential_t"] for x in got])[:-1])
+    assert sum(x["sets_price"] for x in got) == int(m["sets_price"].sum())
+    html = viewer.get("/enterprise/levers").text
+    assert "Marginal abatement cost curve" in html and "EUR per t CO2e abated" in html
+    cheapest = m.sort_values("cost_eur_per_t").iloc[0]
+    assert f"{cheapest['cost_eur_per_t']:,.1f}" in html
 
 
 def test_a_supplier_user_cannot_see_the_planner_panels(as_user, app, store):

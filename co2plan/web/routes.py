@@ -81,11 +81,16 @@ def _overview_charts(o: dict) -> list[dict]:
     out.append(charts.chart("by-plant", charts.stacked(o["plants"], o["by_plant"]),
                             title="Emissions by plant and scope", unit="t CO2e", period=o["period"], boundary=b,
                             x_title="plant", barmode="stack"))
-    act = sorted(o["by_activity"], key=lambda r: -r["co2e_t"])
-    out.append(charts.chart("by-carrier", [charts.bar("t CO2e", [f"{r['activity']} ({r['scope']})" for r in act],
-                                                      [r["co2e_t"] for r in act], charts.PALETTE[0])],
-                            title="Emissions by carrier and transport mode", unit="t CO2e", period=o["period"],
-                            boundary=b, x_title="activity (scope)"))
+    act = sorted(o["by_activity"], key=lambda r: r["co2e_t"])  # largest at the top of a horizontal bar chart
+    out.append(charts.chart("by-carrier", [charts.bar("t CO2e", [r["co2e_t"] for r in act],
+                                                      [f"{r['activity'].replace('_', ' ')} ({r['scope']})" for r in act],
+                                                      charts.PALETTE[0], orientation="h")],
+                            title="Emissions by carrier and transport mode (scope 2 location-based is the "
+                                  "alternative method)", unit="t CO2e", period=o["period"],
+                            boundary=b, x_title="", height=max(420, 90 + 24 * len(act)),
+                            layout_extra={"xaxis": {"title": {"text": "t CO2e"}, "separatethousands": True},
+                                          "yaxis": {"title": {"text": ""}, "type": "category"},
+                                          "margin": {"l": 20, "r": 20, "t": 30, "b": 50}}))
     t = _trajectory_chart(o["trajectory"], b)
     if t:
         out.append(t)
@@ -152,8 +157,8 @@ def _forecast_charts(h: dict) -> list[dict]:
         tr += [charts.lines("Sum of product x market 95 % bounds (not a valid band)", w, ns[c], charts.PALETTE[1],
                             "dot", showlegend=(i == 0), marker={"size": 4})
                for i, c in enumerate(ns) if len(ns[c]) == len(w)]
-    node = h["node"].replace("_", " ")
-    out = [charts.chart("forecast", tr, title=f"Demand forecast: {h['level']} {node} with reconciled intervals",
+    what = "all products and markets" if h["level"] == h["node"] == "total" else f"{h['level']} {h['node']}"
+    out = [charts.chart("forecast", tr, title=f"Demand forecast, {what}, with reconciled intervals",
                         unit="units per week", period=f"weeks {w[0]} to {w[-1]}",
                         boundary=f"level {h['level']}, node {h['node']} (coherent with every other level)",
                         x_title="week starting", table_head=["week", "forecast", "80 % low", "80 % high", "95 % low",
@@ -167,20 +172,26 @@ def _forecast_charts(h: dict) -> list[dict]:
 def _levers_charts(lv: dict) -> list[dict]:
     out = []
     pp = lv["price_by_period"]
-    if pp:
+    plan = f"plan {lv['scenario']}"
+    if len(pp) > 1:  # one period: the KPI card says it
         out.append(charts.chart("co2-price", [charts.bar("CO2 shadow price", list(pp), list(pp.values()),
                                                          charts.PALETTE[1])],
                                 title="CO2 shadow price of the plan per budget period (dual of the CO2 budget)",
                                 unit="EUR per t CO2e", period="budget periods of the plan horizon",
-                                boundary="baseline plan, CO2 budget boundary of the run", x_title="period",
+                                boundary=f"{plan}, CO2 budget boundary of the run", x_title="period",
                                 height=340, table_head=["period", "EUR/t CO2e"],
                                 table=[[k, f"{v:,.2f}"] for k, v in pp.items()]))
     mac = lv.get("mac")
     if mac:
         price = lv.get("shadow_price_eur_per_t")
-        groups = (("sets the CO2 price", lambda m: m["sets_price"], charts.PALETTE[1]),
-                  ("used by the plan", lambda m: not m["sets_price"] and m["used_share"] > 0, charts.PALETTE[2]),
-                  ("available, not used", lambda m: not m["sets_price"] and m["used_share"] <= 0, charts.PALETTE[0]))
+        # the marginal option: of the price-setting lever family, the one the plan uses only in part (its cost is
+        # the price); without one, the dearest used option of that family
+        setters = [m for m in mac if m["sets_price"] and 0 < m["used_share"] < 1] or \
+            [m for m in mac if m["sets_price"] and m["used_share"] > 0][-1:]
+        marginal = {id(m) for m in setters}
+        groups = (("sets the price: the marginal option, partly used", lambda m: id(m) in marginal, charts.PALETTE[1]),
+                  ("used by the plan", lambda m: id(m) not in marginal and m["used_share"] > 0, charts.PALETTE[2]),
+                  ("available, not used", lambda m: id(m) not in marginal and m["used_share"] <= 0, charts.PALETTE[0]))
         tr = []
         for name, keep, colour in groups:
             ms = [m for m in mac if keep(m)]
@@ -192,16 +203,19 @@ def _levers_charts(lv: dict) -> list[dict]:
                                            m["used_share"] * 100] for m in ms],
                            "hovertemplate": "%{customdata[0]}<br>%{y:,.1f} EUR/t · up to %{customdata[1]:,.0f} t"
                                             "<br>used %{customdata[2]:.0f} %<extra></extra>"})
+        costs = [m["cost_eur_per_t"] for m in mac]
+        log = min(costs) > 0 and max(costs) / min(costs) > 100  # cheap options stay visible beside dear ones
         end = mac[-1]["start_t"] + mac[-1]["potential_t"]
         if price is not None:
             tr.append(charts.lines(f"CO2 shadow price of the plan: {price:,.1f} EUR/t", [0, end], [price, price],
                                    charts.PALETTE[6], "dash", marker={"size": 1}))
         out.append(charts.chart(
             "mac", tr, title="Marginal abatement cost curve: every option, cheapest first (bar width = t CO2e it "
-                             "can abate)", unit="EUR per t CO2e abated",
-            period="plan horizon, by calendar year", boundary=f"plan {lv['scenario']}; levers per market or plant",
-            x_title="t CO2e abatable (cumulative, cheapest first)", height=460,
-            layout_extra={"bargap": 0, "xaxis": {"separatethousands": True}},
+                             "can abate)", unit="EUR per t CO2e abated" + (" (log scale)" if log else ""),
+            period="plan horizon, by calendar year", boundary=f"{plan}; levers per market or plant",
+            x_title="t CO2e abatable (cumulative, cheapest first)", height=480,
+            layout_extra={"bargap": 0, "xaxis": {"separatethousands": True},
+                          **({"yaxis": {"type": "log", "rangemode": "normal"}} if log else {})},
             table_head=["lever", "market / plant", "year", "t CO2e potential", "EUR/t", "used %", "sets the price"],
             table=[[m["lever"], m["key"], m["period"], f"{m['potential_t']:,.0f}", f"{m['cost_eur_per_t']:,.1f}",
                     f"{m['used_share'] * 100:.0f}", "yes" if m["sets_price"] else ""] for m in mac]))
@@ -210,8 +224,8 @@ def _levers_charts(lv: dict) -> list[dict]:
         out.append(charts.chart("levers", [charts.bar("t CO2e abated", [x["lever"] for x in lev],
                                                       [x["abated_t"] for x in lev], charts.PALETTE[2])],
                                 title="Abatement levers bought in the plan", unit="t CO2e abated",
-                                period="plan horizon", boundary="baseline plan, all plants", x_title="lever",
-                                height=340, table_head=["lever", "MWh", "EUR", "t CO2e abated"],
+                                period="plan horizon", boundary=f"{plan}, all plants", x_title="lever",
+                                height=300, table_head=["lever", "MWh", "EUR", "t CO2e abated"],
                                 table=[[x["lever"], f"{x['mwh']:,.0f}", f"{x['cost_eur']:,.0f}",
                                         f"{x['abated_t']:,.1f}"] for x in lev]))
     return out

@@ -57,7 +57,7 @@ def server(demo_lake, tmp_path_factory, pw_hash):
                              "--port", str(port), "--runner", "local", "--log-level", "warning"],
                             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    for _ in range(900):  # imports + warm-up run before the server listens (slow on a loaded machine)
         try:
             if httpx.get(base + "/", timeout=1).status_code == 200:
                 break
@@ -194,3 +194,21 @@ def test_planner_starts_a_scenario_and_sees_it_beside_the_baseline(server, page)
     assert "success" in page.locator("#scenario-state").inner_text()
     _charts_drawn(page)
     _shot(page, "cockpit-result")
+
+
+def test_planner_panels_levers_forecast_and_the_supplier_graph(server, page):
+    """After the scenario above (a 10 % cut): its CO2 price and MAC curve, the reconciled forecast and the
+    supplier graph around a plant, drawn by Plotly from the package's own JavaScript."""
+    _login(page, server, "planner")
+    page.goto(server + "/enterprise/levers?scenario=web-cut10")
+    assert _charts_drawn(page) >= 1
+    assert "Marginal abatement cost curve" in page.content() and "EUR/t CO2e" in page.content()
+    _shot(page, "enterprise-levers")
+    page.goto(server + "/enterprise/forecast")
+    assert _charts_drawn(page) >= 1 and "reconciled intervals" in page.content()
+    _shot(page, "enterprise-forecast")
+    page.goto(server + "/enterprise/supply?plant_id=P_DE_ZWI")
+    assert _charts_drawn(page) >= 2 and "Supplier graph around P_DE_ZWI" in page.content()
+    assert page.locator("table.alerts tbody tr").count() >= 1
+    _shot(page, "enterprise-supply")
+    assert not [e for e in page.console_errors if "Content Security Policy" in e or "Refused" in e]

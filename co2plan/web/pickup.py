@@ -21,7 +21,6 @@ import pandas as pd
 from co2plan.web.store import SUBMISSION_FIELDS, Store
 from core import catalog
 from core.tables import TABLES
-from features.validate import as_text_frame
 
 __all__ = ["pickup_submissions", "portal_submission_id"]
 
@@ -31,6 +30,19 @@ MATCH = ["supplier_id", "year", "commodity", "plant_id"]
 
 def portal_submission_id(supplier_id: str, year: int, commodity: str, plant_id: str | None) -> str:
     return f"WEB_{supplier_id}_{year}_{commodity}_{plant_id or 'ALL'}"
+
+
+def _text(v) -> str | None:
+    """The raw (text) form of one value, as extraction writes it: None for a null, shortest round-trip text for a
+    float (``190000`` not ``190000.0``), ``YYYY-MM-DD`` for a date."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, float):
+        t = repr(v)
+        return t[:-2] if t.endswith(".0") else t
+    if isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
+        return f"{v:%Y-%m-%d}"
+    return str(v)
 
 
 def _naive_utc(t: dt.datetime | None) -> dt.datetime | None:
@@ -50,12 +62,11 @@ def pickup_submissions(run_id: str, as_of: dt.datetime | None, db_url: str, root
     raw = ds.read(run_id, root=root) if ds.exists(run_id, root=root) else pd.DataFrame(columns=cols)
     if not current:
         return {"run_id": run_id, "table": TABLE, "portal_rows": 0, "replaced": 0, "rows": len(raw)}
-    portal = pd.DataFrame([{
+    portal = pd.DataFrame([{c: _text(v) for c, v in {
         "submission_id": portal_submission_id(r["supplier_id"], r["year"], r["commodity"], r["plant_id"]),
         "version": int(r["version"]), "supplier_id": r["supplier_id"], **{f: r[f] for f in SUBMISSION_FIELDS},
-        "submitted_on": pd.Timestamp(r["created_at"]).normalize(),
-    } for r in current])[cols]
-    portal = as_text_frame(portal.astype({"activity_qty": float, "tco2e": float}))
+        "submitted_on": r["created_at"],
+    }.items()} for r in current], dtype=object)[cols]
 
     def key(d: pd.DataFrame) -> pd.Series:
         return d[MATCH].astype(object).where(d[MATCH].notna(), "").astype(str).agg("|".join, axis=1)

@@ -186,7 +186,7 @@ def _levers_charts(lv: dict) -> list[dict]:
         price = lv.get("shadow_price_eur_per_t")
         # the marginal option: of the price-setting lever family, the one the plan uses only in part (its cost is
         # the price); without one, the dearest used option of that family
-        setters = [m for m in mac if m["sets_price"] and 0 < m["used_share"] < 1] or \
+        setters = [m for m in mac if m["sets_price"] and 0.001 < m["used_share"] < 0.999] or \
             [m for m in mac if m["sets_price"] and m["used_share"] > 0][-1:]
         marginal = {id(m) for m in setters}
         groups = (("sets the price: the marginal option, partly used", lambda m: id(m) in marginal, charts.PALETTE[1]),
@@ -221,11 +221,16 @@ def _levers_charts(lv: dict) -> list[dict]:
                     f"{m['used_share'] * 100:.0f}", "yes" if m["sets_price"] else ""] for m in mac]))
     if lv.get("levers"):
         lev = lv["levers"]
-        out.append(charts.chart("levers", [charts.bar("t CO2e abated", [x["lever"] for x in lev],
-                                                      [x["abated_t"] for x in lev], charts.PALETTE[2])],
+        out.append(charts.chart("levers", [charts.bar("t CO2e abated", [x["abated_t"] for x in lev],
+                                                      [x["lever"] for x in lev], charts.PALETTE[2], orientation="h",
+                                                      width=0.6, customdata=[[x["mwh"], x["cost_eur"]] for x in lev],
+                                                      hovertemplate="%{y}: %{x:,.0f} t CO2e<br>%{customdata[0]:,.0f} "
+                                                                    "MWh, %{customdata[1]:,.0f} EUR<extra></extra>")],
                                 title="Abatement levers bought in the plan", unit="t CO2e abated",
-                                period="plan horizon", boundary=f"{plan}, all plants", x_title="lever",
-                                height=300, table_head=["lever", "MWh", "EUR", "t CO2e abated"],
+                                period="plan horizon", boundary=f"{plan}, all plants", x_title="",
+                                height=150 + 45 * len(lev),
+                                layout_extra={"xaxis": {"title": {"text": "t CO2e abated"}, "separatethousands": True},
+                                              "yaxis": {"title": {"text": ""}, "type": "category"}}, table_head=["lever", "MWh", "EUR", "t CO2e abated"],
                                 table=[[x["lever"], f"{x['mwh']:,.0f}", f"{x['cost_eur']:,.0f}",
                                         f"{x['abated_t']:,.1f}"] for x in lev]))
     return out

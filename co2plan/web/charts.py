@@ -78,7 +78,7 @@ def chart(chart_id: str, traces: list[dict], *, title: str, unit: str, period: s
         layout["barmode"] = barmode
     for k, v in (layout_extra or {}).items():  # axis dicts are merged, other keys replaced
         layout[k] = {**layout[k], **v} if isinstance(layout.get(k), dict) and isinstance(v, dict) else v
-    return {"id": chart_id, "title": title, "unit": unit, "period": period, "boundary": boundary,
+    return {"id": chart_id, "height": height, "title": title, "unit": unit, "period": period, "boundary": boundary,
             "json": safe_json({"data": traces, "layout": layout}), "table": table or [], "table_head": table_head or []}
 
 

@@ -48,9 +48,12 @@ def free_port(start: int) -> int:
 
 
 def make_rows(n: int, batch: int) -> list[dict]:
-    # 10 plants x n/10 years: unique keys within a batch; the same keys in every batch of a supplier
-    return [{"plant_id": f"P{i % 10:02d}", "year": 1990 + i // 10 % 110, "category": f"c{i // 1100}",
-             "tco2e": float(1000 + batch + i % 7), "method": "supplier_specific"} for i in range(n)]
+    # 10 plants x 11 commodities x years: unique keys within a batch; the same keys in every batch of a supplier
+    commodities = ("battery_pack", "cell", "cathode", "lithium", "nickel", "cobalt", "steel", "aluminium", "casting",
+                   "electronics", "parts")
+    return [{"plant_id": f"P{i % 10:02d}", "commodity": commodities[i // 10 % 11], "year": 1990 + i // 110 % 110,
+             "activity_qty": 100.0, "activity_unit": "t", "tco2e": float(1000 + batch + i % 7),
+             "method": "supplier_specific", "dq_tier": 1} for i in range(n)]
 
 
 def fresh_db(url: str | None, tmp: Path) -> str:
@@ -72,8 +75,9 @@ def bare_baseline(url: str, rows: list[dict], batches: int) -> float:
     md = sa.MetaData()
     t = sa.Table("bare_rows", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("batch", sa.Integer),
                  sa.Column("source_row", sa.Integer), sa.Column("plant_id", sa.String(64)),
-                 sa.Column("year", sa.Integer), sa.Column("category", sa.String(64)), sa.Column("tco2e", sa.Float),
-                 sa.Column("method", sa.String(64)))
+                 sa.Column("year", sa.Integer), sa.Column("commodity", sa.String(64)),
+                 sa.Column("activity_qty", sa.Float), sa.Column("activity_unit", sa.String(16)),
+                 sa.Column("tco2e", sa.Float), sa.Column("method", sa.String(64)), sa.Column("dq_tier", sa.Integer))
     md.drop_all(eng)
     md.create_all(eng)
     t0 = time.perf_counter()

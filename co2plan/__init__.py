@@ -24,5 +24,6 @@ _all, __getattr__, __dir__ = lazy_exports(__name__, {
     "lake_run_key": "co2plan.pipeline:lake_run_key",
     "resolve_run": "co2plan.pipeline:resolve_run",
     "PublishRefused": "co2plan.publish:PublishRefused",
+    "portal": "co2plan.portal",  # issue 17: the weekly pickup of supplier-portal submissions
 })
 __all__ = ["__version__", *_all]

@@ -1,4 +1,4 @@
-"""Weekly plan refresh: extract -> validate -> account -> train/load champion -> forecast -> optimise
+"""Weekly plan refresh: extract -> portal pickup -> validate -> account -> train/load champion -> forecast -> optimise
 -> report -> publish.
 
 Thin wiring only: every task calls one stage of co2plan.pipeline (Params from co2plan.WeeklyParams,
@@ -43,6 +43,17 @@ def weekly_plan_refresh():
 
         with fail_fast_on_bad_input():
             return pipeline.extract_stage(_run_id(context, params), source=params["source"])
+
+    @task(outlets=[lake_asset("raw")])
+    def pickup(extracted: dict, **context) -> dict:
+        """Supplier-portal submissions (web app database, CO2PLAN_WEB_DB) into the run's raw
+        supplier_submissions, as of this run's cut-off; no portal database: a logged no-op."""
+        from co2plan import portal
+
+        run = context.get("dag_run")
+        as_of = context.get("data_interval_end") or getattr(run, "run_after", None)
+        with fail_fast_on_bad_input():
+            return {**portal.pickup_stage(extracted["run_id"], as_of=as_of), "run_id": extracted["run_id"]}
 
     @task(outlets=[lake_asset("validated"), lake_asset("quarantine")])
     def validate(extracted: dict, params=None) -> dict:
@@ -108,7 +119,7 @@ def weekly_plan_refresh():
                                           max_jump=params["publish_max_jump"])
 
     extracted = extract()
-    validated = validate(extracted)
+    validated = validate(pickup(extracted))
     accounted = account(validated)
     trained = train_or_load(validated)
     supplied = supply(validated)  # issue 16: beside the forecasters

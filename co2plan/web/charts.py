@@ -58,7 +58,7 @@ def safe_json(obj: Any) -> str:
 
 def chart(chart_id: str, traces: list[dict], *, title: str, unit: str, period: str, boundary: str,
           x_title: str = "", barmode: str | None = None, height: int = 420, table: list[list] | None = None,
-          table_head: list[str] | None = None) -> dict:
+          table_head: list[str] | None = None, layout_extra: dict | None = None) -> dict:
     """A chart for the ``chart`` template macro. Unit, period and boundary are required and shown under
     the title and on the y axis."""
     for name, v in (("title", title), ("unit", unit), ("period", period), ("boundary", boundary)):
@@ -76,7 +76,9 @@ def chart(chart_id: str, traces: list[dict], *, title: str, unit: str, period: s
     }
     if barmode:
         layout["barmode"] = barmode
-    return {"id": chart_id, "title": title, "unit": unit, "period": period, "boundary": boundary,
+    for k, v in (layout_extra or {}).items():  # axis dicts are merged, other keys replaced
+        layout[k] = {**layout[k], **v} if isinstance(layout.get(k), dict) and isinstance(v, dict) else v
+    return {"id": chart_id, "height": height, "title": title, "unit": unit, "period": period, "boundary": boundary,
             "json": safe_json({"data": traces, "layout": layout}), "table": table or [], "table_head": table_head or []}
 
 

@@ -30,7 +30,8 @@ from core import catalog
 __all__ = ["Lake", "Forbidden", "NotFound", "RUN_ID", "public_summary", "supplier_overview",
            "supplier_batches", "supplier_batch", "supplier_records", "supplier_record_versions",
            "enterprise_runs", "enterprise_overview", "emissions_breakdown", "ledger_rows", "plan_compare",
-           "forecast_summary", "scenario_list", "industry_of", "SCOPES"]
+           "forecast_summary", "scenario_list", "industry_of", "SCOPES", "levers_summary", "forecast_hierarchy",
+           "supply_overview"]
 
 RUN_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 SCOPES = ("scope1", "scope2_location", "scope2_market", "scope3_cat4")
@@ -72,6 +73,7 @@ class Lake:
         self._cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
         self._size = cache_size
         self._lock = threading.Lock()
+        self._flights: dict[tuple, threading.Lock] = {}
 
     def _stat(self, uri: str) -> tuple[Any, str, tuple] | None:
         fs, path = fsspec.core.url_to_fs(uri)
@@ -105,16 +107,23 @@ class Lake:
         return df
 
     def cached(self, key: tuple, fn):
-        """Memoise a derived aggregate under a key that includes the source files' signatures."""
+        """Memoise a derived aggregate under a key that includes the source files' signatures. Single flight:
+        a second caller of the same key waits for the first one's result instead of computing it again."""
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        out = fn()
-        with self._lock:
-            self._cache[key] = out
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
+            flight = self._flights.setdefault(key, threading.Lock())
+        with flight:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            out = fn()
+            with self._lock:
+                self._cache[key] = out
+                self._flights.pop(key, None)
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
         return out
 
     def signature(self, ds: catalog.Dataset, run_id: str, scenario: str | None = None) -> tuple:
@@ -192,9 +201,16 @@ def public_summary(p: Principal, lake: Lake, store: Store, settings: WebSettings
 
 
 # ---------------------------------------------------------------------------------------------- supplier
-def industry_of(supplier_id: str) -> str:
-    """The supplier's industry: the last part of the demo's ids (SUP_<region>_<industry>), until issue 16's
-    supplier master names the commodity."""
+def industry_of(supplier_id: str, lake: Lake | None = None) -> str:
+    """The supplier's industry: its commodity in the newest validated ``suppliers`` table (issue 16's supplier
+    master); without one, the last part of the id."""
+    if lake is not None:
+        ds = catalog.VALIDATED["suppliers"]
+        run = _latest_run_with(lake, ds)
+        if run is not None:
+            df = lake.read(ds, run, columns=["supplier_id", "commodity"], filters=[("supplier_id", "=", supplier_id)])
+            if len(df):
+                return str(df["commodity"].iloc[0])
     return supplier_id.rsplit("_", 1)[-1] if "_" in supplier_id else supplier_id
 
 
@@ -205,20 +221,32 @@ def _latest_run_with(lake: Lake, ds: catalog.Dataset) -> str | None:
     return None
 
 
+SUB_COLS = ["submission_id", "version", "supplier_id", "year", "commodity", "plant_id", "tco2e"]
+SUB_KEY = ["year", "commodity", "plant_id"]
+
+
+def _highest_version(df: pd.DataFrame) -> pd.DataFrame:
+    """Corrections add a version; the highest of each submission counts."""
+    if df.empty:
+        return df
+    return df.sort_values(["submission_id", "version"]).drop_duplicates("submission_id", keep="last")
+
+
 def supplier_overview(p: Principal, lake: Lake, store: Store, settings: WebSettings) -> dict:
     sid = _need_supplier(p)
-    ds = catalog.VALIDATED["supplier_emissions"]
+    ds = catalog.VALIDATED["supplier_submissions"]
     run = _latest_run_with(lake, ds)
-    cols = ["supplier_id", "plant_id", "year", "category", "tco2e"]
-    own = (lake.read(ds, run, columns=cols, filters=[("supplier_id", "=", sid)]) if run
-           else pd.DataFrame(columns=cols))
+    own = (_highest_version(lake.read(ds, run, columns=SUB_COLS, filters=[("supplier_id", "=", sid)])) if run
+           else pd.DataFrame(columns=SUB_COLS))
     current = store.current_records(sid)
     # the portal's current versions override the lake's rows for the same record
-    portal = pd.DataFrame([{k: r[k] for k in cols} for r in current if r["status"] != "rejected"], columns=cols)
-    keyc = ["plant_id", "year", "category"]
+    portal = pd.DataFrame([{k: r.get(k) for k in SUB_COLS if k in r} for r in current if r["status"] != "rejected"],
+                          columns=[c for c in SUB_COLS if c not in ("submission_id", "version")])
     if len(portal):
-        own = pd.concat([own.merge(portal[keyc], on=keyc, how="left", indicator=True)
-                         .query("_merge == 'left_only'").drop(columns="_merge"), portal], ignore_index=True)
+        def key(d: pd.DataFrame) -> pd.Series:
+            return d["year"].astype(str) + "|" + d["commodity"].astype(str) + "|" + d["plant_id"].fillna("").astype(str)
+        own = pd.concat([own[~key(own).isin(set(key(portal)))] if len(own) else own, portal], ignore_index=True)
+    own = own.assign(tco2e=own["tco2e"].astype(float))
     by_year = own.groupby("year")["tco2e"].sum().sort_index()
     years = [int(y) for y in by_year.index]
     trend = None
@@ -230,24 +258,24 @@ def supplier_overview(p: Principal, lake: Lake, store: Store, settings: WebSetti
         base_y, base_v = years[0], float(by_year.iloc[0])
         span = max(settings.target_year - base_y, 1)
         planned = [base_v * (1 - settings.target_pct / 100 * (y - base_y) / span) for y in years]
-    share = _industry_share(sid, lake, run, settings, by_year)
+    industry = industry_of(sid, lake)
+    share = _industry_share(sid, industry, lake, run, settings, by_year)
     flags = [{"record": r["record_key"], "version": r["version"], "status": r["status"],
               "reasons": json.loads(r["reasons"])} for r in current if r["status"] != "accepted"]
-    return {"supplier_id": sid, "industry": industry_of(sid), "run_id": run,
+    return {"supplier_id": sid, "industry": industry, "run_id": run,
             "years": years, "totals": [float(v) for v in by_year], "trend_pct": trend, "planned": planned,
             "share": share, "flags": flags, "records": len(current)}
 
 
-def _industry_share(sid: str, lake: Lake, run: str | None, settings: WebSettings, own: pd.Series) -> dict:
-    """Own share of the industry total in the newest year; peers only as anonymised, sorted shares, and
-    nothing at all below ``min_peers`` suppliers."""
+def _industry_share(sid: str, ind: str, lake: Lake, run: str | None, settings: WebSettings, own: pd.Series) -> dict:
+    """Own share of the industry (commodity) total in the newest year; peers only as anonymised, sorted shares,
+    and nothing at all below ``min_peers`` suppliers."""
     if run is None or own.empty:
         return {"available": False, "reason": "no data yet"}
-    ds = catalog.VALIDATED["supplier_emissions"]
+    ds = catalog.VALIDATED["supplier_submissions"]
     year = int(own.index.max())
-    ind = industry_of(sid)
-    df = lake.read(ds, run, columns=["supplier_id", "year", "tco2e"], filters=[("year", "=", year)])
-    df = df[df["supplier_id"].map(industry_of) == ind]
+    df = _highest_version(lake.read(ds, run, columns=SUB_COLS, filters=[("year", "=", year),
+                                                                       ("commodity", "=", ind)]))
     per = df.groupby("supplier_id")["tco2e"].sum()
     per.loc[sid] = float(own.loc[year])
     if len(per) < settings.min_peers:
@@ -525,6 +553,35 @@ def known_plants(lake: Lake) -> set[str] | None:
                        lambda: set(lake.read(ds, run, columns=["plant_id"])["plant_id"].astype(str)))
 
 
+def _lake_history(lake: Lake, sid: str) -> dict[str, dict]:
+    """This supplier's validated submissions of the newest run (highest version), keyed like portal records:
+    the history the weekly check sees (last year's values), read with the supplier filter in the reader."""
+    from co2plan.web.store import SUBMISSION_FIELDS, record_key
+
+    ds = catalog.VALIDATED["supplier_submissions"]
+    run = _latest_run_with(lake, ds)
+    if run is None:
+        return {}
+    df = _highest_version(lake.read(ds, run, filters=[("supplier_id", "=", sid)]))
+    out = {}
+    for r in df.astype(object).where(df.notna(), None).to_dict("records"):
+        rec = {f: r[f] for f in SUBMISSION_FIELDS}
+        out[record_key(rec)] = {**rec, "version": int(r["version"])}
+    return out
+
+
+def _check_inputs(lake: Lake, sid: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The cross-validation's inputs from the newest runs: the peer reference (``supply/<run>/xval_reference``,
+    anonymous statistics) and this supplier's own validated supply links (the spend check), filtered to its id
+    in the reader."""
+    ref_run = _latest_run_with(lake, catalog.XVAL_REFERENCE)
+    ref = lake.read(catalog.XVAL_REFERENCE, ref_run) if ref_run else None
+    ds = catalog.VALIDATED["supply_links"]
+    link_run = _latest_run_with(lake, ds)
+    links = lake.read(ds, link_run, filters=[("from_id", "=", sid)]) if link_run else None
+    return ref, (links if links is not None and len(links) else None)
+
+
 def submit(p: Principal, store: Store, lake: Lake, channel: str, payload: bytes, raw_rows: list[dict],
            idempotency_key: str | None = None) -> tuple[dict, bool]:
     """Door validation, cross-validation (the issue-16 hook) and one versioned, audited store transaction,
@@ -537,6 +594,169 @@ def submit(p: Principal, store: Store, lake: Lake, channel: str, payload: bytes,
         if prior:
             return prior, False
     good, bad = check_rows(raw_rows, sid, known_plants(lake))
-    history = {r["record_key"]: r for r in store.current_records(sid)} if good else {}
-    good = suppliers_check(good, history)
+    history = {**_lake_history(lake, sid), **{r["record_key"]: r for r in store.current_records(sid)}} if good else {}
+    good = suppliers_check(good, history, sid, *_check_inputs(lake, sid)) if good else good
     return store.store_batch(sid, int(p.user_id or 0), channel, payload, good, bad, idempotency_key)
+
+
+# ---------------------------------------------------------------------------------------------- planner panels
+# (issue 17, on the outputs of issues 13, 14 and 16; each returns available=False with the reason when the run
+# has not produced the dataset)
+def _latest_or(lake: Lake, ds: catalog.Dataset, run_id: str | None, scenario: str | None = None) -> str | None:
+    if run_id:
+        run = _run_or_latest(lake, run_id)
+        return run if lake.exists(ds, run, scenario) else None
+    for r in reversed(lake.runs()):
+        if lake.exists(ds, r, scenario):
+            return r
+    return None
+
+
+def levers_summary(p: Principal, lake: Lake, run_id: str | None = None, scenario: str | None = None) -> dict:
+    """The CO2 shadow price of a plan (the CO2 budget row's dual, EUR/t) per period, the lever that sets it, the
+    MAC curve (every abatement option: t CO2e it could abate, EUR/t, how much of it the plan used) and the
+    levers bought. ``scenario``: a scenario of the run (default the baseline plan)."""
+    _need_enterprise(p)
+    scen = scenario or "baseline"
+    if scen != "baseline" and not RUN_ID.match(scen):
+        raise NotFound("no such scenario")
+    run = _latest_or(lake, catalog.KPIS, run_id, scen) or _run_or_latest(lake, run_id)
+    k = _kpis(lake, run, scen)
+    by_period = {key.split(":", 1)[1]: v for key, v in k.items()
+                 if key.startswith("co2_price_eur_per_t_by_period:") and isinstance(v, float)}
+    setter = k.get("co2_price_setter")
+    out: dict[str, Any] = {
+        "run_id": run, "scenario": scen, "scenarios": ["baseline", *[x for x in lake.scenarios(run) if x != "baseline"]],
+        "available": bool(k), "shadow_price_eur_per_t": k.get("co2_mac_eur_per_t"),
+        "price_by_period": dict(sorted(by_period.items())), "setter": setter if isinstance(setter, str) else None,
+        "co2e_total_t": k.get("co2e_total_t"), "co2_budget_t": k.get("co2_budget_t"),
+        "budget_excess_t": k.get("co2_budget_excess_t"), "mac": None, "levers": None}
+    if lake.exists(catalog.PLAN_MAC_CURVE, run, scen):
+        m = lake.read(catalog.PLAN_MAC_CURVE, run, scen)
+        pot = pd.to_numeric(m["potential_t"], errors="coerce")
+        cost = pd.to_numeric(m["cost_eur_per_t"], errors="coerce")
+        m = m[(pot > 0) & cost.notna()].assign(potential_t=pot, cost_eur_per_t=cost)
+        m = m.sort_values(["cost_eur_per_t", "lever", "key", "period"], kind="stable")
+        start = m["potential_t"].cumsum() - m["potential_t"]
+
+        def txt(v: Any) -> str:
+            return "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+
+        out["mac"] = [{"lever": txt(r["lever"]), "key": txt(r["key"]), "period": txt(r["period"]),
+                       "potential_t": float(r["potential_t"]), "abated_t": float(r["abated_t"] or 0.0),
+                       "cost_eur_per_t": float(r["cost_eur_per_t"]), "start_t": float(s0),
+                       "used_share": float(r["used_share"] or 0.0), "sets_price": bool(r["sets_price"])}
+                      for (_, r), s0 in zip(m.iterrows(), start, strict=True)]
+    if lake.exists(catalog.PLAN_LEVERS, run, scen):
+        lv = lake.read(catalog.PLAN_LEVERS, run, scen)
+        g = lv.groupby("lever")[["mwh", "cost_eur", "abated_t"]].sum().sort_values("abated_t", ascending=False)
+        out["levers"] = [{"lever": str(i), "mwh": float(r.mwh), "cost_eur": float(r.cost_eur),
+                          "abated_t": float(r.abated_t)} for i, r in g.iterrows()]
+    return out
+
+
+def forecast_hierarchy(p: Principal, lake: Lake, run_id: str | None = None, level: str | None = None,
+                       node: str | None = None) -> dict:
+    """One node of the coherent demand forecast (issue 14: every level reconciled, each with its own 80 % and
+    95 % band), the levels and nodes to choose from, and for the total the naive sum of bottom-level bounds."""
+    _need_enterprise(p)
+    run = _latest_or(lake, catalog.DEMAND_FORECAST_HIERARCHY, run_id)
+    if run is None:
+        return {"run_id": run_id, "available": False,
+                "reason": "no reconciled forecast in this run (forecast stage of issue 14 not run)"}
+    h = lake.read(catalog.DEMAND_FORECAST_HIERARCHY, run)
+    levels = {str(lv): sorted(map(str, g["node"].unique())) for lv, g in h.groupby("level", sort=False)}
+    if level not in levels:
+        level = "total" if "total" in levels else next(iter(levels))
+    if node not in levels[level]:
+        node = levels[level][0]
+    s = h[(h["level"].astype(str) == level) & (h["node"].astype(str) == node)].sort_values("week")
+    bands = [c for c in ("yhat_lo_95", "yhat_lo_80", "yhat", "yhat_hi_80", "yhat_hi_95") if c in s.columns]
+    out = {"run_id": run, "available": True, "level": level, "node": node,
+           "levels": {k: v[:200] for k, v in levels.items()},
+           "weeks": [f"{w:%Y-%m-%d}" for w in pd.to_datetime(s["week"])],
+           "series": {c: [float(v) for v in s[c]] for c in bands}, "naive_sum": None}
+    if level == "total" and lake.exists(catalog.DEMAND_FORECAST, run):
+        fc = lake.read(catalog.DEMAND_FORECAST, run)
+        cols = [c for c in ("yhat_lo_95", "yhat_hi_95") if c in fc.columns]
+        if cols:
+            g = fc.groupby("week")[cols].sum().sort_index()
+            out["naive_sum"] = {c: [float(v) for v in g[c]] for c in cols}
+    return out
+
+
+def _json_list(v: Any) -> list:
+    if isinstance(v, str):
+        try:
+            return list(json.loads(v))
+        except (ValueError, TypeError):
+            return [v]
+    return list(v) if v is not None and not (isinstance(v, float) and pd.isna(v)) else []
+
+
+def supply_overview(p: Principal, lake: Lake, run_id: str | None = None, plant_id: str | None = None,
+                    top: int = 15) -> dict:
+    """Supplier risk (issue 16: own, inherited through the tiers, total on 0..1), the risk alerts with their
+    drivers, and the supplier graph around one plant: its most exposed suppliers at every tier with the links
+    between them (exposure = share of the plant's input that fails if that supplier fails)."""
+    _need_enterprise(p)
+    run = _latest_or(lake, catalog.SUPPLY_RISK, run_id)
+    if run is None:
+        return {"run_id": run_id, "available": False,
+                "reason": "no supplier risk in this run (the supply stage of issue 16 has not run)"}
+    risk = lake.read(catalog.SUPPLY_RISK, run)
+    nodes = lake.read(catalog.SUPPLY_NODES, run) if lake.exists(catalog.SUPPLY_NODES, run) else None
+    names = {}
+    if lake.exists(catalog.VALIDATED["suppliers"], run):
+        sup = lake.read(catalog.VALIDATED["suppliers"], run, columns=["supplier_id", "name"])
+        names = dict(zip(sup["supplier_id"], sup["name"], strict=True))
+    info = nodes.set_index("node_id") if nodes is not None else pd.DataFrame()
+
+    def attr(n: str, c: str) -> Any:
+        v = info[c].get(n) if c in info.columns else None
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return None
+        return v.item() if hasattr(v, "item") else v  # numpy scalar -> Python (JSON)
+
+    sup_r = risk[risk["kind"] == "supplier"].sort_values("total", ascending=False).head(top)
+    suppliers = [{"node_id": str(r.node_id), "name": names.get(r.node_id, ""), "country": attr(r.node_id, "country"),
+                  "commodity": attr(r.node_id, "commodity"), "tier": attr(r.node_id, "depth"),
+                  "own": float(r.own), "inherited": float(r.inherited), "total": float(r.total)}
+                 for r in sup_r.itertuples(index=False)]
+    plants_r = risk[risk["kind"] == "plant"].sort_values("total", ascending=False)
+    plants = [{"plant_id": str(r.node_id), "total": float(r.total)} for r in plants_r.itertuples(index=False)]
+    alerts = []
+    if lake.exists(catalog.SUPPLY_ALERTS, run):
+        al = lake.read(catalog.SUPPLY_ALERTS, run).sort_values("risk", ascending=False)
+        alerts = [{"node_id": str(r.node_id), "name": names.get(r.node_id, ""), "kind": str(r.kind),
+                   "risk": float(r.risk), "threshold": float(r.threshold), "drivers": _json_list(r.drivers),
+                   "plants": _json_list(r.plants)} for r in al.itertuples(index=False)]
+    plant_ids = [x["plant_id"] for x in plants]
+    if plant_id not in plant_ids:
+        plant_id = plant_ids[0] if plant_ids else None
+    graph = _plant_graph(lake, run, plant_id, risk, attr, names) if plant_id else None
+    return {"run_id": run, "available": True, "suppliers": suppliers, "plants": plants, "alerts": alerts,
+            "plant_id": plant_id, "graph": graph, "n_suppliers": int((risk["kind"] == "supplier").sum())}
+
+
+def _plant_graph(lake: Lake, run: str, plant_id: str, risk: pd.DataFrame, attr, names: dict, top: int = 25) -> dict:
+    if not lake.exists(catalog.SUPPLY_EXPOSURE, run):
+        return {"nodes": [], "edges": []}
+    ex = lake.read(catalog.SUPPLY_EXPOSURE, run, filters=[("plant_id", "=", plant_id), ("commodity", "=", "*")])
+    ex = ex.sort_values(["exposure", "node_id"], ascending=[False, True]).head(top)
+    total = risk.set_index("node_id")["total"]
+    nodes = [{"node_id": plant_id, "name": plant_id, "tier": 0, "exposure": 1.0,
+              "risk": float(total.get(plant_id, 0.0)), "commodity": "plant"}]
+    nodes += [{"node_id": str(r.node_id), "name": names.get(r.node_id, str(r.node_id)),
+               "tier": int(attr(r.node_id, "depth") or 1), "exposure": float(r.exposure),
+               "risk": float(total.get(r.node_id, 0.0)), "commodity": attr(r.node_id, "commodity") or ""}
+              for r in ex.itertuples(index=False)]
+    ids = {n["node_id"] for n in nodes}
+    edges = []
+    ds = catalog.VALIDATED["supply_links"]
+    if lake.exists(ds, run):
+        links = lake.read(ds, run, columns=["from_id", "to_id", "commodity", "share"])
+        e = links[links["from_id"].isin(ids) & links["to_id"].isin(ids)]
+        edges = [{"from": str(r.from_id), "to": str(r.to_id), "commodity": str(r.commodity), "share": float(r.share)}
+                 for r in e.itertuples(index=False)]
+    return {"nodes": nodes, "edges": edges}

@@ -18,7 +18,7 @@ from co2plan.web.data import Forbidden, NotFound
 from co2plan.web.http import COMMON_RESPONSES, create_user, current_principal, render, require
 from co2plan.web.runner import RunnerError
 from co2plan.web.security import Principal
-from co2plan.web.submissions import FIELDS, DoorError, parse_csv, parse_json_rows
+from co2plan.web.submissions import FIELDS, FORM_CHOICES, DoorError, parse_csv, parse_json_rows
 
 __all__ = ["register"]
 
@@ -40,8 +40,10 @@ def MonthQ():  # noqa: N802
 SUBMISSION_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {"rows": {
         "type": "array", "maxItems": 50000, "items": {"type": "object", "properties": {
-            "plant_id": {"type": "string"}, "year": {"type": "integer"}, "category": {"type": "string"},
-            "tco2e": {"type": "number"}, "method": {"type": "string"}}}}}}},
+            "year": {"type": "integer"}, "commodity": {"type": "string"}, "plant_id": {"type": ["string", "null"]},
+            "product_id": {"type": ["string", "null"]}, "activity_qty": {"type": ["number", "null"]},
+            "activity_unit": {"type": ["string", "null"]}, "tco2e": {"type": "number"}, "method": {"type": "string"},
+            "dq_tier": {"type": "integer"}}}}}}},
     "text/csv": {"schema": {"type": "string", "description": "header: " + ",".join(FIELDS)}}}}}
 
 
@@ -79,11 +81,16 @@ def _overview_charts(o: dict) -> list[dict]:
     out.append(charts.chart("by-plant", charts.stacked(o["plants"], o["by_plant"]),
                             title="Emissions by plant and scope", unit="t CO2e", period=o["period"], boundary=b,
                             x_title="plant", barmode="stack"))
-    act = sorted(o["by_activity"], key=lambda r: -r["co2e_t"])
-    out.append(charts.chart("by-carrier", [charts.bar("t CO2e", [f"{r['activity']} ({r['scope']})" for r in act],
-                                                      [r["co2e_t"] for r in act], charts.PALETTE[0])],
-                            title="Emissions by carrier and transport mode", unit="t CO2e", period=o["period"],
-                            boundary=b, x_title="activity (scope)"))
+    act = sorted(o["by_activity"], key=lambda r: r["co2e_t"])  # largest at the top of a horizontal bar chart
+    out.append(charts.chart("by-carrier", [charts.bar("t CO2e", [r["co2e_t"] for r in act],
+                                                      [f"{r['activity'].replace('_', ' ')} ({r['scope']})" for r in act],
+                                                      charts.PALETTE[0], orientation="h")],
+                            title="Emissions by carrier and transport mode (scope 2 location-based is the "
+                                  "alternative method)", unit="t CO2e", period=o["period"],
+                            boundary=b, x_title="", height=max(420, 90 + 24 * len(act)),
+                            layout_extra={"xaxis": {"title": {"text": "t CO2e"}, "separatethousands": True},
+                                          "yaxis": {"title": {"text": ""}, "type": "category"},
+                                          "margin": {"l": 20, "r": 20, "t": 30, "b": 50}}))
     t = _trajectory_chart(o["trajectory"], b)
     if t:
         out.append(t)
@@ -132,6 +139,169 @@ def _supplier_charts(o: dict) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------- register
+def _forecast_charts(h: dict) -> list[dict]:
+    ser, w = h["series"], h["weeks"]
+    if not w or "yhat" not in ser:
+        return []
+    tr = []
+    for lo, hi, name, fill in (("yhat_lo_95", "yhat_hi_95", "95 % interval", "rgba(0,114,178,0.12)"),
+                               ("yhat_lo_80", "yhat_hi_80", "80 % interval", "rgba(0,114,178,0.28)")):
+        if lo in ser and hi in ser:
+            tr.append({"type": "scatter", "mode": "lines", "name": name + " (upper)", "x": w, "y": ser[hi],
+                       "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"})
+            tr.append({"type": "scatter", "mode": "lines", "name": name, "x": w, "y": ser[lo], "fill": "tonexty",
+                       "fillcolor": fill, "line": {"width": 0}})
+    tr.append(charts.lines("Point forecast", w, ser["yhat"], charts.PALETTE[0]))
+    if h.get("naive_sum"):
+        ns = h["naive_sum"]
+        tr += [charts.lines("Sum of product x market 95 % bounds (not a valid band)", w, ns[c], charts.PALETTE[1],
+                            "dot", showlegend=(i == 0), marker={"size": 4})
+               for i, c in enumerate(ns) if len(ns[c]) == len(w)]
+    what = "all products and markets" if h["level"] == h["node"] == "total" else f"{h['level']} {h['node']}"
+    out = [charts.chart("forecast", tr, title=f"Demand forecast, {what}, with reconciled intervals",
+                        unit="units per week", period=f"weeks {w[0]} to {w[-1]}",
+                        boundary=f"level {h['level']}, node {h['node']} (coherent with every other level)",
+                        x_title="week starting", table_head=["week", "forecast", "80 % low", "80 % high", "95 % low",
+                                                             "95 % high"],
+                        table=[[wk, *[f"{ser[c][i]:,.0f}" if c in ser else "–" for c in
+                                      ("yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")]]
+                               for i, wk in enumerate(w)])]
+    return out
+
+
+def _levers_charts(lv: dict) -> list[dict]:
+    out = []
+    pp = lv["price_by_period"]
+    plan = f"plan {lv['scenario']}"
+    if len(pp) > 1:  # one period: the KPI card says it
+        out.append(charts.chart("co2-price", [charts.bar("CO2 shadow price", list(pp), list(pp.values()),
+                                                         charts.PALETTE[1])],
+                                title="CO2 shadow price of the plan per budget period (dual of the CO2 budget)",
+                                unit="EUR per t CO2e", period="budget periods of the plan horizon",
+                                boundary=f"{plan}, CO2 budget boundary of the run", x_title="period",
+                                height=340, table_head=["period", "EUR/t CO2e"],
+                                table=[[k, f"{v:,.2f}"] for k, v in pp.items()]))
+    mac = lv.get("mac")
+    if mac:
+        price = lv.get("shadow_price_eur_per_t")
+        # the marginal option: of the price-setting lever family, the one the plan uses only in part (its cost is
+        # the price); without one, the dearest used option of that family
+        setters = [m for m in mac if m["sets_price"] and 0.001 < m["used_share"] < 0.999] or \
+            [m for m in mac if m["sets_price"] and m["used_share"] > 0][-1:]
+        marginal = {id(m) for m in setters}
+        groups = (("sets the price: the marginal option, partly used", lambda m: id(m) in marginal, charts.PALETTE[1]),
+                  ("used by the plan", lambda m: id(m) not in marginal and m["used_share"] > 0, charts.PALETTE[2]),
+                  ("available, not used", lambda m: id(m) not in marginal and m["used_share"] <= 0, charts.PALETTE[0]))
+        tr = []
+        for name, keep, colour in groups:
+            ms = [m for m in mac if keep(m)]
+            if ms:
+                tr.append({"type": "bar", "name": name, "x": [m["start_t"] + m["potential_t"] / 2 for m in ms],
+                           "width": [m["potential_t"] for m in ms], "y": [m["cost_eur_per_t"] for m in ms],
+                           "marker": {"color": colour, "line": {"color": "#ffffff", "width": 0.5}},
+                           "customdata": [[f"{m['lever']} {m['key']} {m['period']}".strip(), m["potential_t"],
+                                           m["used_share"] * 100] for m in ms],
+                           "hovertemplate": "%{customdata[0]}<br>%{y:,.1f} EUR/t · up to %{customdata[1]:,.0f} t"
+                                            "<br>used %{customdata[2]:.0f} %<extra></extra>"})
+        costs = [m["cost_eur_per_t"] for m in mac]
+        log = min(costs) > 0 and max(costs) / min(costs) > 100  # cheap options stay visible beside dear ones
+        end = mac[-1]["start_t"] + mac[-1]["potential_t"]
+        if price is not None:
+            tr.append(charts.lines(f"CO2 shadow price of the plan: {price:,.1f} EUR/t", [0, end], [price, price],
+                                   charts.PALETTE[6], "dash", marker={"size": 1}))
+        out.append(charts.chart(
+            "mac", tr, title="Marginal abatement cost curve: every option, cheapest first (bar width = t CO2e it "
+                             "can abate)", unit="EUR per t CO2e abated" + (" (log scale)" if log else ""),
+            period="plan horizon, by calendar year", boundary=f"{plan}; levers per market or plant",
+            x_title="t CO2e abatable (cumulative, cheapest first)", height=480,
+            layout_extra={"bargap": 0, "xaxis": {"separatethousands": True},
+                          **({"yaxis": {"type": "log", "rangemode": "normal"}} if log else {})},
+            table_head=["lever", "market / plant", "year", "t CO2e potential", "EUR/t", "used %", "sets the price"],
+            table=[[m["lever"], m["key"], m["period"], f"{m['potential_t']:,.0f}", f"{m['cost_eur_per_t']:,.1f}",
+                    f"{m['used_share'] * 100:.0f}", "yes" if m["sets_price"] else ""] for m in mac]))
+    if lv.get("levers"):
+        lev = lv["levers"]
+        out.append(charts.chart("levers", [charts.bar("t CO2e abated", [x["abated_t"] for x in lev],
+                                                      [x["lever"] for x in lev], charts.PALETTE[2], orientation="h",
+                                                      width=0.6, customdata=[[x["mwh"], x["cost_eur"]] for x in lev],
+                                                      hovertemplate="%{y}: %{x:,.0f} t CO2e<br>%{customdata[0]:,.0f} "
+                                                                    "MWh, %{customdata[1]:,.0f} EUR<extra></extra>")],
+                                title="Abatement levers bought in the plan", unit="t CO2e abated",
+                                period="plan horizon", boundary=f"{plan}, all plants", x_title="",
+                                height=150 + 45 * len(lev),
+                                layout_extra={"xaxis": {"title": {"text": "t CO2e abated"}, "separatethousands": True},
+                                              "yaxis": {"title": {"text": ""}, "type": "category"}}, table_head=["lever", "MWh", "EUR", "t CO2e abated"],
+                                table=[[x["lever"], f"{x['mwh']:,.0f}", f"{x['cost_eur']:,.0f}",
+                                        f"{x['abated_t']:,.1f}"] for x in lev]))
+    return out
+
+
+def _supply_charts(sv: dict) -> list[dict]:
+    if not sv.get("available"):
+        return []
+    out = []
+    top = sv["suppliers"]
+    if top:
+        labels = [f"{x['node_id']} · {x['name']} ({x['country'] or '?'})" for x in top][::-1]
+        out.append(charts.chart("risk-top", [
+            charts.bar("total risk", [x["total"] for x in top][::-1], labels, charts.PALETTE[1], orientation="h",
+                       customdata=[[x["own"], x["inherited"], x["commodity"] or "", x["tier"]] for x in top][::-1],
+                       hovertemplate="%{y}<br>total %{x:.2f} (own %{customdata[0]:.2f}, inherited from its "
+                                     "suppliers %{customdata[1]:.2f})<br>%{customdata[2]}, tier %{customdata[3]}"
+                                     "<extra></extra>")],
+            title=f"Riskiest suppliers (top {len(top)} of {sv['n_suppliers']})", unit="risk score (0 = none, 1 = max)",
+            period=f"run {sv['run_id']}", boundary="all tiers of the supplier network",
+            x_title="", height=120 + 28 * len(top),
+            layout_extra={"xaxis": {"title": {"text": "risk score (0 = none, 1 = max)"}, "range": [0, 1]},
+                          "yaxis": {"title": {"text": ""}, "type": "category", "automargin": True},
+                          "margin": {"l": 20, "r": 20, "t": 30, "b": 50}},
+            table_head=["supplier", "name", "country", "commodity", "tier", "own", "inherited", "total"],
+            table=[[x["node_id"], x["name"], x["country"] or "", x["commodity"] or "", x["tier"], f"{x['own']:.3f}",
+                    f"{x['inherited']:.3f}", f"{x['total']:.3f}"] for x in top]))
+    g = sv.get("graph")
+    if g and g["nodes"]:
+        by_tier: dict[int, list[dict]] = {}
+        for n in g["nodes"]:
+            by_tier.setdefault(n["tier"], []).append(n)
+        pos = {}
+        for t, ns in by_tier.items():
+            ns.sort(key=lambda n: -n["exposure"])
+            for i, n in enumerate(ns):
+                pos[n["node_id"]] = (t, (len(ns) - 1) / 2 - i)
+        ex, ey = [], []
+        for e in g["edges"]:
+            (x0, y0), (x1, y1) = pos[e["from"]], pos[e["to"]]
+            ex += [x0, x1, None]
+            ey += [y0, y1, None]
+        nodes = g["nodes"]
+        tr = [{"type": "scatter", "mode": "lines", "name": "supply link (seller → buyer)", "x": ex, "y": ey,
+               "line": {"color": "#9a9a9a", "width": 1}, "hoverinfo": "skip"},
+              {"type": "scatter", "mode": "markers+text", "name": "supplier (size: exposure, colour: risk)",
+               "x": [pos[n["node_id"]][0] for n in nodes], "y": [pos[n["node_id"]][1] for n in nodes],
+               "text": [n["node_id"] for n in nodes], "textposition": "top center", "textfont": {"size": 12},
+               "customdata": [[n["name"], n["commodity"], n["exposure"] * 100, n["risk"]] for n in nodes],
+               "hovertemplate": "%{text} · %{customdata[0]}<br>%{customdata[1]}<br>exposure %{customdata[2]:.1f} % "
+                                "of the plant's input<br>risk %{customdata[3]:.2f}<extra></extra>",
+               "marker": {"size": [14 + 40 * min(n["exposure"], 1.0) for n in nodes],
+                          "color": [n["risk"] for n in nodes], "colorscale": "Cividis", "cmin": 0, "cmax": 1,
+                          "line": {"color": "#1a1a1a", "width": 1},
+                          "colorbar": {"title": {"text": "risk 0-1"}, "thickness": 14}}}]
+        tiers = sorted(by_tier)
+        out.append(charts.chart(
+            "supply-graph", tr, title=f"Supplier graph around {sv['plant_id']}: its {len(nodes) - 1} most exposed "
+                                      "suppliers", unit="tier (0 = the plant)", period=f"run {sv['run_id']}",
+            boundary=f"plant {sv['plant_id']}; exposure = share of the plant's input lost if the supplier fails",
+            x_title="tier (0 = the plant, 1 = sells to it, 2 = sells to a tier-1 supplier, ...)", height=560,
+            layout_extra={"xaxis": {"tickmode": "array", "tickvals": tiers, "ticktext": [f"tier {t}" for t in tiers],
+                                    "zeroline": False, "range": [tiers[0] - 0.5, tiers[-1] + 0.5]},
+                          "yaxis": {"title": {"text": ""}, "showticklabels": False, "zeroline": False,
+                                    "showgrid": False, "rangemode": "normal"}},
+            table_head=["supplier", "name", "commodity", "tier", "exposure %", "risk"],
+            table=[[n["node_id"], n["name"], n["commodity"], n["tier"], f"{n['exposure'] * 100:.1f}",
+                    f"{n['risk']:.2f}"] for n in sorted(nodes[1:], key=lambda n: -n["exposure"])]))
+    return out
+
+
 def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every route
     # ------------------------------------------------------------------ public
     @app.get("/", include_in_schema=False)
@@ -166,17 +336,21 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
 
     @app.get("/supplier/submit", include_in_schema=False)
     def submit_page(request: Request, p: Principal = Depends(require("supplier"))):
-        return render(request, "supplier_submit.html", {"fields": FIELDS, "error": None})
+        return render(request, "supplier_submit.html", {"fields": FIELDS, "error": None, **FORM_CHOICES})
 
     def _after_submit(request: Request, batch: dict) -> RedirectResponse:
         return RedirectResponse(f"/supplier/submissions/{batch['id']}", status_code=303)
 
     @app.post("/supplier/submit", include_in_schema=False)
-    def submit_row(request: Request, plant_id: str = Form("", max_length=200), year: str = Form("", max_length=20),
-                   category: str = Form("", max_length=200), tco2e: str = Form("", max_length=40),
-                   method: str = Form("", max_length=200), p: Principal = Depends(require("supplier"))):
+    def submit_row(request: Request, year: str = Form("", max_length=20), commodity: str = Form("", max_length=200),
+                   plant_id: str = Form("", max_length=200), product_id: str = Form("", max_length=200),
+                   activity_qty: str = Form("", max_length=40), activity_unit: str = Form("", max_length=40),
+                   tco2e: str = Form("", max_length=40), method: str = Form("", max_length=200),
+                   dq_tier: str = Form("", max_length=20), p: Principal = Depends(require("supplier"))):
         s = _st(request)
-        raw = {"plant_id": plant_id, "year": year, "category": category, "tco2e": tco2e, "method": method}
+        raw = {"year": year, "commodity": commodity, "plant_id": plant_id, "product_id": product_id,
+               "activity_qty": activity_qty, "activity_unit": activity_unit, "tco2e": tco2e, "method": method,
+               "dq_tier": dq_tier}
         batch, _ = data.submit(p, s.store, s.lake, "form", json.dumps(raw).encode(), [raw])
         return _after_submit(request, batch)
 
@@ -189,7 +363,7 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
                 raise DoorError("file too large")
             raw = parse_csv(payload, s.settings.max_rows)
         except DoorError as e:
-            return render(request, "supplier_submit.html", {"fields": FIELDS, "error": str(e)}, 422)
+            return render(request, "supplier_submit.html", {"fields": FIELDS, "error": str(e), **FORM_CHOICES}, 422)
         batch, _ = await run_in_threadpool(data.submit, p, s.store, s.lake, "csv", payload, raw)
         return _after_submit(request, batch)
 
@@ -322,8 +496,13 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
         return data.plan_compare(p, _st(request).lake, run, scenario)
 
     @app.get("/enterprise/forecast", include_in_schema=False)
-    def forecast_page(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))):
-        f = data.forecast_summary(p, _st(request).lake, run)
+    def forecast_page(request: Request, run: str | None = RunQ(), level: str | None = IdQ(), node: str | None = IdQ(),
+                      p: Principal = Depends(require("viewer"))):
+        lake = _st(request).lake
+        h = data.forecast_hierarchy(p, lake, run, level, node)
+        if h["available"]:
+            return render(request, "forecast.html", {"h": h, "f": None, "charts": _forecast_charts(h)})
+        f = data.forecast_summary(p, lake, run)
         ch = []
         if f["available"]:
             ser = f["series"]
@@ -340,11 +519,38 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place that lists every r
                 ch.append(charts.chart("forecast", tr, title="Demand forecast, all products and markets",
                                        unit="units per week", period=f"{f['weeks'][0]} to {f['weeks'][-1]}",
                                        boundary="all markets; intervals summed, not reconciled", x_title="week"))
-        return render(request, "forecast.html", {"f": f, "charts": ch})
+        return render(request, "forecast.html", {"h": h, "f": f, "charts": ch})
 
     @app.get("/api/v1/enterprise/forecast", tags=["enterprise"], responses=COMMON_RESPONSES)
     def api_forecast(request: Request, run: str | None = RunQ(), p: Principal = Depends(require("viewer"))) -> dict:
         return data.forecast_summary(p, _st(request).lake, run)
+
+    @app.get("/api/v1/enterprise/forecast/hierarchy", tags=["enterprise"], responses=COMMON_RESPONSES)
+    def api_forecast_hierarchy(request: Request, run: str | None = RunQ(), level: str | None = IdQ(),
+                               node: str | None = IdQ(), p: Principal = Depends(require("viewer"))) -> dict:
+        return data.forecast_hierarchy(p, _st(request).lake, run, level, node)
+
+    @app.get("/enterprise/levers", include_in_schema=False)
+    def levers_page(request: Request, run: str | None = RunQ(), scenario: str | None = IdQ(),
+                    p: Principal = Depends(require("viewer"))):
+        lv = data.levers_summary(p, _st(request).lake, run, scenario)
+        return render(request, "levers.html", {"l": lv, "charts": _levers_charts(lv)})
+
+    @app.get("/api/v1/enterprise/levers", tags=["enterprise"], responses=COMMON_RESPONSES)
+    def api_levers(request: Request, run: str | None = RunQ(), scenario: str | None = IdQ(),
+                   p: Principal = Depends(require("viewer"))) -> dict:
+        return data.levers_summary(p, _st(request).lake, run, scenario)
+
+    @app.get("/enterprise/supply", include_in_schema=False)
+    def supply_page(request: Request, run: str | None = RunQ(), plant_id: str | None = IdQ(),
+                    p: Principal = Depends(require("viewer"))):
+        sv = data.supply_overview(p, _st(request).lake, run, plant_id)
+        return render(request, "supply.html", {"s": sv, "charts": _supply_charts(sv)})
+
+    @app.get("/api/v1/enterprise/supply", tags=["enterprise"], responses=COMMON_RESPONSES)
+    def api_supply(request: Request, run: str | None = RunQ(), plant_id: str | None = IdQ(),
+                   p: Principal = Depends(require("viewer"))) -> dict:
+        return data.supply_overview(p, _st(request).lake, run, plant_id)
 
     # ------------------------------------------------------------------ cockpit
     def _choices(request: Request) -> dict[str, list[str]]:

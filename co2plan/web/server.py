@@ -21,27 +21,41 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def app_factory():
-    import threading
-
     from co2plan.web.app import create_app
 
     app = create_app()
-    threading.Thread(target=_warm_up, args=(app,), name="co2plan-warm-up", daemon=True).start()
+    _warm_up(app)  # before uvicorn listens: the first request after a start finds everything warm
     return app
 
 
-def _warm_up(app) -> None:
-    """Aggregate the newest run's overview (ledger by carrier, monthly drill-down) in the background, so the
-    first planner after a start does not wait for the ledger read."""
+def _warm_up(app) -> dict[str, float]:
+    """Compile every template and aggregate the newest run's overview (ledger by carrier, monthly drill-down)
+    and the planner panels' reads, before the server accepts requests (uvicorn calls the factory and then
+    listens), so the first planner after a start does not wait for the ledger read. Prints the seconds spent."""
+    import time
+
     from co2plan.web import data
     from co2plan.web.security import Principal
 
     system = Principal(None, "warm-up", "viewer", None, None, "system")
-    try:
-        data.enterprise_overview(system, app.state.lake, app.state.settings)
-        data.emissions_breakdown(system, app.state.lake, None)
-    except Exception:  # noqa: BLE001 - an empty lake or a half-written run: the pages say so themselves
-        pass
+    lake, settings = app.state.lake, app.state.settings
+    spent: dict[str, float] = {}
+    steps = [("templates", lambda: [app.state.templates.get_template(n) for n in app.state.templates.env.list_templates()]),
+             ("overview", lambda: data.enterprise_overview(system, lake, settings)),
+             ("emissions", lambda: data.emissions_breakdown(system, lake, None)),
+             ("levers", lambda: data.levers_summary(system, lake)),
+             ("forecast", lambda: data.forecast_hierarchy(system, lake)),
+             ("supply", lambda: data.supply_overview(system, lake))]
+    for name, fn in steps:
+        t0 = time.perf_counter()
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - an empty lake or a half-written run: the pages say so themselves
+            pass
+        spent[name] = round(time.perf_counter() - t0, 3)
+    print(f"[co2plan web] warm-up {sum(spent.values()):.1f} s: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()), file=sys.stderr, flush=True)
+    return spent
 
 
 def _store():
@@ -146,9 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         from core import catalog
 
         lake = Lake()
-        ds = catalog.VALIDATED["supplier_emissions"]
+        ds = catalog.VALIDATED["supplier_submissions"]
         runs = [r for r in lake.runs() if lake.exists(ds, r)]
-        sups = sorted(set(lake.read(ds, runs[-1], columns=["supplier_id"])["supplier_id"])) if runs else []
+        # a login for the first few suppliers with submissions (the demo has hundreds)
+        sups = sorted(set(lake.read(ds, runs[-1], columns=["supplier_id"])["supplier_id"]))[:8] if runs else []
         made = [(f"{sid.lower()}", "supplier", sid) for sid in sups] + [("viewer", "viewer", None),
                                                                         ("planner", "planner", None)]
         for name, role, sid in made:

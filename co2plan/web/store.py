@@ -7,7 +7,11 @@ Append-only is enforced by the database: triggers refuse UPDATE and DELETE on su
 and the audit log. No fastapi import here, so the weekly pipeline can read accepted submissions.
 
 Row separation: every function that reads supplier data takes the supplier id as its first argument and
-filters on it in SQL (``WHERE supplier_id = :sid``); there is no unfiltered reader for supplier users.
+filters on it in SQL (``WHERE supplier_id = :sid``); there is no unfiltered reader for supplier users. On
+PostgreSQL these reads also run as the database role ``co2plan_supplier`` with the supplier id in the
+transaction setting ``co2plan.supplier_id``, and row-level security policies on the submission tables and the
+audit log let that role see only rows of that supplier: a query that forgets the filter still returns only the
+caller's rows (:meth:`Store.supplier_session`).
 """
 
 from __future__ import annotations
@@ -18,18 +22,21 @@ import json
 import threading
 import uuid
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-__all__ = ["Store", "SUBMISSION_FIELDS", "RECORD_KEY", "AppendOnlyError"]
+__all__ = ["Store", "SUBMISSION_FIELDS", "RECORD_KEY", "AppendOnlyError", "RLS_TABLES", "SUPPLIER_ROLE"]
 
-#: the contract columns a supplier submits (core.tables supplier_emissions without supplier_id)
-SUBMISSION_FIELDS = ("plant_id", "year", "category", "tco2e", "method")
-#: what identifies one record of a supplier across versions
-RECORD_KEY = ("plant_id", "year", "category")
+#: the contract columns a supplier submits (core.tables ``supplier_submissions`` without the ids the portal
+#: sets itself: supplier_id, submission_id, version, submitted_on)
+SUBMISSION_FIELDS = ("year", "commodity", "plant_id", "product_id", "activity_qty", "activity_unit", "tco2e",
+                     "method", "dq_tier")
+#: what identifies one record of a supplier across versions (plant_id may be empty: a sale to another supplier)
+RECORD_KEY = ("year", "commodity", "plant_id")
 ROLES = ("supplier", "viewer", "planner", "admin")
 
 md = sa.MetaData()
@@ -92,11 +99,15 @@ rows = sa.Table(
     sa.Column("supplier_id", sa.String(64), nullable=False),
     sa.Column("record_key", sa.String(200), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("plant_id", sa.String(64), nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("commodity", sa.String(64), nullable=False),
+    sa.Column("plant_id", sa.String(64)),
+    sa.Column("product_id", sa.String(64)),
+    sa.Column("activity_qty", sa.Float),
+    sa.Column("activity_unit", sa.String(16)),
     sa.Column("tco2e", sa.Float, nullable=False),
     sa.Column("method", sa.String(64), nullable=False),
+    sa.Column("dq_tier", sa.Integer, nullable=False),
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("reasons", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
@@ -169,7 +180,7 @@ def sha256(text: str | bytes) -> str:
 
 
 def record_key(row: dict[str, Any]) -> str:
-    return "|".join(str(row[k]) for k in RECORD_KEY)
+    return "|".join("" if row.get(k) is None else str(row[k]) for k in RECORD_KEY)
 
 
 def _triggers(dialect: str) -> list[str]:
@@ -186,6 +197,29 @@ def _triggers(dialect: str) -> list[str]:
             out.append(f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}")
             out.append(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
                        "FOR EACH ROW EXECUTE FUNCTION co2plan_append_only()")
+    return out
+
+
+#: tables with a supplier_id that supplier-bound sessions read under row-level security (PostgreSQL)
+RLS_TABLES = ("submission_batches", "submission_rows", "submission_quarantine", "audit_log")
+SUPPLIER_ROLE = "co2plan_supplier"
+
+
+def _rls(dialect: str) -> list[str]:
+    """PostgreSQL: a NOLOGIN role for supplier-bound reads that the application role may switch to, SELECT on
+    the supplier tables only, and one policy per table: rows whose supplier_id is the transaction's
+    ``co2plan.supplier_id`` (no setting: no rows). The owner (the application role) is not affected."""
+    if dialect != "postgresql":
+        return []
+    out = [f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SUPPLIER_ROLE}') THEN "
+           f"CREATE ROLE {SUPPLIER_ROLE} NOLOGIN NOBYPASSRLS; END IF; END $$",
+           f"GRANT {SUPPLIER_ROLE} TO CURRENT_USER"]
+    for t in RLS_TABLES:
+        out += [f"GRANT SELECT ON {t} TO {SUPPLIER_ROLE}",
+                f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+                f"DROP POLICY IF EXISTS {t}_own_supplier ON {t}",
+                f"CREATE POLICY {t}_own_supplier ON {t} FOR SELECT TO {SUPPLIER_ROLE} "
+                "USING (supplier_id = current_setting('co2plan.supplier_id', true))"]
     return out
 
 
@@ -227,8 +261,23 @@ class Store:
     def init(self) -> None:
         md.create_all(self.engine)
         with self.engine.begin() as con:
-            for stmt in _triggers(self.dialect):
+            for stmt in _triggers(self.dialect) + _rls(self.dialect):
                 con.exec_driver_sql(stmt)
+
+    @contextmanager
+    def supplier_session(self, supplier_id: str):
+        """A connection bound to one supplier. PostgreSQL: a read-only transaction as ``co2plan_supplier``
+        with ``co2plan.supplier_id`` set, so row-level security returns only that supplier's rows whatever
+        the query says. SQLite (no row-level security): a plain connection; the callers' WHERE filters apply."""
+        if self.dialect != "postgresql":
+            with self.engine.connect() as con:
+                yield con
+            return
+        with self.engine.begin() as con:
+            con.exec_driver_sql("SET TRANSACTION READ ONLY")
+            con.exec_driver_sql(f"SET LOCAL ROLE {SUPPLIER_ROLE}")
+            con.execute(sa.text("SELECT set_config('co2plan.supplier_id', :s, true)"), {"s": str(supplier_id)})
+            yield con
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -346,10 +395,11 @@ class Store:
     def audit_entries(self, supplier_id: str | None = None, limit: int = 200) -> list[dict]:
         """Audit trail; with a supplier id only that supplier's entries (the supplier view)."""
         q = audit.select().order_by(audit.c.id.desc()).limit(limit)
-        if supplier_id is not None:
-            q = q.where(audit.c.supplier_id == supplier_id)
-        with self.engine.connect() as con:
-            return [dict(r) for r in con.execute(q).mappings()]
+        if supplier_id is None:
+            with self.engine.connect() as con:
+                return [dict(r) for r in con.execute(q).mappings()]
+        with self.supplier_session(supplier_id) as con:
+            return [dict(r) for r in con.execute(q.where(audit.c.supplier_id == supplier_id)).mappings()]
 
     def log(self, uid: int | None, action: str, obj: str, diff: Any, supplier_id: str | None = None) -> None:
         with self.engine.begin() as con:
@@ -357,7 +407,7 @@ class Store:
 
     # ------------------------------------------------------------------ submissions
     def find_batch(self, supplier_id: str, idempotency_key: str) -> dict | None:
-        with self.engine.connect() as con:
+        with self.supplier_session(supplier_id) as con:
             r = con.execute(batches.select().where(batches.c.supplier_id == supplier_id,
                                                    batches.c.idempotency_key == idempotency_key)).mappings().first()
         return dict(r) if r else None
@@ -450,14 +500,14 @@ class Store:
         return out
 
     def batches_of(self, supplier_id: str, limit: int = 100) -> list[dict]:
-        with self.engine.connect() as con:
+        with self.supplier_session(supplier_id) as con:
             return [dict(r) for r in con.execute(
                 batches.select().where(batches.c.supplier_id == supplier_id)
                 .order_by(batches.c.created_at.desc(), batches.c.id).limit(limit)).mappings()]
 
     def batch(self, supplier_id: str, batch_id: str) -> dict | None:
         """A batch with its rows and quarantine; None when it is not this supplier's (callers answer 404)."""
-        with self.engine.connect() as con:
+        with self.supplier_session(supplier_id) as con:
             b = con.execute(batches.select().where(batches.c.id == batch_id,
                                                    batches.c.supplier_id == supplier_id)).mappings().first()
             if b is None:
@@ -472,15 +522,15 @@ class Store:
 
     def current_records(self, supplier_id: str) -> list[dict]:
         """The newest version of every record of one supplier."""
-        with self.engine.connect() as con:
+        with self.supplier_session(supplier_id) as con:
             sub = (sa.select(rows.c.record_key, sa.func.max(rows.c.version).label("v"))
                    .where(rows.c.supplier_id == supplier_id).group_by(rows.c.record_key).subquery())
             q = (sa.select(rows).join(sub, sa.and_(rows.c.record_key == sub.c.record_key, rows.c.version == sub.c.v))
-                 .where(rows.c.supplier_id == supplier_id).order_by(rows.c.year, rows.c.plant_id, rows.c.category))
+                 .where(rows.c.supplier_id == supplier_id).order_by(rows.c.year, rows.c.commodity, rows.c.record_key))
             return [dict(r) for r in con.execute(q).mappings()]
 
     def record_versions(self, supplier_id: str, key: str) -> list[dict]:
-        with self.engine.connect() as con:
+        with self.supplier_session(supplier_id) as con:
             return [dict(r) for r in con.execute(rows.select().where(
                 rows.c.supplier_id == supplier_id, rows.c.record_key == key).order_by(rows.c.version)).mappings()]
 
@@ -493,8 +543,8 @@ class Store:
         with self.engine.connect() as con:
             sub = (sa.select(rows.c.supplier_id, rows.c.record_key, sa.func.max(rows.c.version).label("v"))
                    .where(*cond).group_by(rows.c.supplier_id, rows.c.record_key).subquery())
-            q = (sa.select(rows.c.supplier_id, *[rows.c[f] for f in SUBMISSION_FIELDS], rows.c.version,
-                           rows.c.status)
+            q = (sa.select(rows.c.supplier_id, rows.c.record_key, *[rows.c[f] for f in SUBMISSION_FIELDS],
+                           rows.c.version, rows.c.status, rows.c.created_at)
                  .join(sub, sa.and_(rows.c.supplier_id == sub.c.supplier_id,
                                     rows.c.record_key == sub.c.record_key, rows.c.version == sub.c.v))
                  .order_by(rows.c.supplier_id, rows.c.record_key))

@@ -21,13 +21,15 @@ def test_no_import_errors(dagbag):
 
 def test_weekly_dag_shape(dagbag):
     dag = dagbag.dags["weekly_plan_refresh"]
-    order = ["extract", "validate", "account", "train_or_load", "forecast", "optimise", "report", "publish", "supply"]
+    order = ["extract", "pickup", "validate", "account", "train_or_load", "forecast", "optimise", "report", "publish",
+             "supply"]
     assert set(order) == set(dag.task_ids)
-    for up, down in [("extract", "validate"), ("validate", "account"), ("validate", "train_or_load"), ("validate", "supply"),
-                     ("supply", "optimise"),
+    for up, down in [("extract", "pickup"), ("pickup", "validate"), ("validate", "account"),
+                     ("validate", "train_or_load"), ("validate", "supply"), ("supply", "optimise"),
                      ("account", "forecast"), ("train_or_load", "forecast"), ("forecast", "optimise"),
                      ("optimise", "report"), ("report", "publish")]:
         assert down in dag.get_task(up).downstream_task_ids, (up, down)
+    assert "validate" not in dag.get_task("extract").downstream_task_ids  # portal rows are merged before validation
     assert dag.max_active_runs == 1
     assert all(dag.get_task(t).retries >= 1 for t in dag.task_ids)
     outlets = {a.name for t in dag.tasks for a in t.outlets}

@@ -1,4 +1,4 @@
-"""Web app fixtures: a real demo lake (sample -> extract -> validate -> account -> train -> forecast ->
+"""Web app fixtures: a real demo lake (sample -> extract -> validate -> supply -> account -> train -> forecast ->
 optimise -> publish, built once per session in a temporary folder; CO2PLAN_WEB_TEST_LAKE reuses a lake
 built by an earlier session), a fresh SQLite web database per test, and users of every role."""
 
@@ -17,7 +17,7 @@ os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{_TMP / 'mlflow.db'}")
 
 RUN = "weekly-2026-11-30"
 PASSWORD = "correct horse battery staple"
-SUP_A, SUP_B = "SUP_CN_ALU", "SUP_EU_ALU"
+SUP_A, SUP_B = "S_ALU_000", "S_ALU_002"  # two aluminium smelters of the demo supplier master
 USERS = {"supa": ("supplier", SUP_A), "supb": ("supplier", SUP_B), "viewer": ("viewer", None),
          "planner": ("planner", None), "admin": ("admin", None)}
 
@@ -27,6 +27,7 @@ def _build(root: str) -> None:
 
     p.extract_stage(RUN, "sample:demo", root=root)
     p.validate_stage(RUN, root=root)
+    p.supply_stage(RUN, root=root, log_mlflow=False)
     p.account_stage(RUN, root=root)
     p.train_stage(RUN, root=root, horizon_weeks=8)
     p.forecast_stage(RUN, root=root, horizon_weeks=8)

@@ -80,7 +80,8 @@ def test_no_user_enumeration(client):
 
 def test_csrf_missing_foreign_or_cross_origin_tokens_are_refused(app, as_user):
     a, b = as_user("supa"), as_user("supb")
-    row = {"plant_id": "P_CN_ANT", "year": "2025", "category": "purchased_goods", "tco2e": "10", "method": "hybrid"}
+    row = {"plant_id": "P_CN_ANT", "year": "2025", "commodity": "aluminium", "tco2e": "10", "method": "hybrid",
+           "dq_tier": "2"}
     assert a.post("/supplier/submit", data=row, follow_redirects=False).status_code == 403
     assert a.post("/supplier/submit", data={**row, "csrf_token": page_csrf(b)},
                   follow_redirects=False).status_code == 403
@@ -98,8 +99,8 @@ def test_csrf_missing_foreign_or_cross_origin_tokens_are_refused(app, as_user):
 
 def test_bearer_tokens_need_no_csrf_token_and_bad_tokens_get_401(client, token_for):
     tok = token_for("supa")
-    rows = {"rows": [{"plant_id": "P_CN_ANT", "year": 2025, "category": "purchased_goods", "tco2e": 5,
-                      "method": "hybrid"}]}
+    rows = {"rows": [{"plant_id": "P_CN_ANT", "year": 2025, "commodity": "aluminium", "tco2e": 5,
+                      "method": "hybrid", "dq_tier": 2}]}
     r = client.post("/api/v1/supplier/submissions", json=rows, headers={"Authorization": f"Bearer {tok}"})
     assert r.status_code == 201
     r = client.post("/api/v1/supplier/submissions", json=rows, headers={"Authorization": "Bearer forged"})
@@ -141,7 +142,7 @@ def test_unknown_host_header_is_refused(client):
 
 def test_oversized_bodies_get_413_before_parsing(app, as_user, settings):
     c = as_user("supa")
-    big = b"plant_id,year,category,tco2e,method\n" + b"x" * (settings.max_upload_bytes + 100 * 1024)
+    big = b"year,commodity,tco2e,method,dq_tier\n" + b"x" * (settings.max_upload_bytes + 100 * 1024)
     r = c.post("/api/v1/supplier/submissions", content=big,
                headers={"content-type": "text/csv", "X-CSRF-Token": page_csrf(c)})
     assert r.status_code == 413

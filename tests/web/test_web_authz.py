@@ -16,8 +16,8 @@ AREAS = {"/supplier": {"supa", "supb"}, "/api/v1/supplier": {"supa", "supb"},
          "/enterprise/scenarios/new": {"planner", "admin"},
          "/enterprise": {"viewer", "planner", "admin"}, "/api/v1/enterprise": {"viewer", "planner", "admin"},
          "/api/v1/scenarios": {"viewer", "planner", "admin"}, "/admin": {"admin"}}
-CSV_ROW = "P_CN_ANT,2025,purchased_goods,{v},hybrid\n"
-HEADER = "plant_id,year,category,tco2e,method\n"
+CSV_ROW = "2025,aluminium,P_CN_ANT,,,,{v},hybrid,2\n"
+HEADER = "year,commodity,plant_id,product_id,activity_qty,activity_unit,tco2e,method,dq_tier\n"
 
 
 def _area(path: str) -> set[str] | None:
@@ -68,10 +68,10 @@ def _submit_csv(c, body: str, key: str | None = None):
 
 def test_supplier_a_cannot_read_or_write_supplier_b(app, as_user, store):
     a, b = as_user("supa"), as_user("supb")
-    rb = _submit_csv(b, HEADER + "P_DE_WOB,2025,purchased_goods,777.25,hybrid\n")
+    rb = _submit_csv(b, HEADER + "2025,aluminium,P_DE_WOB,,,,424242.25,hybrid,2\n")
     assert rb.status_code == 201, rb.text
     b_batch = rb.json()["id"]
-    b_key = "P_DE_WOB|2025|purchased_goods"
+    b_key = "2025|aluminium|P_DE_WOB"
     # by page and API: a foreign batch is "not found", never "forbidden" (ids cannot be probed)
     assert a.get(f"/supplier/submissions/{b_batch}").status_code == 404
     assert a.get(f"/api/v1/supplier/submissions/{b_batch}").status_code == 404
@@ -80,21 +80,21 @@ def test_supplier_a_cannot_read_or_write_supplier_b(app, as_user, store):
     # query parameters naming B are ignored: A's own data only
     for path in ("/api/v1/supplier/summary", "/api/v1/supplier/records", "/api/v1/supplier/submissions"):
         body = a.get(path, params={"supplier_id": SUP_B, "supplier": SUP_B}).text
-        assert "777.25" not in body and b_batch not in body and SUP_B not in body, path
+        assert "424242" not in body and b_batch not in body and SUP_B not in body, path
     assert a.get("/api/v1/supplier/summary", params={"supplier_id": SUP_B}).json()["supplier_id"] == SUP_A
     for path in ("/supplier", "/supplier/submissions"):
         html = a.get(path, params={"supplier_id": SUP_B}).text
-        assert "777" not in html and b_batch not in html, path
+        assert "424242" not in html and "424,242" not in html and b_batch not in html, path
     # writes naming B (JSON field, CSV column) are quarantined, nothing lands under B
     r = a.post("/api/v1/supplier/submissions", headers={"X-CSRF-Token": page_csrf(a)}, json={"rows": [
-        {"supplier_id": SUP_B, "plant_id": "P_DE_WOB", "year": 2025, "category": "purchased_goods", "tco2e": 1,
-         "method": "hybrid"}]})
+        {"supplier_id": SUP_B, "plant_id": "P_DE_WOB", "year": 2025, "commodity": "aluminium", "tco2e": 1,
+         "method": "hybrid", "dq_tier": 2}]})
     assert r.status_code == 201 and r.json()["rows_quarantined"] == 1 and r.json()["rows_stored"] == 0
     r = _submit_csv(a, "supplier_id," + HEADER + f"{SUP_B}," + CSV_ROW.format(v=2))
     assert r.json()["rows_quarantined"] == 1
     detail = a.get(f"/api/v1/supplier/submissions/{r.json()['id']}").json()
     assert "not yours" in detail["quarantine"][0]["reason"]
-    assert [x["tco2e"] for x in store.record_versions(SUP_B, b_key)] == [777.25]
+    assert [x["tco2e"] for x in store.record_versions(SUP_B, b_key)] == [424242.25]
     assert store.current_records(SUP_A) == []
 
 
@@ -110,10 +110,11 @@ def test_every_supplier_data_function_returns_only_the_callers_rows(app, store, 
     assert {r["supplier_id"] for r in recs} == {SUP_A} and [r["tco2e"] for r in recs] == [11.0]
     assert {b["supplier_id"] for b in data.supplier_batches(pa, store)} == {SUP_A}
     assert all(e["supplier_id"] == SUP_A for e in data.supplier_audit(pa, store))
-    versions = data.supplier_record_versions(pa, store, "P_CN_ANT|2025|purchased_goods")
+    versions = data.supplier_record_versions(pa, store, "2025|aluminium|P_CN_ANT")
     assert [v["supplier_id"] for v in versions] == [SUP_A]
     ov = data.supplier_overview(pa, lake, store, settings)
-    assert ov["supplier_id"] == SUP_A and "22" not in json.dumps(ov["totals"])
+    # 2025: A's validated submission (191,996.108 t, no plant) + its portal row (11 t); B's 22 t nowhere
+    assert ov["supplier_id"] == SUP_A and ov["totals"][ov["years"].index(2025)] == pytest.approx(191_996.108 + 11)
     # the peer comparison leaves only anonymised shares
     assert set(ov["share"]) == {"available", "year", "industry", "own_pct", "peers_pct", "n"}
     assert SUP_B not in json.dumps(ov)

@@ -57,7 +57,7 @@ def server(demo_lake, tmp_path_factory, pw_hash):
                              "--port", str(port), "--runner", "local", "--log-level", "warning"],
                             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    for _ in range(900):  # imports + warm-up run before the server listens (slow on a loaded machine)
         try:
             if httpx.get(base + "/", timeout=1).status_code == 200:
                 break
@@ -125,8 +125,9 @@ def test_supplier_submits_a_csv_with_a_bad_row_then_a_correction(server, page, t
     _charts_drawn(page)
     _shot(page, "supplier-overview")
     first = tmp_path / "emissions-2025.csv"
-    first.write_text("plant_id,year,category,tco2e,method\nP_CN_ANT,2025,purchased_goods,900,hybrid\n"
-                     "P_CN_ANT,2026,purchased_goods,-40,hybrid\nP_CN_CHC,2025,purchased_goods,500,hybrid\n")
+    first.write_text("year,commodity,plant_id,product_id,activity_qty,activity_unit,tco2e,method,dq_tier\n"
+                     "2025,aluminium,P_CN_ANT,,1000,t,11500,hybrid,2\n"
+                     "2026,aluminium,P_CN_ANT,,1000,t,-40,hybrid,2\n2025,aluminium,P_CN_CHC,,500,t,6000,hybrid,2\n")
     page.goto(server + "/supplier/submit")
     page.set_input_files("input[type=file]", str(first))
     page.click("form[action='/supplier/upload'] button[type=submit]")
@@ -137,7 +138,7 @@ def test_supplier_submits_a_csv_with_a_bad_row_then_a_correction(server, page, t
     assert "2 stored" in page.content() and "1 quarantined" in page.content()
     _shot(page, "supplier-quarantine")
     fix = tmp_path / "correction.csv"
-    fix.write_text("plant_id,year,category,tco2e,method\nP_CN_ANT,2025,purchased_goods,950,supplier_specific\n")
+    fix.write_text("year,commodity,plant_id,product_id,activity_qty,activity_unit,tco2e,method,dq_tier\n" + "2025,aluminium,P_CN_ANT,,1000,t,11950,supplier_specific,1\n")
     page.goto(server + "/supplier/submit")
     page.set_input_files("input[type=file]", str(fix))
     page.click("form[action='/supplier/upload'] button[type=submit]")
@@ -145,7 +146,7 @@ def test_supplier_submits_a_csv_with_a_bad_row_then_a_correction(server, page, t
     page.click("text=v2")
     page.wait_for_load_state("networkidle")
     rows = page.locator("tr.version").all_inner_texts()
-    assert len(rows) == 2 and rows[0].startswith("v2 (current)") and "950.0" in rows[0] and "900.0" in rows[1]
+    assert len(rows) == 2 and rows[0].startswith("v2 (current)") and "11,950.0" in rows[0] and "11,500.0" in rows[1]
     _shot(page, "supplier-versions")
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
 
@@ -193,3 +194,21 @@ def test_planner_starts_a_scenario_and_sees_it_beside_the_baseline(server, page)
     assert "success" in page.locator("#scenario-state").inner_text()
     _charts_drawn(page)
     _shot(page, "cockpit-result")
+
+
+def test_planner_panels_levers_forecast_and_the_supplier_graph(server, page):
+    """After the scenario above (a 10 % cut): its CO2 price and MAC curve, the reconciled forecast and the
+    supplier graph around a plant, drawn by Plotly from the package's own JavaScript."""
+    _login(page, server, "planner")
+    page.goto(server + "/enterprise/levers?scenario=web-cut10")
+    assert _charts_drawn(page) >= 1
+    assert "Marginal abatement cost curve" in page.content() and "EUR/t CO2e" in page.content()
+    _shot(page, "enterprise-levers")
+    page.goto(server + "/enterprise/forecast")
+    assert _charts_drawn(page) >= 1 and "reconciled intervals" in page.content()
+    _shot(page, "enterprise-forecast")
+    page.goto(server + "/enterprise/supply?plant_id=P_DE_ZWI")
+    assert _charts_drawn(page) >= 2 and "Supplier graph around P_DE_ZWI" in page.content()
+    assert page.locator("table.alerts tbody tr").count() >= 1
+    _shot(page, "enterprise-supply")
+    assert not [e for e in page.console_errors if "Content Security Policy" in e or "Refused" in e]

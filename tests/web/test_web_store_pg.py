@@ -38,7 +38,8 @@ def test_postgres_store_versions_append_only_and_idempotency(pg_store):
 
     s = pg_store
     uid = s.add_user("supa", "x", "supplier", "SUP_A")
-    base = [{"plant_id": "P1", "year": y, "category": "c", "tco2e": 1.0, "method": "m", "status": "accepted",
+    base = [{"year": y, "commodity": "steel", "plant_id": "P1", "product_id": None, "activity_qty": None,
+             "activity_unit": None, "tco2e": 1.0, "method": "hybrid", "dq_tier": 2, "status": "accepted",
              "reasons": []} for y in range(2000, 2010)]
 
     def worker(t: int) -> None:
@@ -62,3 +63,37 @@ def test_postgres_store_versions_append_only_and_idempotency(pg_store):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), s.engine.begin() as con:
             con.exec_driver_sql(stmt)
     assert s.current_records("SUP_B") == []
+
+
+def test_row_level_security_a_supplier_session_sees_only_its_own_rows_even_with_raw_sql(pg_store):
+    """Supplier-bound reads run as the co2plan_supplier role with co2plan.supplier_id set: the row-level
+    security policies filter every query, including raw SQL without a WHERE clause or naming the other
+    supplier; the session can neither write nor read the users table."""
+    s = pg_store
+    ua, ub = s.add_user("supa", "x", "supplier", "SUP_A"), s.add_user("supb", "x", "supplier", "SUP_B")
+    row = {"year": 2025, "commodity": "steel", "plant_id": "P1", "product_id": None, "activity_qty": 10.0,
+           "activity_unit": "t", "tco2e": 20.0, "method": "hybrid", "dq_tier": 2, "status": "accepted", "reasons": []}
+    s.store_batch("SUP_A", ua, "json", b"a", [{**row, "source_row": 1}], [(2, {"x": 1}, "bad")])
+    bb, _ = s.store_batch("SUP_B", ub, "json", b"b", [{**row, "source_row": 1, "tco2e": 99.0},
+                                                      {**row, "source_row": 2, "year": 2024}], [(3, {"y": 2}, "bad")])
+    with s.supplier_session("SUP_A") as con:
+        q = con.exec_driver_sql
+        assert q("SELECT supplier_id, count(*) FROM submission_rows GROUP BY 1").all() == [("SUP_A", 1)]
+        assert q("SELECT count(*) FROM submission_rows WHERE supplier_id = 'SUP_B'").scalar_one() == 0
+        assert q("SELECT count(*) FROM submission_rows WHERE tco2e = 99").scalar_one() == 0
+        assert q(f"SELECT count(*) FROM submission_batches WHERE id = '{bb['id']}'").scalar_one() == 0
+        assert {r[0] for r in q("SELECT supplier_id FROM submission_quarantine")} == {"SUP_A"}
+        assert {r[0] for r in q("SELECT supplier_id FROM audit_log")} == {"SUP_A"}
+        assert q("SELECT current_user").scalar_one() == "co2plan_supplier"
+    for stmt in ("SELECT * FROM users", "UPDATE submission_rows SET tco2e = 0", "INSERT INTO audit_log "
+                 "(at, action, supplier_id, object, diff) VALUES (now(), 'x', 'SUP_B', 'x', '{}')"):
+        with pytest.raises(sa.exc.DBAPIError), s.supplier_session("SUP_A") as con:
+            con.exec_driver_sql(stmt)
+    # without a supplier id in the session: nothing at all
+    with s.engine.begin() as con:
+        con.exec_driver_sql("SET LOCAL ROLE co2plan_supplier")
+        assert con.exec_driver_sql("SELECT count(*) FROM submission_rows").scalar_one() == 0
+    # the store's supplier readers run in such sessions and still return the caller's rows
+    assert sorted(r["tco2e"] for r in s.current_records("SUP_B")) == [20.0, 99.0]
+    assert s.batch("SUP_A", bb["id"]) is None and s.batch("SUP_B", bb["id"])["rows_stored"] == 2
+    assert s.counts()["submission_rows"] == 3  # the application role (owner) is not filtered

@@ -274,3 +274,15 @@ def trigger_body(conf: dict[str, Any], now=None) -> dict[str, Any]:
     sid = conf.get("scenario_id") or FORM_DEFAULTS["scenario_id"]
     return {"dag_run_id": f"{sid}__{now:%Y%m%dT%H%M%S}", "logical_date": None, "conf": conf,
             "note": scenario_note(conf)}
+
+
+# --- issue 14: driver what-ifs (re-forecast with the champion on changed known-in-advance drivers)
+LIST_FIELDS = (*LIST_FIELDS, "driver_changes")
+SECTIONS["Demand and output"] = (*SECTIONS["Demand and output"], "driver_changes")
+_SECTION_OF["driver_changes"] = "Demand and output"
+_LIST_HELP["driver_changes"] = (
+    "Change a known-in-advance demand driver; demand is re-forecast with the champion model. Each item: "
+    "`driver` (incentive_eur, promo_discount_pct, list_price_pct, working_days, end_of_sale), `value`, optional "
+    "`market_id`, `from_week`, `to_week` (1-based horizon weeks), `powertrain` (incentive, default BEV), "
+    "`product_id`. Example, the BEV subsidy ends in week 10: "
+    '`[{"market_id": "%(market)s", "driver": "incentive_eur", "value": 0, "from_week": 10}]`')

@@ -293,3 +293,14 @@ SUPPLY: dict[str, Dataset] = {d.table: d for d in (
 DATASETS = DATASETS + tuple(SUPPLY.values())
 __all__ += ["SUPPLY", "SUPPLY_NODES", "SUPPLY_EXPOSURE", "SUPPLY_CONCENTRATION", "SUPPLY_SPOF", "ESG_NORMALISED",
             "EVENTS_CLASSIFIED", "SUPPLY_RISK", "SUPPLY_ALERTS", "SUBMISSION_CHECKS", "SCOPE3_CAT1", "XVAL_REFERENCE"]
+
+# ---- issue 14: a scenario's demand re-forecast under changed drivers (forecast/<run_id>/whatif-<scenario_id>/)
+
+
+def whatif_forecast_run(run_id: str, scenario_id: str) -> str:
+    """The forecast key of a scenario's re-forecast: ``DEMAND_FORECAST`` and ``PLANT_EMISSION_COEFFICIENTS``
+    are written under it and the scenario's plan reads them (``forecast_run_id``)."""
+    return f"{run_id}/whatif-{scenario_id}"
+
+
+__all__ += ["whatif_forecast_run"]

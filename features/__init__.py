@@ -31,4 +31,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "STATIC_FEATURES": "features.demand_features:STATIC_FEATURES",
     "write_sample": "features.sample:write_sample",
     "generate": "features.sample:generate",
+    "driver_features": "features.drivers:driver_features",
+    "apply_driver_changes": "features.drivers:apply_driver_changes",
+    "DRIVER_FEATURES": "features.drivers:DRIVER_FEATURES",
 })

@@ -45,7 +45,15 @@ import pyarrow.compute as pc
 
 from core import catalog, lake
 from core.ghg.units import UNIT_ALIASES
-from core.tables import DRIVER_TABLES, PLAN_INPUT_TABLES, SUPPLY_TABLES, TABLE_ORDER, TABLES, Column, TableSpec
+from core.tables import (
+    DRIVER_TABLES,
+    PLAN_INPUT_TABLES,
+    SUPPLY_TABLES,
+    TABLE_ORDER,
+    TABLES,
+    Column,
+    TableSpec,
+)
 from features import supply_checks
 
 # Tables a run may lack (no renewable contracts, no supplier submissions yet); all others are required.

@@ -123,3 +123,17 @@ def test_driver_changes_in_the_scenario_form():
     assert beyond and "beyond horizon_weeks" in beyond[0].reason
     eos = check_conf({"scenario_id": "x", "driver_changes": [{"driver": "end_of_sale"}]}, check_base=False)
     assert eos and "product_id" in eos[0].reason
+
+
+def test_airflow_params_accept_driver_changes_and_refuse_a_bad_one():
+    """The scenario DAG's Params (built from ScenarioParams) validate driver_changes at trigger."""
+    from airflow.sdk import Param
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = ParamsDict({n: Param(d, **s) for n, (d, s) in scenario_param_specs(None).items()})
+    params.validate()  # the defaults are valid
+    params["driver_changes"] = [{"market_id": "M_DE_FRA", "driver": "incentive_eur", "value": 0, "from_week": 10}]
+    assert params.validate()["driver_changes"][0]["from_week"] == 10
+    with pytest.raises(ParamValidationError, match="driver_changes"):
+        params["driver_changes"] = [{"driver": "rebate", "value": 0}]

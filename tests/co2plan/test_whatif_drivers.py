@@ -84,7 +84,9 @@ def test_subsidy_end_lowers_de_bev_demand_and_the_plan_builds_fewer(lake_root):
     assert "whatif" not in pipeline.scenario_stage({**common, "scenario_id": "same"}, root=root)
     conf = {**common, "scenario_id": "de_subsidy_ends",
             "driver_changes": [{"market_id": DE, "driver": "incentive_eur", "value": 0, "from_week": 5}]}
-    assert check_conf(conf, root, check_base=False) == []  # the scenario form accepts it
+    assert check_conf(conf, root) == []  # the scenario form accepts it (ids checked against the base run)
+    bad = {**conf, "driver_changes": [{"market_id": "M_XX", "driver": "incentive_eur", "value": 0}]}
+    assert [r.field for r in check_conf(bad, root)] == ["driver_changes[0].market_id"]
     out = pipeline.scenario_stage(conf, root=root)
     wf = out["whatif"]
     assert wf["changes"][0]["rows"] == FUTURE_WEEKS - 4  # DE BEV incentive rows from week 5 to the table's end

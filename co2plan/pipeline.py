@@ -477,9 +477,11 @@ def scenario_stage(params: dict[str, Any], context: dict[str, Any] | None = None
     """A planner scenario on a weekly run's data and forecasts (the latest by default)."""
     p = scenario_params(params)
     base = resolve_run(params["base_run_id"], root) if params.get("base_run_id") else latest_weekly_run(root)
+    whatif = whatif_forecast_stage(base, p, root) if p.driver_changes else None  # issue 14
     out = optimise_stage(base, root=root, horizon_weeks=p.horizon_weeks, pareto_points=int(params.get(
-        "pareto_points") or 0), params=p.model_dump(mode="json"), scenario_id=p.scenario_id)
-    return {**out, "run_id": base}
+        "pareto_points") or 0), params=p.model_dump(mode="json"), scenario_id=p.scenario_id,
+        forecast_run_id=whatif["forecast_run_id"] if whatif else None)
+    return {**out, "run_id": base, **({"whatif": whatif} if whatif else {})}
 
 
 def _shadow_price_text(k: dict) -> str:
@@ -570,3 +572,28 @@ def supply_stage(run_id: str, root: str | None = None, log_mlflow: bool = True) 
     from suppliers import supply_stage as run_supply
 
     return _timed("supply", run_id, lambda: _small(run_supply(run_id, root=root, log_mlflow=log_mlflow)))
+
+
+# --- issue 14: a planner's what-if on known-in-advance demand drivers ("the subsidy in DE ends in week 10")
+def whatif_forecast_stage(run_id: str, params, root: str | None = None, horizon_weeks: int | None = None) -> dict:
+    """Re-forecast demand with the champion model on the run's driver tables changed by the scenario's
+    ``driver_changes`` and write it (with the run's plant coefficients) under the scenario's forecast key
+    (``catalog.whatif_forecast_run``); the scenario's plan then reads that forecast. Returns the summary."""
+    from core import tracking
+    from models import whatif_demand_forecast
+
+    tracking.configure()
+    horizon = int(horizon_weeks or 0)
+    if not horizon:  # as many weeks as the weekly forecast, at least the scenario's horizon
+        base_fc = catalog.DEMAND_FORECAST
+        n = base_fc.read(run_id, root=root)["week"].nunique() if base_fc.exists(run_id, root=root) else 0
+        horizon = max(int(n), int(params.horizon_weeks))
+    out_run = catalog.whatif_forecast_run(run_id, params.scenario_id)
+
+    def go():
+        res = whatif_demand_forecast(run_id, [c.model_dump() for c in params.driver_changes], out_run, root=root,
+                                     horizon=horizon)
+        lake.update_manifest(run_id, f"whatif/{params.scenario_id}", lake.jsonable(res), root)
+        return res
+
+    return _timed(f"re-forecast demand for {params.scenario_id}", run_id, go)

@@ -341,3 +341,34 @@ def supplier_outage_refusals(conf: dict[str, Any], root: str | None = None) -> l
                                                                 f"{country!r} in run {base} "
                                                                 f"({', '.join(sorted(countries))})"))
     return out
+
+
+# --- issue 14: driver what-ifs (re-forecast with the champion on changed known-in-advance drivers)
+LIST_FIELDS = (*LIST_FIELDS, "driver_changes")
+SECTIONS["Demand and output"] = (*SECTIONS["Demand and output"], "driver_changes")
+_SECTION_OF["driver_changes"] = "Demand and output"
+_LIST_HELP["driver_changes"] = (
+    "Change a known-in-advance demand driver; demand is re-forecast with the champion model. Each item: "
+    "`driver` (incentive_eur, promo_discount_pct, list_price_pct, working_days, end_of_sale), `value`, optional "
+    "`market_id`, `from_week`, `to_week` (1-based horizon weeks), `powertrain` (incentive, default BEV), "
+    "`product_id`. Example, the BEV subsidy ends in week 10: "
+    '`[{"market_id": "%(market)s", "driver": "incentive_eur", "value": 0, "from_week": 10}]`')
+_check_conf_before_drivers = check_conf
+
+
+def check_conf(conf: dict[str, Any], root: str | None = None, check_base: bool = True) -> list[Refusal]:  # noqa: F811
+    """``check_conf`` plus: every ``driver_changes`` market and product exists in the base run."""
+    refusals = _check_conf_before_drivers(conf, root, check_base)
+    changes = normalise_conf(dict(conf)).get("driver_changes") or []
+    if refusals or not check_base or not changes:
+        return refusals
+    from co2plan.pipeline import latest_weekly_run
+
+    base = conf.get("base_run_id") or latest_weekly_run(root)
+    ids = _base_ids(base, root)
+    for i, ch in enumerate(changes):
+        for col in ("market_id", "product_id"):
+            val = ch.get(col)
+            if val is not None and val not in ids[col]:
+                refusals.append(Refusal(f"driver_changes[{i}].{col}", f"unknown {col[:-3]} {val!r} in run {base}"))
+    return refusals

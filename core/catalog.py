@@ -312,3 +312,14 @@ SUPPLY.update({d.table: d for d in (SOURCING_OPTIONS, COMPONENT_NEEDS, SOURCING_
 PLAN.update({d.table: d for d in (PLAN_SOURCING, PLAN_SUPPLIER_OUTAGE)})
 DATASETS = (*DATASETS, SOURCING_OPTIONS, COMPONENT_NEEDS, SOURCING_UPSTREAM, PLAN_SOURCING, PLAN_SUPPLIER_OUTAGE)
 __all__ += ["SOURCING_OPTIONS", "COMPONENT_NEEDS", "SOURCING_UPSTREAM", "PLAN_SOURCING", "PLAN_SUPPLIER_OUTAGE"]
+
+# ---- issue 14: a scenario's demand re-forecast under changed drivers (forecast/<run_id>/whatif-<scenario_id>/)
+
+
+def whatif_forecast_run(run_id: str, scenario_id: str) -> str:
+    """The forecast key of a scenario's re-forecast: ``DEMAND_FORECAST`` and ``PLANT_EMISSION_COEFFICIENTS``
+    are written under it and the scenario's plan reads them (``forecast_run_id``)."""
+    return f"{run_id}/whatif-{scenario_id}"
+
+
+__all__ += ["whatif_forecast_run"]

@@ -457,3 +457,56 @@ for _t in [
     TABLES[_t.name] = _t
 TABLE_ORDER = TABLE_ORDER + SUPPLY_TABLES
 assert set(TABLE_ORDER) == set(TABLES)
+# ---------------------------------------------------------------------------------------------
+# Known-in-advance demand drivers (issue 14): EV purchase incentives per market, list prices, promotions and
+# the product life cycle per product x market, working days per market. All optional at the door; they run
+# past the history (schedules and campaigns are known ahead), so the forecaster takes its future rows from
+# them. Meaning and sources of the sample's schedules: features/sample_drivers.py, docs/FORECASTING.md.
+LIFECYCLE_PHASES = ("pre_launch", "launch", "active", "run_out", "ended")
+DRIVER_TABLES: tuple[str, ...] = ("ev_incentives", "product_drivers", "working_days")
+for _t in [
+    TableSpec(
+        "ev_incentives",
+        (
+            C("week", "date"),
+            C("market_id", "str"),
+            C("powertrain", "str", isin=POWERTRAINS),
+            C("incentive_eur", "float", ge=0, le=50_000,
+              description="purchase subsidy, bonus or tax credit per new vehicle in effect that week (EUR)"),
+            C("scheme", "str", nullable=True, description="name of the public scheme, e.g. Umweltbonus"),
+            C("source", "str", nullable=True),
+        ),
+        key=("week", "market_id", "powertrain"),
+        references={"market_id": ("markets", "market_id")},
+        description="EV purchase incentive schedule per market, powertrain and week (known in advance)",
+    ),
+    TableSpec(
+        "product_drivers",
+        (
+            C("week", "date"),
+            C("product_id", "str"),
+            C("market_id", "str"),
+            C("list_price_eur", "float", ge=0, description="list price in effect that week"),
+            C("promo_discount_pct", "float", ge=0, le=100, description="promotion off the list price, %"),
+            C("lifecycle", "str", isin=LIFECYCLE_PHASES,
+              description="pre_launch / launch (ramp-up) / active / run_out (phase-out) / ended"),
+        ),
+        key=("week", "product_id", "market_id"),
+        references={"product_id": ("products", "product_id"), "market_id": ("markets", "market_id")},
+        description="list price, promotion calendar and life-cycle phase per product x market x week",
+    ),
+    TableSpec(
+        "working_days",
+        (
+            C("week", "date"),
+            C("market_id", "str"),
+            C("working_days", "float", ge=0, le=7, description="selling days that week (weekdays minus holidays)"),
+        ),
+        key=("week", "market_id"),
+        references={"market_id": ("markets", "market_id")},
+        description="working (selling) days per market and week",
+    ),
+]:
+    TABLES[_t.name] = _t
+TABLE_ORDER = TABLE_ORDER + DRIVER_TABLES
+assert set(TABLE_ORDER) == set(TABLES)

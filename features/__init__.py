@@ -32,4 +32,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "write_sample": "features.sample:write_sample",
     "sample_is_current": "features.sample:sample_is_current",
     "generate": "features.sample:generate",
+    "driver_features": "features.drivers:driver_features",
+    "apply_driver_changes": "features.drivers:apply_driver_changes",
+    "DRIVER_FEATURES": "features.drivers:DRIVER_FEATURES",
 })

@@ -38,7 +38,7 @@ import pandas as pd
 
 from core.tables import TABLE_ORDER, TABLES
 from features import sample_catalog as cat
-from features import sample_levers
+from features import sample_drivers, sample_levers
 from features.sample_suppliers import supply_tables
 
 END_WEEK = pd.Timestamp("2026-11-16")  # a Monday; fixed so that output never depends on today's date
@@ -332,6 +332,7 @@ def generate(size: str = "demo", seed: int = 7) -> dict[str, pd.DataFrame]:
     season = np.stack([prof[p] for p in series["profile"]])
     trend = np.exp(series["growth"].to_numpy()[:, None] * (t_x[None, :] - (T - 1) / 2) / PERIOD)
     mean = series["level"].to_numpy()[:, None] * trend * season
+    mean, driver_tables = sample_drivers.apply(mean, series, products, markets, weeks_x, T, seed, size)  # issue 14
     demand_x = np.rint(mean * _lognormal(rng, NOISE_SIGMA, mean.shape))
     demand_mat = demand_x[:, :T]
     demand = pd.DataFrame({
@@ -431,6 +432,7 @@ def generate(size: str = "demo", seed: int = 7) -> dict[str, pd.DataFrame]:
     from features.sample_ghg import ghg_tables  # issue 15: refrigerants and process emissions (own rng)
     tables.update(ghg_tables(plants, production, seed))
     tables.update(supply_tables(size, seed, plants, products, production))  # issue 16: own random stream
+    tables.update(driver_tables)  # issue 14: EV incentives, prices/promotions/life cycle, working days
     return {name: conform(name, tables[name]) for name in TABLE_ORDER}
 
 

@@ -45,12 +45,20 @@ import pyarrow.compute as pc
 
 from core import catalog, lake
 from core.ghg.units import UNIT_ALIASES
-from core.tables import PLAN_INPUT_TABLES, SUPPLY_TABLES, TABLE_ORDER, TABLES, Column, TableSpec
+from core.tables import (
+    DRIVER_TABLES,
+    PLAN_INPUT_TABLES,
+    SUPPLY_TABLES,
+    TABLE_ORDER,
+    TABLES,
+    Column,
+    TableSpec,
+)
 from features import supply_checks
 
 # Tables a run may lack (no renewable contracts, no supplier submissions yet); all others are required.
 OPTIONAL_TABLES: tuple[str, ...] = ("energy_contracts", "supplier_emissions", "refrigerant_use", "process_activity",
-                                    *PLAN_INPUT_TABLES, *SUPPLY_TABLES)
+                                    *PLAN_INPUT_TABLES, *SUPPLY_TABLES, *DRIVER_TABLES)
 REQUIRED_TABLES: tuple[str, ...] = tuple(t for t in TABLE_ORDER if t not in OPTIONAL_TABLES)
 
 # Cross-column checks: table -> [(rule key, (later, earlier) date columns)], later >= earlier.

@@ -19,4 +19,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "stat_forecast": "models.demand:stat_forecast",
     "wape": "models.metrics:wape",
     "demand_tables": "models.synthetic:demand_tables",
+    "whatif_demand_forecast": "models.stages:whatif_demand_forecast",
+    "forecast_with_drivers": "models.stages:forecast_with_drivers",
 })

@@ -47,7 +47,10 @@ def backtest_demand(panel: pd.DataFrame, report: dict, config: DemandConfig | No
         t0 = time.perf_counter()
         rep = _report_for(hist, report, config)
         model = DemandForecaster(config).fit(hist, rep)
-        fc, _ = model.predict(hist, rep, h)
+        X_df = None  # known-in-advance drivers: their values after the origin are known (issue 14)
+        if config.future_exog:
+            X_df = panel[panel["ds"] > origin][["unique_id", "ds", *config.future_exog]]
+        fc, _ = model.predict(hist, rep, h, X_df=X_df)
         fit_s = time.perf_counter() - t0
         base = stat_forecast(hist, h, ["autoets", "snaive"], spec.freq, spec.season_lengths)
         base = base.rename(columns={"autoets": "stat"})

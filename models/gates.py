@@ -29,6 +29,10 @@ def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFr
         cfg = DemandConfig.from_dict({**asdict(champion.config), "horizon": horizon})
     except (AttributeError, TypeError, ValueError) as e:
         return None, pd.DataFrame([{"gate": "stored_metric_fallback", "reason": str(e)[:200]}])
+    missing = sorted(set(cfg.future_exog) - set(panel.columns))  # issue 14: champion with drivers, panel without
+    if missing:
+        return None, pd.DataFrame([{"gate": "stored_metric_fallback",
+                                    "reason": f"champion uses drivers {missing} that this training panel lacks"}])
     champ = backtest_demand(panel, report, cfg, n_folds=n_folds, step=step)["folds"]
     a = challenger_folds[challenger_folds["model"] == "model"][["fold", "origin", "mase", "wape"]]
     b = champ[champ["model"] == "model"][["fold", "origin", "mase", "wape"]]

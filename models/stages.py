@@ -20,6 +20,14 @@ import pandas as pd
 
 from core import catalog, lake
 from features.demand_features import prepare_demand_panel
+from features.drivers import (
+    DRIVER_FEATURES,
+    DRIVER_MONOTONE,
+    apply_driver_changes,
+    driver_features,
+    future_drivers,
+    with_drivers,
+)
 from models import registry
 from models.backtest import backtest_demand
 from models.demand import FORECAST_COLUMNS, DemandConfig, DemandForecaster, forecast_table
@@ -66,8 +74,10 @@ def demand_input_example(panel: pd.DataFrame, n_series: int = 2, weeks: int = 80
 
 def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, markets: pd.DataFrame,
                         config: DemandConfig, n_folds: int = 3, step: int = 13,
-                        tags: dict[str, str] | None = None) -> dict[str, Any]:
-    """Backtest, fit, log and register the demand model (pure tables in, MLflow out)."""
+                        tags: dict[str, str] | None = None, drivers: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Backtest, fit, log and register the demand model (pure tables in, MLflow out). With declared drivers
+    (``config.future_exog``) ``demand_history`` carries their columns; ``drivers`` (``features.drivers.
+    driver_features``) gives their future rows for the logged example."""
     t0 = time.perf_counter()
     panel, report = prepare_demand_panel(demand_history, products, markets, min_history=config.min_history,
                                          freq=config.freq, exog=config.future_exog)
@@ -88,9 +98,9 @@ def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, ma
         "skill_mase_vs_snaive": s["skill"]["mase_vs_snaive"],
     }
     example = demand_input_example(panel)
-    ex_fc, _ = forecast_table(model, example[["week", "product_id", "market_id", "units"]],
-                              example[["product_id", "powertrain", "segment"]].drop_duplicates(), None,
-                              config.horizon)
+    ex_hist, ex_future = _example_drivers(panel, example, config, drivers)
+    ex_fc, _ = forecast_table(model, ex_hist, example[["product_id", "powertrain", "segment"]].drop_duplicates(),
+                              None, config.horizon, future=ex_future)
     params = {**model.params(), "n_folds": n_folds, "fold_step": step, "n_calibration_windows":
               getattr(model, "calibration_windows", None)}
     fallbacks = report_frame({"fallback": report.get("fallback", [])})
@@ -116,9 +126,13 @@ def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config
     model version and whether the champion alias moved."""
     registry.configure(tracking_uri)
     dh, products, markets = _read_demand_inputs(run_id, root)
-    cfg = DemandConfig.from_dict({**(config or {}), "horizon": horizon})
+    cfg_d, feats = driver_config(config, read_driver_tables(run_id, root), products, dh)  # issue 14
+    if feats is not None:
+        dh = with_drivers(dh, feats)
+    cfg = DemandConfig.from_dict({**cfg_d, "horizon": horizon})
     out = train_demand_tables(dh, products, markets, cfg, n_folds, step,
-                              tags={"lake_run_id": run_id, "stage": "train_demand"})
+                              tags={"lake_run_id": run_id, "stage": "train_demand",
+                                    "drivers": ",".join(cfg.future_exog) or "none"}, drivers=feats)
     # wall-clock seconds stay in MLflow; the lake table is deterministic so re-runs rewrite identical files
     folds = out["folds"].drop(columns=["fit_seconds"], errors="ignore")
     uris = {d.table: d.write(df, run_id, root=root)
@@ -134,7 +148,8 @@ def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config
 
 
 def demand_hierarchy(model: DemandForecaster, dh: pd.DataFrame, products: pd.DataFrame | None,
-                     markets: pd.DataFrame | None, horizon: int) -> pd.DataFrame | None:
+                     markets: pd.DataFrame | None, horizon: int, future: pd.DataFrame | None = None
+                     ) -> pd.DataFrame | None:
     """Coherent product -> powertrain -> total and market -> region -> total levels with each level's own band
     (None for a model pickled before issue 14, which kept no backtest predictions)."""
     if getattr(model, "cv", None) is None or getattr(model, "spec", None) is None:
@@ -142,7 +157,11 @@ def demand_hierarchy(model: DemandForecaster, dh: pd.DataFrame, products: pd.Dat
     c = model.config
     panel, report = prepare_demand_panel(dh, products, markets, min_history=c.min_history, freq=model.spec.freq,
                                          exog=c.future_exog)
-    fc, _ = model.predict(panel, report, horizon)
+    X_df = None
+    if c.future_exog and future is not None:
+        X_df = future.assign(unique_id=future["product_id"].astype(str) + "|" + future["market_id"].astype(str))
+        X_df = X_df.rename(columns={"week": "ds"})
+    fc, _ = model.predict(panel, report, horizon, X_df=X_df)
     return hierarchy_forecast(model, fc, panel, demand_attrs(panel, markets))
 
 
@@ -160,9 +179,10 @@ def forecast_demand(run_id: str, root: str | None = None, horizon: int = 26, mod
         version = str(mv.version)
     model = unwrap(registry.load_model(uri))
     dh, products, markets = _read_demand_inputs(run_id, root)
-    fc, report = forecast_table(model, dh, products, markets, horizon)
+    fc, report, dh, future = forecast_with_drivers(model, dh, products, markets, horizon,
+                                                   read_driver_tables(run_id, root))
     tables = [(catalog.DEMAND_FORECAST, fc), (catalog.DEMAND_FORECAST_REPORT, report_frame(report))]
-    hier = demand_hierarchy(model, dh, products, markets, horizon)
+    hier = demand_hierarchy(model, dh, products, markets, horizon, future)
     if hier is not None:
         tables.append((catalog.DEMAND_FORECAST_HIERARCHY, hier))
     uris = {d.table: d.write(df, run_id, root=root) for d, df in tables}
@@ -173,3 +193,114 @@ def forecast_demand(run_id: str, root: str | None = None, horizon: int = 26, mod
               "dataset_hash": lake.frame_hash(dh)}
     merge_manifest(run_id, "demand_forecast", result, root)
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 14: known-in-advance drivers (features.drivers) in training, forecasting and the planner's what-if
+DRIVER_CONFIG: dict[str, Any] = {"future_exog": list(DRIVER_FEATURES), "exog_monotone": dict(DRIVER_MONOTONE)}
+
+
+def read_driver_tables(run_id: str, root: str | None) -> dict[str, pd.DataFrame]:
+    """The driver tables a validated run has (ev_incentives, product_drivers, working_days)."""
+    from core.tables import DRIVER_TABLES
+
+    present = set(catalog.VALIDATED.present(run_id, root))
+    return {t: catalog.VALIDATED[t].read(run_id, root=root) for t in DRIVER_TABLES if t in present}
+
+
+def driver_config(config: dict[str, Any] | None, tables: dict[str, pd.DataFrame], products: pd.DataFrame,
+                  demand_history: pd.DataFrame) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The forecaster config with the driver settings, and the driver features (None without drivers).
+    ``config["drivers"]``: ``"auto"`` (default: the run's driver tables become future exogenous drivers
+    with the signs of ``DRIVER_MONOTONE``, unless ``future_exog`` is set) or ``"off"``."""
+    cfg = dict(config or {})
+    mode = cfg.pop("drivers", "auto")
+    if mode not in ("auto", "off"):
+        raise ValueError(f"demand config drivers: 'auto' or 'off', got {mode!r}")
+    if mode == "off" or not tables or "future_exog" in cfg:
+        return cfg, None
+    feats, _ = driver_features(tables, products, grid=demand_history)
+    return {**DRIVER_CONFIG, **cfg}, feats
+
+
+def _example_drivers(panel: pd.DataFrame, example: pd.DataFrame, config: DemandConfig,
+                     drivers: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """History and future driver rows for the logged input example (future from ``drivers``, else the last
+    known value of each driver carried forward)."""
+    hist = example[["week", "product_id", "market_id", "units"]]
+    exog = list(config.future_exog)
+    if not exog:
+        return hist, None
+    cols = ["unique_id", "ds", *exog]
+    vals = panel[cols].rename(columns={"ds": "week"})
+    vals[["product_id", "market_id"]] = vals["unique_id"].str.split("|", n=1, expand=True)
+    hist = hist.merge(vals.drop(columns="unique_id"), on=["week", "product_id", "market_id"], how="left")
+    if drivers is not None and set(exog) <= set(drivers.columns):
+        future, _ = future_drivers(hist, drivers, config.horizon)
+        return hist, future
+    last = hist.sort_values("week").groupby(["product_id", "market_id"]).tail(1)
+    weeks = pd.date_range(hist["week"].max(), periods=config.horizon + 1, freq="7D")[1:]
+    future = last.drop(columns=["week", "units"]).merge(pd.DataFrame({"week": weeks}), how="cross")
+    return hist, future
+
+
+def forecast_with_drivers(model: DemandForecaster, dh: pd.DataFrame, products: pd.DataFrame,
+                          markets: pd.DataFrame | None, horizon: int, tables: dict[str, pd.DataFrame]
+                          ) -> tuple[pd.DataFrame, dict, pd.DataFrame, pd.DataFrame | None]:
+    """Forecast with the model's declared drivers taken from the driver ``tables`` (history columns and the
+    future rows); a product that is not on sale in a future week (availability 0: before launch, after the
+    end) gets 0 with a 0 band (report ``not_on_sale``). A model without drivers forecasts ``dh`` as it is.
+    Returns (forecast, report, history with driver columns, future driver rows or None)."""
+    exog = list(model.config.future_exog)
+    if not exog:
+        fc, report = forecast_table(model, dh, products, markets, horizon)
+        return fc, report, dh, None
+    unknown = sorted(set(exog) - set(DRIVER_FEATURES))
+    if unknown:
+        raise ValueError(f"the demand model uses drivers {unknown} that the driver tables do not provide")
+    if not tables:
+        raise ValueError("the demand model uses known-in-advance drivers but the run has no driver tables "
+                         "(ev_incentives, product_drivers, working_days): retrain with drivers off or add them")
+    feats, _ = driver_features(tables, products, grid=dh)
+    hist = with_drivers(dh, feats)
+    future, n_missing = future_drivers(dh, feats, horizon)
+    fc, report = forecast_table(model, hist, products, markets, horizon, future=future)
+    if n_missing:
+        report["drivers_neutral"] = [{"unique_id": "", "detail": f"{n_missing} future series-weeks without "
+                                      "driver rows: neutral values used"}]
+    off = future.loc[future["availability"] <= 0, ["week", "product_id", "market_id"]]
+    if len(off):
+        key = ["week", "product_id", "market_id"]
+        hit = fc[key].merge(off.assign(_off=1.0), on=key, how="left")["_off"].eq(1.0).to_numpy()
+        num = [c for c in FORECAST_COLUMNS if c.startswith("yhat")]
+        fc.loc[hit, num] = 0.0
+        report["not_on_sale"] = [{"unique_id": f"{p}|{m}", "detail": f"{n} weeks not on sale: forecast 0"}
+                                 for (p, m), n in off.groupby(["product_id", "market_id"]).size().items()]
+    return fc, report, hist, future
+
+
+def whatif_demand_forecast(run_id: str, changes: list[dict[str, Any]], out_run_id: str,
+                           root: str | None = None, horizon: int = 26, model_uri: str | None = None,
+                           tracking_uri: str | None = None) -> dict[str, Any]:
+    """Re-forecast a weekly run's demand with the champion (or ``model_uri``) after changing the future
+    driver rows (``features.drivers.apply_driver_changes``; week 1 = the first forecast week), and write
+    forecast/<out_run_id>/demand_forecast plus a copy of the run's plant_emission_coefficients, so that a
+    plan can read both (``forecast_run_id``). Returns the changes applied and units before/after."""
+    registry.configure(tracking_uri)
+    model = unwrap(registry.load_model(model_uri or registry.champion_uri(registry.DEMAND_MODEL)))
+    if not model.config.future_exog:
+        raise ValueError("driver_changes need a demand champion trained with known-in-advance drivers "
+                         "(this champion has none): retrain with the driver tables present")
+    dh, products, markets = _read_demand_inputs(run_id, root)
+    tables = read_driver_tables(run_id, root)
+    first = pd.to_datetime(dh["week"]).max() + pd.Timedelta(weeks=1)
+    changed, applied = apply_driver_changes(tables, changes, first)
+    base, _, _, _ = forecast_with_drivers(model, dh, products, markets, horizon, tables)
+    fc, report, _, _ = forecast_with_drivers(model, dh, products, markets, horizon, changed)
+    uris = {catalog.DEMAND_FORECAST.table: catalog.DEMAND_FORECAST.write(fc, out_run_id, root=root)}
+    coef = catalog.PLANT_EMISSION_COEFFICIENTS
+    if coef.exists(run_id, root=root):
+        uris[coef.table] = coef.write(coef.read(run_id, root=root), out_run_id, root=root)
+    return {"changes": applied, "forecast_run_id": out_run_id, "uris": uris,
+            "units_before": float(base["yhat"].sum()), "units_after": float(fc["yhat"].sum()),
+            "report": report_summary(report)}

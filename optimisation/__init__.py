@@ -11,6 +11,7 @@ from core.exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "ScenarioParams": "optimisation.scenario:ScenarioParams",
+    "DriverChange": "optimisation.scenario:DriverChange",
     "optimise_scenario": "optimisation.stage:optimise",
     "pareto_sweep": "optimisation.stage:pareto",
     "load_inputs": "optimisation.stage:load_inputs",

@@ -107,6 +107,42 @@ class SupplierOutage(_Strict):
         return self
 
 
+DriverName = Literal["incentive_eur", "promo_discount_pct", "list_price_pct", "working_days", "end_of_sale"]
+
+
+class DriverChange(_Strict):
+    """Change a known-in-advance demand driver from a horizon week on (issue 14); the demand is re-forecast
+    with the champion model on the changed driver rows. E.g. the BEV subsidy in a market ends in week 10:
+    ``{"market_id": "M_DE_FRA", "driver": "incentive_eur", "from_week": 10, "value": 0}``."""
+
+    market_id: str | None = Field(None, title="Market", description="market id; empty = every market")
+    driver: DriverName = Field(..., title="Driver",
+                               description="incentive_eur (EUR per vehicle of `powertrain`), promo_discount_pct, "
+                                           "list_price_pct (% change), working_days (per week), end_of_sale "
+                                           "(product_id required)")
+    value: float = Field(0.0, ge=-100, le=50_000, title="New value",
+                         description="EUR, %, or days per week, by driver; ignored for end_of_sale")
+    from_week: int = Field(1, ge=1, title="From week", description="first horizon week (1-based)")
+    to_week: int | None = Field(None, ge=1, title="To week", description="last horizon week; empty = end")
+    powertrain: Literal["BEV", "PHEV", "ICE"] = Field("BEV", title="Powertrain (incentive)")
+    product_id: str | None = Field(None, title="Product", description="product id (prices, promotions, end of "
+                                                                       "sale); empty = every product")
+
+    @model_validator(mode="after")
+    def _check(self) -> DriverChange:
+        if self.to_week is not None and self.to_week < self.from_week:
+            raise ValueError("driver_changes: to_week must be >= from_week")
+        if self.driver == "end_of_sale" and not self.product_id:
+            raise ValueError("driver_changes: end_of_sale needs product_id")
+        if self.driver == "working_days" and not 0 <= self.value <= 7:
+            raise ValueError("driver_changes: working_days must be within 0..7")
+        if self.driver in ("incentive_eur", "promo_discount_pct") and self.value < 0:
+            raise ValueError(f"driver_changes: {self.driver} must be >= 0")
+        if self.driver == "promo_discount_pct" and self.value > 100:
+            raise ValueError("driver_changes: promo_discount_pct must be <= 100")
+        return self
+
+
 class ScenarioParams(_Strict):
     """Typed scenario of one planning solve (see docs/OPTIMISATION.md for the formulation)."""
 
@@ -208,6 +244,16 @@ class ScenarioParams(_Strict):
                                                               description="interior point for large LPs")
     time_limit_s: float | None = Field(None, gt=0, le=86_400, title="Solver time limit (s)")
     threads: int | None = Field(None, ge=1, le=64, title="Solver threads")
+    # issue 14: what-ifs on known-in-advance demand drivers, through a re-forecast with the champion model
+    driver_changes: list[DriverChange] = Field(default_factory=list, title="Demand driver changes (re-forecast)")
+
+    @model_validator(mode="after")
+    def _driver_weeks(self) -> ScenarioParams:
+        for item in self.driver_changes:
+            if item.from_week > self.horizon_weeks:
+                raise ValueError(f"driver_changes: from_week {item.from_week} is beyond horizon_weeks "
+                                 f"{self.horizon_weeks}")
+        return self
 
     @model_validator(mode="after")
     def _exclusive(self) -> ScenarioParams:

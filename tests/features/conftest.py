@@ -119,7 +119,7 @@ def _network() -> dict[str, pd.DataFrame]:
         "plants": plants, "products": products, "markets": markets, "plant_products": plant_products,
         "lanes": lanes, "demand_history": demand, "production_history": production, "energy_use": energy,
         "shipments": shipments, "emission_factors": factors, "energy_contracts": contracts,
-        "supplier_emissions": suppliers, **ghg, **_supply(), **_planning_inputs(),
+        "supplier_emissions": suppliers, **ghg, **_supply(), **_planning_inputs(), **_drivers(),
     }
 
 
@@ -141,6 +141,20 @@ def _planning_inputs() -> dict[str, pd.DataFrame]:
                                       "max_share_of_gas": [0.5], "source": ["test"]}),
         "removal_offers": pd.DataFrame({"offer_id": ["R1"], "kind": ["removal"], "year": [2024],
                                         "price_eur_per_t": [250.0], "available_t": [100.0], "source": ["test"]}),
+    }
+
+
+def _drivers() -> dict[str, pd.DataFrame]:
+    """The optional known-in-advance demand drivers of issue 14 (2 + 2 + 2 rows)."""
+    wk = pd.to_datetime(["2024-01-01", "2024-01-08"]).astype("datetime64[ns]")
+    return {
+        "ev_incentives": pd.DataFrame({"week": wk, "market_id": ["M1", "M2"], "powertrain": ["BEV", "BEV"],
+                                       "incentive_eur": [0.0, 6900.0], "scheme": [None, "IRA 30D"],
+                                       "source": [None, "IRS"]}),
+        "product_drivers": pd.DataFrame({"week": wk, "product_id": ["K1", "K3"], "market_id": ["M1", "M2"],
+                                         "list_price_eur": [40000.0, 45000.0], "promo_discount_pct": [0.0, 8.0],
+                                         "lifecycle": ["active", "run_out"]}),
+        "working_days": pd.DataFrame({"week": wk, "market_id": ["M1", "M1"], "working_days": [4.0, 5.0]}),
     }
 
 

@@ -82,7 +82,8 @@ def test_every_source_kind_gives_the_same_validated_tables(tmp_path, network, wr
         for run_id, source in sources.items():
             out = extract(source, run_id, root=root)
             # 104 + 4 refrigerant/process (issue 15) + 10 supply (issue 16) + 7 planning inputs (issue 13)
-            assert sum(t["rows"] for t in out["tables"].values()) == 125
+            # + 6 demand drivers (issue 14)
+            assert sum(t["rows"] for t in out["tables"].values()) == 131
             validate(run_id, root=root)
             _assert_same_tables(_validated(run_id, root), network)
     finally:

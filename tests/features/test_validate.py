@@ -308,8 +308,9 @@ def test_malformed_csv_files_are_quarantined_with_reasons_and_counted(csv_run):
     assert dh["by_reason"] == {"key:duplicate_copy": 1, "product_id:reference": 1, "units:ge": 1, "units:type": 1}
     assert m["tables"]["energy_use"]["by_reason"] == {"unit:isin": 1}
     # 2+3+2+4+4+24+16+24+16+5+2+2 = 104 rows written, + 2+2 refrigerant/process (issue 15) + 2+3+2+2+1 supply rows
-    # (issue 16) + 7 planning-input rows (issue 13: 2+2+1+1+1), plus the duplicated demand row
-    assert m["totals"] == {"rows_in": 126, "valid": 121, "quarantined": 5}
+    # (issue 16) + 7 planning-input rows (issue 13: 2+2+1+1+1) + 6 driver rows (issue 14: 2+2+2), plus the
+    # duplicated demand row
+    assert m["totals"] == {"rows_in": 132, "valid": 127, "quarantined": 5}
     for t in TABLE_ORDER:
         c = m["tables"][t]
         assert c["rows_in"] == c["valid"] + c["quarantined"]

@@ -24,6 +24,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "REFRIGERANTS": "core.ghg.gwp:REFRIGERANTS",
     "gwp": "core.ghg.gwp:gwp",
     "gwp_table": "core.ghg.gwp:gwp_table",
+    "CO2E_PUBLISHER_GWP": "core.ghg.gwp:CO2E_PUBLISHER_GWP",
+    "publisher_gwp_set": "core.ghg.gwp:publisher_gwp_set",
     "CARRIERS": "core.ghg.carriers:CARRIERS",
     "CARRIER_IDS": "core.ghg.carriers:CARRIER_IDS",
     "carrier": "core.ghg.carriers:carrier",

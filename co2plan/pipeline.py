@@ -571,19 +571,28 @@ def supply_stage(run_id: str, root: str | None = None, log_mlflow: bool = True) 
 
 
 def _carrier_table(accounting: dict) -> dict:
-    """Issue 15: the report's "Emissions by energy carrier" table (t CO2e of the history under its boundary,
-    one row per carrier, one column per scope; biogenic CO2 is reported beside the scopes, never in them)."""
+    """Issue 15: the report's "Emissions by energy carrier" table (t CO2e of the history, one row per carrier,
+    one column per scope under the history's boundary and the same gross, every plant at 100 %: a joint
+    venture's coal boiler is outside operational control but shows in the gross columns; biogenic CO2 is
+    reported beside the scopes, never in them)."""
     import pandas as pd
+
+    def wide(d: dict, suffix: str) -> pd.DataFrame:
+        long = pd.DataFrame([(*k.split("|", 1), v) for k, v in d.items()], columns=["scope", "carrier", "co2e_t"])
+        w = long.pivot_table(index="carrier", columns="scope", values="co2e_t", aggfunc="sum", fill_value=0.0)
+        order = [c for c in ("scope1", "scope2_location", "scope2_market", "biogenic_co2") if c in w.columns]
+        return w[order].add_suffix(suffix)
 
     cars = accounting.get("by_carrier_t_co2e") or {}
     if not cars:
         return {}
-    long = pd.DataFrame([(*k.split("|", 1), v) for k, v in cars.items()], columns=["scope", "carrier", "co2e_t"])
-    wide = long.pivot_table(index="carrier", columns="scope", values="co2e_t", aggfunc="sum", fill_value=0.0)
-    order = [c for c in ("scope1", "scope2_location", "scope2_market", "biogenic_co2") if c in wide.columns]
-    wide = wide[order].reset_index()
-    wide.columns.name = None
-    return {"Emissions by energy carrier (history, t CO2e)": wide}
+    out = wide(cars, "")
+    gross = accounting.get("by_carrier_gross_t_co2e") or {}
+    if gross:
+        out = out.join(wide(gross, " gross"), how="outer").fillna(0.0)
+    out = out.reset_index()
+    out.columns.name = None
+    return {"Emissions by energy carrier (history, t CO2e)": out}
 
 
 def _with_cat1(cov, run_id: str, root: str | None):

@@ -158,7 +158,8 @@ def test_report_tables_by_carrier_and_scope3_cat1(tmp_path):
     root, run = str(tmp_path / "lake"), "r-carriers"
     lake.update_manifest(run, "accounting", {"boundary": "operational_control", "by_carrier_t_co2e": {
         "scope1|coal_bituminous": 2458.1595, "scope1|biomethane": 0.25655, "biogenic_co2|biomethane": 52.07,
-        "scope2_location|steam": 66.398125, "scope2_market|steam": 66.398125}}, root)
+        "scope2_location|steam": 66.398125, "scope2_market|steam": 66.398125}, "by_carrier_gross_t_co2e": {
+        "scope1|coal_bituminous": 2458.1595, "scope1|lpg": 9.0}}, root)
     plants = pd.DataFrame({"plant_id": ["PCN", "PUS", "PJV"], "name": "x", "country": ["CN", "US", "US"],
                            "grid_region": None, "lat": 0.0, "lon": 0.0, "capacity_units_per_week": 1.0,
                            "equity_share": [1.0, 0.5, 0.5], "operational_control": [True, True, False]})
@@ -175,6 +176,7 @@ def test_report_tables_by_carrier_and_scope3_cat1(tmp_path):
     assert cov.loc[1, "status"] == "measured" and cov.loc[1, "co2e_t"] == pytest.approx(140.0)
     assert cov.loc[4, "co2e_t"] == 5.0
     car = out["Emissions by energy carrier (history, t CO2e)"].set_index("carrier")
-    assert list(car.columns) == ["scope1", "scope2_location", "scope2_market", "biogenic_co2"]
+    assert list(car.columns) == ["scope1", "scope2_location", "scope2_market", "biogenic_co2", "scope1 gross"]
     assert car.loc["coal_bituminous", "scope1"] == pytest.approx(2458.1595)
+    assert car.loc["lpg", "scope1"] == 0.0 and car.loc["lpg", "scope1 gross"] == 9.0  # outside the boundary
     assert car.loc["biomethane", "biogenic_co2"] == pytest.approx(52.07) and car.loc["steam", "scope1"] == 0.0

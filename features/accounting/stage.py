@@ -79,6 +79,7 @@ def account(run_id: str, root: str | None = None, gwp_set: str = "AR5", boundary
         "scope3_coverage": dict(sorted(Counter(coverage["status"]).items())),
         "by_category_t_co2e": _by_category(ledger, plants, boundary),
         "by_carrier_t_co2e": by_carrier(ledger, plants, boundary),
+        "by_carrier_gross_t_co2e": by_carrier(ledger, plants, None),
     }
     lake.update_manifest(run_id, "accounting", result, root)
     return result
@@ -153,15 +154,17 @@ def ledger_carrier(ledger: pd.DataFrame) -> pd.Series:
     return out.where(ledger["source_table"].astype(str) == "energy_use")
 
 
-def by_carrier(ledger: pd.DataFrame, plants: pd.DataFrame, boundary: str) -> dict[str, float]:
-    """t CO2e per (scope, energy carrier) under the boundary, energy_use rows only (issue 15: the report's
-    by-carrier table)."""
+def by_carrier(ledger: pd.DataFrame, plants: pd.DataFrame, boundary: str | None) -> dict[str, float]:
+    """t CO2e per (scope, energy carrier) under the boundary (None: gross, every plant at 100 %), energy_use
+    rows only (issue 15: the report's by-carrier table)."""
     if not len(ledger) or "category" not in ledger.columns:
         return {}
     car = ledger_carrier(ledger)
     keep = car.notna().to_numpy()
     if not keep.any():
         return {}
-    w = ledger["co2e_t"].to_numpy(dtype=float)[keep] * _share(ledger, plants, boundary)[keep]
+    w = ledger["co2e_t"].to_numpy(dtype=float)[keep]
+    if boundary is not None:
+        w = w * _share(ledger, plants, boundary)[keep]
     key = ledger["scope"].astype(str).to_numpy()[keep] + "|" + car.to_numpy()[keep].astype(str)
     return {k: _round(float(v)) for k, v in pd.Series(w).groupby(key).sum().sort_index().items()}

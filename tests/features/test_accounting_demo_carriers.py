@@ -44,6 +44,8 @@ def test_by_carrier_totals_hand_computed():
     assert got["scope2_market|steam"] == pytest.approx(66.398125, rel=REL)
     assert got["scope1|biomethane"] == pytest.approx(0.25655, rel=REL)
     assert got["biogenic_co2|biomethane"] == pytest.approx(52.07, rel=REL)
+    gross = by_carrier(led, _plants(), None)  # every plant at 100 %: PJV's 500 mmBtu count
+    assert gross["scope2_location|steam"] == pytest.approx(1.5 * 66.398125, rel=REL)
     eq = by_carrier(led, _plants(), "equity_share")  # PUS and PJV at 50 %: (1,000 + 500) x 0.5 mmBtu of steam
     assert eq["scope2_location|steam"] == pytest.approx(1.5 * 0.5 * 66.398125 * 1000 / 1000, rel=REL)
 

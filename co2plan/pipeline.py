@@ -598,7 +598,7 @@ def _carrier_table(accounting: dict) -> dict:
 def _with_cat1(cov, run_id: str, root: str | None):
     """Issue 15: Scope 3 category 1 from the supply stage's scope3_cat1 table (it runs beside accounting, so
     the account stage's coverage table may predate it), on the history's boundary."""
-    from features.accounting import cat1_total, refresh_coverage
+    from features import cat1_total, refresh_coverage
 
     if not catalog.SCOPE3_CAT1.exists(run_id, root=root):
         return cov

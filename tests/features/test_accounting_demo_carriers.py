@@ -95,3 +95,39 @@ def test_demo_sample_new_carriers_pass_the_door_and_the_engine():
     one = rows[(rows["plant_id"] == "P_CN_CHC") & (rows["week"] == wk)]["co2e_t"].sum()
     assert one == pytest.approx(coal.iloc[0] * 2.4581595, rel=REL)
     assert np.isfinite(led["co2e_t"]).all()
+
+
+def test_report_tables_by_carrier_and_scope3_cat1(tmp_path):
+    """Issue 15: the report's "Emissions by energy carrier" table pivots the manifest's by-carrier totals (one
+    row per carrier, biogenic CO2 beside the scopes), and Scope 3 category 1 shows as measured when the
+    supply stage's scope3_cat1 table is in the run (on the history's boundary: PJV is outside operational
+    control, so 100 + 40 = 140 t). (Here, not in tests/test_report.py: from tests/ itself the folder
+    tests/features shadows the package ``features`` for ``from features import ...``.)"""
+    from co2plan.pipeline import _accounting_tables
+    from core import catalog, lake
+
+    root, run = str(tmp_path / "lake"), "r-carriers"
+    lake.update_manifest(run, "accounting", {"boundary": "operational_control", "by_carrier_t_co2e": {
+        "scope1|coal_bituminous": 2458.1595, "scope1|biomethane": 0.25655, "biogenic_co2|biomethane": 52.07,
+        "scope2_location|steam": 66.398125, "scope2_market|steam": 66.398125}, "by_carrier_gross_t_co2e": {
+        "scope1|coal_bituminous": 2458.1595, "scope1|lpg": 9.0}}, root)
+    plants = pd.DataFrame({"plant_id": ["PCN", "PUS", "PJV"], "name": "x", "country": ["CN", "US", "US"],
+                           "grid_region": None, "lat": 0.0, "lon": 0.0, "capacity_units_per_week": 1.0,
+                           "equity_share": [1.0, 0.5, 0.5], "operational_control": [True, True, False]})
+    catalog.VALIDATED["plants"].write(plants, run, root=root)
+    catalog.SCOPE3_COVERAGE.write(acc.scope3_coverage(pd.DataFrame({"scope": ["scope3_cat4"], "co2e_t": [5.0]})), run,
+                                  root=root)
+    out = _accounting_tables(run, root)
+    cov = out["Scope 3 coverage"].set_index("category")
+    assert cov.loc[1, "status"] == "excluded"  # no supply output yet
+    catalog.SCOPE3_CAT1.write(pd.DataFrame({"plant_id": ["PCN", "PUS", "PJV"], "supplier_id": "S", "commodity": "steel",
+                                            "year": 2026, "tco2e": [100.0, 40.0, 8.0]}), run, root=root)
+    out = _accounting_tables(run, root)
+    cov = out["Scope 3 coverage"].set_index("category")
+    assert cov.loc[1, "status"] == "measured" and cov.loc[1, "co2e_t"] == pytest.approx(140.0)
+    assert cov.loc[4, "co2e_t"] == 5.0
+    car = out["Emissions by energy carrier (history, t CO2e)"].set_index("carrier")
+    assert list(car.columns) == ["scope1", "scope2_location", "scope2_market", "biogenic_co2", "scope1 gross"]
+    assert car.loc["coal_bituminous", "scope1"] == pytest.approx(2458.1595)
+    assert car.loc["lpg", "scope1"] == 0.0 and car.loc["lpg", "scope1 gross"] == 9.0  # outside the boundary
+    assert car.loc["biomethane", "biogenic_co2"] == pytest.approx(52.07) and car.loc["steam", "scope1"] == 0.0

@@ -77,11 +77,11 @@ def ghg_tables(plants: pd.DataFrame, production: pd.DataFrame, seed: int = 7) ->
 # - purchased steam from a neighbouring utility at Toledo (mmBtu), a site heat network at Sunderland (MWh);
 # - biomethane (renewable natural gas bought through the grid) for the West Point paint shop (mmBtu).
 EXTRA_ENERGY: list[tuple[str, str, str, float, float, float]] = [
-    ("CN_CHC", "coal_bituminous", "tonne", 0.012, 25.0, 0.8),
+    ("CN_CHC", "coal_bituminous", "tonne", 0.012, 25.0, 0.7),
     ("US_TOL", "lpg", "US_gallon", 0.09, 110.0, 0.0),
     ("US_WPT", "lpg", "US_gallon", 0.07, 95.0, 0.0),
     ("US_TOL", "steam", "mmBtu", 0.08, 150.0, 0.7),
-    ("GB_SUN", "district_heat", "MWh", 0.02, 60.0, 0.8),
+    ("GB_SUN", "district_heat", "MWh", 0.02, 60.0, 0.7),
     ("US_WPT", "biomethane", "mmBtu", 0.05, 100.0, 0.0),
 ]
 

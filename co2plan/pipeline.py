@@ -293,8 +293,10 @@ def _accounting_tables(run_id: str, root: str | None) -> dict:
     if cats:
         out["Emissions by source category (history, t CO2e)"] = pd.DataFrame(
             [(*k.split("|", 1), v) for k, v in cats.items()], columns=["scope", "category", "co2e_t"])
+    out.update(_carrier_table(lake.read_manifest(run_id, root).get("accounting", {})))
     if catalog.SCOPE3_COVERAGE.exists(run_id, root=root):
         cov = catalog.SCOPE3_COVERAGE.read(run_id, root=root)
+        cov = _with_cat1(cov, run_id, root)
         out["Scope 3 coverage"] = cov[["category", "name", "status", "co2e_t", "reason"]]
     if catalog.FACTOR_APPENDIX.exists(run_id, root=root):
         app = catalog.FACTOR_APPENDIX.read(run_id, root=root)
@@ -597,3 +599,40 @@ def whatif_forecast_stage(run_id: str, params, root: str | None = None, horizon_
         return res
 
     return _timed(f"re-forecast demand for {params.scenario_id}", run_id, go)
+
+
+def _carrier_table(accounting: dict) -> dict:
+    """Issue 15: the report's "Emissions by energy carrier" table (t CO2e of the history, one row per carrier,
+    one column per scope under the history's boundary and the same gross, every plant at 100 %: a joint
+    venture's coal boiler is outside operational control but shows in the gross columns; biogenic CO2 is
+    reported beside the scopes, never in them)."""
+    import pandas as pd
+
+    def wide(d: dict, suffix: str) -> pd.DataFrame:
+        long = pd.DataFrame([(*k.split("|", 1), v) for k, v in d.items()], columns=["scope", "carrier", "co2e_t"])
+        w = long.pivot_table(index="carrier", columns="scope", values="co2e_t", aggfunc="sum", fill_value=0.0)
+        order = [c for c in ("scope1", "scope2_location", "scope2_market", "biogenic_co2") if c in w.columns]
+        return w[order].add_suffix(suffix)
+
+    cars = accounting.get("by_carrier_t_co2e") or {}
+    if not cars:
+        return {}
+    out = wide(cars, "")
+    gross = accounting.get("by_carrier_gross_t_co2e") or {}
+    if gross:
+        out = out.join(wide(gross, " gross"), how="outer").fillna(0.0)
+    out = out.reset_index()
+    out.columns.name = None
+    return {"Emissions by energy carrier (history, t CO2e)": out}
+
+
+def _with_cat1(cov, run_id: str, root: str | None):
+    """Issue 15: Scope 3 category 1 from the supply stage's scope3_cat1 table (it runs beside accounting, so
+    the account stage's coverage table may predate it), on the history's boundary."""
+    from features import cat1_total, refresh_coverage
+
+    if not catalog.SCOPE3_CAT1.exists(run_id, root=root):
+        return cov
+    boundary = lake.read_manifest(run_id, root).get("accounting", {}).get("boundary", "operational_control")
+    plants = catalog.VALIDATED["plants"].read(run_id, root=root)
+    return refresh_coverage(cov, cat1_total(catalog.SCOPE3_CAT1.read(run_id, root=root), plants, boundary))

@@ -24,6 +24,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "AccountingError": "features.accounting:AccountingError",
     "scope3_coverage": "features.accounting:scope3_coverage",
     "factor_appendix": "features.accounting:factor_appendix",
+    "cat1_total": "features.accounting:cat1_total",
+    "refresh_coverage": "features.accounting:refresh_coverage",
     "reference_factors": "features.factors:reference_factors",
     "FACTOR_VERSION": "features.factors:FACTOR_VERSION",
     "fuel_properties": "features.factors:fuel_properties",

@@ -429,8 +429,9 @@ def generate(size: str = "demo", seed: int = 7) -> dict[str, pd.DataFrame]:
         "supplier_emissions": _suppliers(plants, elig, prod_mat, p_of_pair, pt, weeks, rng),
     }
     tables.update(sample_levers.lever_tables(plants, elig, production))  # issue 13: operating rules, levers
-    from features.sample_ghg import ghg_tables  # issue 15: refrigerants and process emissions (own rng)
+    from features.sample_ghg import extra_energy, ghg_tables  # issue 15: refrigerants, process, carriers
     tables.update(ghg_tables(plants, production, seed))
+    tables["energy_use"] = pd.concat([energy, extra_energy(plants, production, seed)], ignore_index=True)  # i15
     tables.update(supply_tables(size, seed, plants, products, production))  # issue 16: own random stream
     tables.update(driver_tables)  # issue 14: EV incentives, prices/promotions/life cycle, working days
     return {name: conform(name, tables[name]) for name in TABLE_ORDER}

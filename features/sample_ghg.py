@@ -65,3 +65,46 @@ def ghg_tables(plants: pd.DataFrame, production: pd.DataFrame, seed: int = 7) ->
                               "unit": "tonne", "carbon_fraction": None})
             stock = new_stock
     return {"refrigerant_use": pd.DataFrame(ref_rows), "process_activity": pd.DataFrame(proc_rows)}
+
+
+# ---------------------------------------------------------------- energy carriers beyond electricity/gas/diesel
+# (plant code, carrier, unit, per vehicle, fixed per week, heating share): quantity per week =
+# (per_vehicle x units + fixed) x (1 - heating + heating x 2 x heat(week)) x lognormal noise, where heat() is 1 in
+# mid-January and 0 in July (as the natural-gas profile of features.sample). Chosen to be plausible, not measured:
+# - a coal-fired heating boiler at the Changchun plant (NE China heats with coal), bituminous, in tonnes;
+# - LPG forklifts at Toledo and West Point (US gallons; outside the US the library's LPG heating value is per
+#   tonne (IPCC), so litres would need a density the library does not hold);
+# - purchased steam from a neighbouring utility at Toledo (mmBtu), a site heat network at Sunderland (MWh);
+# - biomethane (renewable natural gas bought through the grid) for the West Point paint shop (mmBtu).
+EXTRA_ENERGY: list[tuple[str, str, str, float, float, float]] = [
+    ("CN_CHC", "coal_bituminous", "tonne", 0.012, 25.0, 0.7),
+    ("US_TOL", "lpg", "US_gallon", 0.09, 110.0, 0.0),
+    ("US_WPT", "lpg", "US_gallon", 0.07, 95.0, 0.0),
+    ("US_TOL", "steam", "mmBtu", 0.08, 150.0, 0.7),
+    ("GB_SUN", "district_heat", "MWh", 0.02, 60.0, 0.7),
+    ("US_WPT", "biomethane", "mmBtu", 0.05, 100.0, 0.0),
+]
+
+
+def extra_energy(plants: pd.DataFrame, production: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
+    """energy_use rows of the carriers in EXTRA_ENERGY for the demo plants that exist (own random stream)."""
+    rng = np.random.default_rng(seed + 1015)
+    prod = production.assign(week=pd.to_datetime(production["week"]))
+    weeks = pd.DatetimeIndex(sorted(prod["week"].unique()))
+    vol = prod.groupby(["plant_id", "week"])["units"].sum()
+    doy = (weeks + pd.Timedelta(days=3)).dayofyear.to_numpy()
+    heat = 0.5 * (1 + np.cos(2 * np.pi * (doy - 20) / 365.25))
+    code_of = {str(c).removeprefix("P_"): pid for pid, c in zip(plants["plant_id"], plants.get(
+        "code", plants["plant_id"]), strict=True)}
+    frames = []
+    for code, car, unit, per_vehicle, fixed, heating in EXTRA_ENERGY:
+        pid = code_of.get(code)
+        if pid is None:
+            continue
+        units = vol.reindex(pd.MultiIndex.from_product([[pid], weeks])).fillna(0.0).to_numpy()
+        season = 1 - heating + heating * 2 * heat
+        qty = (per_vehicle * units + fixed) * season * np.exp(rng.normal(0.0, 0.04, len(weeks)))
+        frames.append(pd.DataFrame({"week": weeks, "plant_id": pid, "carrier": car,
+                                    "quantity": np.round(qty, 3), "unit": unit}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["week", "plant_id", "carrier", "quantity", "unit"])

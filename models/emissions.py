@@ -1,7 +1,8 @@
 """Plant energy forecaster and the optimiser's linear emission coefficients.
 
-Energy per plant x week x carrier (canonical units: electricity and natural gas in kWh, diesel in litres,
-the units of ``features.accounting.carrier_intensities``) is modelled two ways:
+Energy per plant x week x carrier (each carrier in its ``default_unit`` of ``core.ghg.carriers.CARRIERS``:
+electricity, natural gas, steam and district heat in kWh, diesel and LPG in litres, coal in tonnes,
+biomethane in mmBtu; the units of ``features.accounting.carrier_intensities``) is modelled two ways:
 
 - a linear model per (plant, carrier): ``energy = a + b * volume + c * sin(2 pi w / 52) + d * cos(...)``
   (least squares; ``b`` is the marginal energy per vehicle, ``a + season`` the fixed weekly load) — the
@@ -23,27 +24,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.ghg import CARRIERS, GHGError, to_default_units
 from features.demand_features import month, week_of_year
 from models.metrics import wape
 
-CANONICAL_UNIT = {"electricity": "kWh", "natural_gas": "kWh", "diesel": "litre"}
-# fixed conversions to the canonical unit; pipeline gas by volume uses the US EPA HHV (1,026 Btu/scf)
-KWH_PER_SCF_GAS = 1026.0 / 3412.14163
-TO_CANONICAL = {
-    ("electricity", "kWh"): 1.0, ("electricity", "MWh"): 1000.0, ("electricity", "GJ"): 1 / 0.0036,
-    ("natural_gas", "kWh"): 1.0, ("natural_gas", "MWh"): 1000.0, ("natural_gas", "GJ"): 1 / 0.0036,
-    ("natural_gas", "mmBtu"): 293.07107, ("natural_gas", "therm"): 29.307107,
-    ("natural_gas", "scf"): KWH_PER_SCF_GAS, ("natural_gas", "m3"): KWH_PER_SCF_GAS * 35.3146667,
-    ("diesel", "litre"): 1.0, ("diesel", "US_gallon"): 3.785411784,
-}
-SCOPE_OF_CARRIER = {"electricity": ("scope2_location", "scope2_market"), "natural_gas": ("scope1",),
-                    "diesel": ("scope1",)}
-# Fallback intensities (t CO2e per canonical unit) used only when features.accounting is unavailable:
-# natural gas US EPA 53.06 kg CO2 + 1.0 g CH4 + 0.10 g N2O per mmBtu (AR5 GWP 28 / 265) = 0.18124 kg/kWh;
-# diesel US EPA 10.21 kg CO2 per US gallon = 2.697 kg/litre; electricity IEA world average 0.46 kg/kWh.
-FALLBACK_INTENSITY = {("electricity", "scope2_location"): 0.46e-3, ("electricity", "scope2_market"): 0.46e-3,
-                      ("natural_gas", "scope1"): (53.06 + 1.0e-3 * 28 + 0.10e-3 * 265) / 293.07107 / 1000,
-                      ("diesel", "scope1"): 10.21 / 3.785411784 / 1000}
+# Units and carriers come from the one GHG reference layer (core.ghg): each carrier is modelled in its
+# ``default_unit`` of core.ghg.carriers.CARRIERS (the unit carrier_intensities quotes), and quantities are
+# converted by core.ghg.convert (pint registry; heating values of core.ghg.library for physical <-> energy,
+# US EPA HHV first: pipeline gas 1,026 Btu/scf). Adding a fuel is a row in the carriers table + its factors.
+CANONICAL_UNIT = {c.id: c.default_unit for c in CARRIERS.values()}
+SCOPE_OF_CARRIER = {c.id: (("scope2_location", "scope2_market") if c.scope == "scope2" else (c.scope,))
+                    for c in CARRIERS.values()}
+# the carriers quoted for every plant (the optimiser's levers and stand-ins use them); any other carrier in
+# energy_use is quoted for the plants that report it
+PLANNING_CARRIERS = ("electricity", "natural_gas", "diesel")
 COEFFICIENT_COLUMNS = ["plant_id", "week", "scope", "marginal_tco2e_per_unit", "fixed_tco2e"]
 
 
@@ -51,11 +45,10 @@ def canonical_energy(energy_use: pd.DataFrame) -> pd.DataFrame:
     """energy_use -> plant_id, week, carrier, energy (canonical unit). Unknown (carrier, unit) pairs raise."""
     eu = energy_use.copy()
     eu["week"] = pd.to_datetime(eu["week"])
-    key = list(zip(eu["carrier"], eu["unit"], strict=True))
-    bad = sorted({k for k in key if k not in TO_CANONICAL})
-    if bad:
-        raise ValueError(f"energy_use: cannot convert (carrier, unit) {bad} to the canonical units {CANONICAL_UNIT}")
-    eu["energy"] = eu["quantity"].astype(float) * np.array([TO_CANONICAL[k] for k in key])
+    try:
+        eu["energy"] = to_default_units(eu["carrier"], eu["unit"], eu["quantity"])
+    except GHGError as exc:
+        raise ValueError(f"energy_use: {exc}") from None
     return eu.groupby(["plant_id", "week", "carrier"], as_index=False)["energy"].sum()
 
 
@@ -203,16 +196,21 @@ def backtest_energy(panel: pd.DataFrame, config: EnergyConfig | None = None, n_f
 
 
 def carrier_intensity_table(plants: pd.DataFrame, weeks: pd.DatetimeIndex, factors: pd.DataFrame | None = None,
-                            contracts: pd.DataFrame | None = None, gwp_set: str = "AR5") -> tuple[pd.DataFrame, str]:
-    """(plant_id, week, carrier, scope, unit, tco2e_per_unit), source) from the accounting engine, or the
-    documented FALLBACK_INTENSITY constants when it cannot be imported."""
-    try:
-        from features.accounting import carrier_intensities
-    except ImportError:
-        rows = [{"plant_id": p, "week": w, "carrier": c, "scope": s, "unit": CANONICAL_UNIT[c], "tco2e_per_unit": v}
-                for p in plants["plant_id"] for w in weeks for (c, s), v in FALLBACK_INTENSITY.items()]
-        return pd.DataFrame(rows), "fallback_constants"
-    ci = carrier_intensities(plants, factors, contracts, weeks, gwp_set)
+                            contracts: pd.DataFrame | None = None, gwp_set: str = "AR5",
+                            plant_carriers: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+    """(plant_id, week, carrier, scope, unit, tco2e_per_unit), source) from the accounting engine: the
+    planning carriers for every plant, and each other carrier in ``plant_carriers`` (plant_id, carrier) for
+    the plants that use it."""
+    from features.accounting import carrier_intensities
+
+    parts = [carrier_intensities(plants, factors, contracts, weeks, gwp_set, carriers=PLANNING_CARRIERS)]
+    if plant_carriers is not None:
+        other = plant_carriers[~plant_carriers["carrier"].isin(PLANNING_CARRIERS)].drop_duplicates()
+        for car, g in other.groupby("carrier", sort=True):
+            users = plants[plants["plant_id"].isin(g["plant_id"])]
+            if len(users):
+                parts.append(carrier_intensities(users, factors, contracts, weeks, gwp_set, carriers=(car,)))
+    ci = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     ci["week"] = pd.to_datetime(ci["week"])
     bad = ci[ci["unit"] != ci["carrier"].map(CANONICAL_UNIT)]
     if len(bad):
@@ -282,7 +280,8 @@ def emissions_tables(plants: pd.DataFrame, production_history: pd.DataFrame, ene
     model = EnergyForecaster(config).fit(panel)
     weeks = planning_weeks(panel["week"].max(), horizon)
     known = plants[plants["plant_id"].isin(model.linear["plant_id"])]
-    ci, source = carrier_intensity_table(known, weeks, factors, contracts, gwp_set)
+    ci, source = carrier_intensity_table(known, weeks, factors, contracts, gwp_set,
+                                         panel[["plant_id", "carrier"]].drop_duplicates())
     coef = emission_coefficients(model, ci, weeks)
     vol = plant_volume(production_history)
     recent = vol[vol["week"] > vol["week"].max() - pd.Timedelta(weeks=13)].groupby("plant_id")["volume"].mean()

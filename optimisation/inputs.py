@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.ghg import GHGError, latest_energy_factor
+from core.ghg import freight_factors as _ghg_freight_factors
+
 log = logging.getLogger(__name__)
 
 REQUIRED_TABLES = ("plants", "products", "plant_products", "markets", "lanes", "emission_factors")
@@ -25,10 +28,9 @@ FORECAST_COLUMNS = ("week", "product_id", "market_id", "yhat", "yhat_lo_80", "yh
 COEFFICIENT_COLUMNS = ("plant_id", "week", "scope", "marginal_tco2e_per_unit", "fixed_tco2e")
 SCOPES = ("scope1", "scope2_location", "scope2_market")
 
-# kWh in one unit of energy (International Table Btu; 1 GJ = 277.78 kWh)
-KWH_PER = {"kWh": 1.0, "MWh": 1000.0, "GJ": 1e9 / 3.6e6, "mmBtu": 293.07107017}
-# AR5 100-year GWPs, used only by the stand-in coefficients when a fuel factor is given per gas
-GWP_AR5 = {"CO2": 1.0, "CH4": 28.0, "CH4_fossil": 28.0, "CH4_biogenic": 28.0, "N2O": 265.0}
+# units, GWP sets and factor look-ups come from the one GHG reference layer (core.ghg); the stand-in
+# coefficients combine per-gas factor rows with this GWP set
+STAND_IN_GWP_SET = "AR5"
 
 
 class InputError(ValueError):
@@ -54,23 +56,14 @@ def mondays(values) -> pd.Series:
 
 # ----------------------------------------------------------------------------- freight factors
 def freight_factors(emission_factors: pd.DataFrame, modes, basis: str = "TTW") -> dict[str, float]:
-    """kg CO2e per tonne-km for each mode, from emission_factors rows with activity ``freight_<mode>``,
-    gas CO2e, unit kg/tonne_km and the given basis (rows with an empty basis count as TTW).
-    The latest year (then version) wins. Raises InputError naming a mode without a factor."""
+    """kg CO2e per tonne-km for each mode (:func:`core.ghg.factors.freight_factors`: activity
+    ``freight_<mode>``, gas CO2e, per tonne_km, the given basis; rows with an empty basis count as TTW; the
+    latest year, then version, wins). Raises InputError naming a mode without a factor."""
     _require_columns(emission_factors, "emission_factors", ("activity", "gas", "value", "unit", "year"))
-    ef = emission_factors
-    basis_col = ef["basis"] if "basis" in ef.columns else pd.Series(None, index=ef.index, dtype=object)
-    basis_ok = basis_col.fillna("TTW").str.upper() == basis.upper()
-    out: dict[str, float] = {}
-    for mode in sorted(set(modes)):
-        rows = ef[(ef["activity"] == f"freight_{mode}") & (ef["gas"] == "CO2e") & (ef["unit"] == "kg/tonne_km")
-                  & basis_ok]
-        if rows.empty:
-            raise InputError(f"emission_factors: no factor for transport mode '{mode}' (activity "
-                             f"'freight_{mode}', gas CO2e, unit kg/tonne_km, basis {basis})")
-        sort_cols = ["year"] + (["version"] if "version" in rows.columns else [])
-        out[mode] = float(rows.sort_values(sort_cols).iloc[-1]["value"])
-    return out
+    try:
+        return _ghg_freight_factors(emission_factors, modes, basis)
+    except GHGError as exc:
+        raise InputError(str(exc)) from None
 
 
 def lane_tco2e_per_t(lanes: pd.DataFrame, emission_factors: pd.DataFrame, basis: str = "TTW") -> pd.Series:
@@ -128,30 +121,13 @@ def stand_in_forecast(demand_history: pd.DataFrame, horizon_weeks: int,
 
 
 def _pick_factor_kg_per_kwh(ef: pd.DataFrame, activity: str, regions: list[str]) -> float | None:
-    """kg CO2e per kWh for an energy activity, from the first region in ``regions`` that has one
-    (latest year). Per-gas rows are combined with AR5 GWPs; units converted to per kWh."""
-    rows = ef[ef["activity"] == activity]
-    if rows.empty:
-        return None
-    for region in regions:
-        r = rows[rows["region"] == region]
-        if r.empty:
-            continue
-        best = None
-        for (year, unit), g in r.groupby(["year", "unit"]):
-            num, _, den = str(unit).partition("/")
-            if num != "kg" or den not in KWH_PER:
-                continue
-            if "CO2e" in set(g["gas"]):
-                kg = float(g.loc[g["gas"] == "CO2e", "value"].iloc[0])
-            else:
-                kg = float(sum(v * GWP_AR5.get(gas, 0.0) for gas, v in zip(g["gas"], g["value"], strict=True)))
-            cand = (int(year), kg / KWH_PER[den])
-            if best is None or cand[0] > best[0]:
-                best = cand
-        if best is not None:
-            return best[1]
-    return None
+    """kg CO2e per kWh for an energy activity, from the first region in ``regions`` that has one (latest
+    year): :func:`core.ghg.factors.latest_energy_factor` with the stand-in GWP set (AR5). Conflicting rows
+    (CO2e beside per-gas rows) raise InputError."""
+    try:
+        return latest_energy_factor(ef, activity, regions, "kWh", STAND_IN_GWP_SET)
+    except GHGError as exc:
+        raise InputError(f"emission_factors: {exc}") from None
 
 
 def stand_in_coefficients(plants: pd.DataFrame, plant_products: pd.DataFrame, emission_factors: pd.DataFrame,

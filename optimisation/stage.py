@@ -120,6 +120,9 @@ def optimise(run_id: str, root: str | None = None, params: ScenarioParams | dict
     outcome = run_plan(inputs, params)
     tables = dict(outcome.tables)
     tables["kpis"] = kpi_table(outcome.kpis)
+    gwp = plan_gwp_set(inputs, sources, forecast_run_id or run_id, root)
+    tables = with_gwp_column(tables, gwp)  # issue 15: which GWP set the plan's CO2e uses
+    sources = {**sources, "co2e_gwp_set": gwp}
     has_solution = outcome.result.has_solution
     # without a solution the previous plan of this run/scenario (if any) stays as it was
     uris = _write(tables, run_id, scenario_id, root) if has_solution else {}
@@ -151,6 +154,7 @@ def pareto(run_id: str, root: str | None = None, params: ScenarioParams | dict |
     inputs, sources = load_inputs(run_id, root, params, forecast_run_id)
     params = resolve_budget(run_id, root, params, inputs)
     frontier = pareto_frontier(inputs, params, n_points=n_points)
+    frontier = with_gwp_column({"f": frontier}, plan_gwp_set(inputs, sources, forecast_run_id or run_id, root))["f"]
     uri = catalog.PARETO_FRONTIER.write(_deterministic(catalog.PARETO_FRONTIER.table, frontier), run_id,
                                         scenario_id, root)
     mlflow_run = None
@@ -170,3 +174,43 @@ def pareto(run_id: str, root: str | None = None, params: ScenarioParams | dict |
                                                            "sources": sources}, root)
     return {"uri": uri, "points": len(frontier), "sources": sources, "mlflow_run_id": mlflow_run,
             "frontier": frontier.to_dict(orient="records")}
+
+
+# ----------------------------------------------------------------------------- issue 15: co2e_gwp_set
+#: columns that hold t CO2e in the plan tables
+CO2E_COLUMNS = ("tco2e", "co2e_t", "abated_t", "potential_t", "cumulative_t", "co2_budget_t")
+
+
+def plan_gwp_set(inputs: PlanInputs, sources: dict[str, str], forecast_run_id: str, root: str | None) -> str:
+    """The GWP set of the plan's CO2e, as one label: the plant coefficients' set (the emissions forecaster's
+    ``gwp_set`` in the forecast manifest, or the stand-in's AR5) and the freight factors' set (CO2e rows as
+    their publisher states them, e.g. DESNZ -> AR5). One set: its name; else ``mixed: plants X, freight Y``."""
+    from core.ghg import publisher_gwp_set
+    from optimisation.inputs import STAND_IN_GWP_SET
+
+    plant_sets = {STAND_IN_GWP_SET} if sources.get("plant_emission_coefficients") == "stand-in" else set()
+    if not plant_sets:
+        m = lake.read_manifest(forecast_run_id, root)
+        em = m.get("forecast/emissions") or m.get("forecast", {}).get("emissions", {})
+        plant_sets = {str(em.get("gwp_set", STAND_IN_GWP_SET))}
+        fc = catalog.PLANT_EMISSION_COEFFICIENTS.read(forecast_run_id, root=root)
+        if set(inputs.coefficients["plant_id"]) - set(fc["plant_id"]):  # stand-in rows for plants it lacked
+            plant_sets.add(STAND_IN_GWP_SET)
+    ef = inputs.emission_factors
+    modes = {f"freight_{m}" for m in inputs.lanes["mode"].unique()}
+    fr = ef[ef["activity"].isin(modes) & (ef["gas"] == "CO2e")]
+    freight_sets = {publisher_gwp_set(s) or "as published" for s in fr.get("source", pd.Series(dtype=str))}
+    sets = plant_sets | freight_sets
+    if len(sets) == 1:
+        return next(iter(sets))
+    return f"mixed: plants {'/'.join(sorted(plant_sets))}, freight {'/'.join(sorted(freight_sets))}"
+
+
+def with_gwp_column(tables: dict[str, pd.DataFrame], gwp_set: str) -> dict[str, pd.DataFrame]:
+    """Each plan table that holds t CO2e (and the KPI table) gets a ``co2e_gwp_set`` column."""
+    out = {}
+    for name, df in tables.items():
+        if name == "kpis" or any(c in df.columns for c in CO2E_COLUMNS):
+            df = df.assign(co2e_gwp_set=gwp_set)
+        out[name] = df
+    return out

@@ -244,3 +244,4 @@ def test_suppliers_section_on_report_data(tiny_lake, tmp_path):
     from co2plan.report_data import supplier_section
 
     assert supplier_section("weekly-2020-01-06", "baseline", tiny_lake, {}) == ({}, {})
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.ghg.errors import FactorConflictError, GHGError, MissingFactorError, UnitConversionError
@@ -156,3 +157,84 @@ def _convert_with_heating_value(from_unit: str, to_unit: str, hv: dict) -> float
     raise UnitConversionError(f"heating value {hv['property_id']} ({hv['unit']}) does not bridge "
                               f"{from_unit!r} -> {to_unit!r}")
 
+
+
+# ---------------------------------------------------------------- planning look-ups (issue 15c)
+# The optimiser's engineering stand-ins and levers quote one CO2e factor per activity and region without an
+# activity year (the latest factor wins). They used to combine gases with their own AR5 table and convert units
+# with their own kWh table; these two functions are that look-up on this layer's GWP sets and unit registry.
+
+def co2e_of_rows(rows: list[dict], gwp_set: str = "AR5", where: str = "") -> float:
+    """Sum of value x GWP over one factor set (one row per gas, values in one unit). A CO2e row beside
+    per-gas rows, CH4 beside CH4_fossil/CH4_biogenic, or one gas twice raises FactorConflictError."""
+    from core.ghg.gwp import gwp
+
+    seen: dict[str, dict] = {}
+    for r in rows:
+        if r["gas"] in seen:
+            a = seen[r["gas"]]
+            raise FactorConflictError(f"conflicting emission factors{where}: {a.get('factor_id')} and "
+                                      f"{r.get('factor_id')} both give {r['gas']} for year {r['year']}")
+        seen[r["gas"]] = r
+    if rows:
+        _check_conflicts(str(rows[0].get("activity")), str(rows[0].get("region")), int(rows[0]["year"]), rows)
+    return float(sum(float(r["value"]) * gwp(r["gas"], gwp_set)[0] for r in rows))
+
+
+def latest_energy_factor(factors: pd.DataFrame, activity: str, regions: list[str], to_unit: str = "kWh",
+                         gwp_set: str = "AR5") -> float | None:
+    """kg CO2e per ``to_unit`` for an energy activity, from the first region in ``regions`` that has a factor
+    per unit of energy (mass numerator, energy denominator); within it the latest year wins (the first unit in
+    sorted order on a tie). Per-gas rows are combined with ``gwp_set`` (:func:`co2e_of_rows`). None when no
+    region has one."""
+    rows = factors[factors["activity"] == activity]
+    if rows.empty:
+        return None
+    energy_dim = dimensionality("kWh")
+    for region in regions:
+        r = rows[rows["region"] == region]
+        if r.empty:
+            continue
+        best = None
+        for (year, unit), g in r.groupby(["year", "unit"]):
+            num, _, den = str(unit).partition("/")
+            try:
+                if dimensionality(num) != dimensionality("kg") or dimensionality(den) != energy_dim:
+                    continue
+            except GHGError:
+                continue
+            kg = co2e_of_rows(g.to_dict("records"), gwp_set, f" for activity={activity!r} region={region!r}")
+            cand = (int(year), kg * unit_multiplier(num, "kg") * unit_multiplier(to_unit, den))
+            if best is None or cand[0] > best[0]:
+                best = cand
+        if best is not None:
+            return best[1]
+    return None
+
+
+def freight_factors(factors: pd.DataFrame, modes, basis: str = "TTW") -> dict[str, float]:
+    """kg CO2e per tonne-km for each transport mode: rows with activity ``freight_<mode>``, gas CO2e, a
+    mass / tonne_km unit and the given basis (an empty basis counts as TTW); the latest year (then version)
+    wins. Raises MissingFactorError naming a mode without a factor."""
+    ef = factors
+    basis_col = ef["basis"] if "basis" in ef.columns else pd.Series(None, index=ef.index, dtype=object)
+    basis_ok = basis_col.fillna("TTW").astype(str).str.upper() == basis.upper()
+    out: dict[str, float] = {}
+    for mode in sorted(set(modes)):
+        rows = ef[(ef["activity"] == f"freight_{mode}") & (ef["gas"] == "CO2e") & basis_ok]
+        per_kg = []
+        for unit in rows["unit"].astype(str):
+            num, _, den = unit.partition("/")
+            try:
+                ok = den == "tonne_km" and dimensionality(num) == dimensionality("kg")
+            except GHGError:
+                ok = False
+            per_kg.append(unit_multiplier(num, "kg") if ok else np.nan)
+        rows = rows.assign(_kg=per_kg).dropna(subset=["_kg"])
+        if rows.empty:
+            raise MissingFactorError(f"emission_factors: no factor for transport mode '{mode}' (activity "
+                                     f"'freight_{mode}', gas CO2e, unit kg/tonne_km, basis {basis})")
+        sort_cols = ["year"] + (["version"] if "version" in rows.columns else [])
+        last = rows.sort_values(sort_cols).iloc[-1]
+        out[mode] = float(last["value"]) * float(last["_kg"])
+    return out

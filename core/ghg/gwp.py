@@ -62,3 +62,13 @@ def gwp_table(gwp_set: str) -> tuple[dict[str, float], dict[str, str]]:
 
 
 GWP_SETS: dict[str, dict[str, float]] = {s: gwp_table(s)[0] for s in _ORDER}
+
+
+# publisher (as named in a factor's source text) -> GWP set of its CO2e factors: the UK DESNZ conversion factors
+# state CO2e with AR5 GWP-100 values (DESNZ methodology paper, 2023 onwards)
+CO2E_PUBLISHER_GWP: dict[str, str] = {"DESNZ": "AR5"}
+
+
+def publisher_gwp_set(source: str) -> str | None:
+    """The GWP set a CO2e factor was published under, from its source text (None when not known)."""
+    return next((v for k, v in CO2E_PUBLISHER_GWP.items() if k in str(source)), None)

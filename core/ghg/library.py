@@ -30,7 +30,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-FACTOR_VERSION = "co2plan-ef-2025.1"
+FACTOR_VERSION = "co2plan-ef-2025.2"
+# rows as they were in earlier published versions, so that reference_factors(<old version>) reproduces old
+# results exactly: version -> rows (same tuple shape as _ROWS) that replace the current rows of the same
+# (activity, gas, region) and drop the current rows of the same (activity, gas, region) added since
+_PREVIOUS_ROWS: dict[str, list[tuple]] = {}
 
 LB_TO_KG = 0.45359237  # exact, by definition of the avoirdupois pound
 MMBTU_TO_GJ = 1.055056  # 1 mmBtu = 1.055056 GJ (International Table Btu)
@@ -121,14 +125,14 @@ _ROWS: list[tuple] = [
     ("natural_gas", "N2O", 1.0e-4, "kg/GJ", _IPCC06 + " (0.1 kg N2O/TJ)", 2006, "GLOBAL", None),
     # ---------------- diesel ----------------
     ("diesel", "CO2", 10.21, "kg/US_gallon", _EPA_MOBILE + " (diesel fuel, 10.21 kg CO2/gal)", 2024, "US", None),
-    # CH4/N2O per gallon for a diesel passenger car: IPCC road-transport defaults for diesel (3.9 kg CH4/TJ,
-    # 3.9 kg N2O/TJ) put on a per-gallon basis with the EPA diesel heat content; approximation (IPCC is NCV).
-    ("diesel", "CH4_fossil", 3.9e-3 * EPA_DIESEL_HHV_MMBTU_PER_GAL * MMBTU_TO_GJ, "kg/US_gallon",
-     _IPCC06_ROAD + " diesel passenger car 3.9 kg CH4/TJ x EPA HHV 0.138 mmBtu/gal; approximation", 2006, "US",
-     None),
-    ("diesel", "N2O", 3.9e-3 * EPA_DIESEL_HHV_MMBTU_PER_GAL * MMBTU_TO_GJ, "kg/US_gallon",
-     _IPCC06_ROAD + " diesel passenger car 3.9 kg N2O/TJ x EPA HHV 0.138 mmBtu/gal; approximation", 2006, "US",
-     None),
+    # CH4/N2O per gallon of diesel burnt at a plant (co2plan-ef-2025.2): US EPA GHG Emission Factors Hub (2024)
+    # Table 1, distillate fuel oil No. 2, 0.138 mmBtu/gal x 3.0 g CH4 and 0.6 g N2O per mmBtu (40 CFR 98 Table C-2,
+    # petroleum products) = 0.414 g CH4 and 0.0828 g N2O per gallon (the Hub prints 0.41 g and 0.08 g). Until
+    # co2plan-ef-2025.1 these rows were an IPCC road passenger-car default (3.9 kg/TJ each) on the EPA HHV.
+    ("diesel", "CH4_fossil", 3.0e-3 * EPA_DIESEL_HHV_MMBTU_PER_GAL, "kg/US_gallon",
+     _EPA_HUB + " distillate fuel oil No. 2: 0.138 mmBtu/gal x 3.0 g CH4/mmBtu" + _EPA_C2, 2024, "US", None),
+    ("diesel", "N2O", 0.6e-3 * EPA_DIESEL_HHV_MMBTU_PER_GAL, "kg/US_gallon",
+     _EPA_HUB + " distillate fuel oil No. 2: 0.138 mmBtu/gal x 0.6 g N2O/mmBtu" + _EPA_C2, 2024, "US", None),
     ("diesel", "CO2e", 2.57082, "kg/litre", _DESNZ25 + ", diesel (100% mineral) per litre; approximation "
      "(to be verified)", 2025, "GB", None),
     ("diesel", "CO2", 74.1, "kg/GJ", _IPCC06 + " gas/diesel oil (74,100 kg CO2/TJ)", 2006, "GLOBAL", None),
@@ -189,6 +193,16 @@ _ROWS: list[tuple] = [
 FACTOR_COLUMNS = ["factor_id", "activity", "gas", "value", "unit", "source", "year", "region", "version", "basis",
                   "status"]
 
+# co2plan-ef-2025.1 (until 2026-12): US diesel CH4/N2O from an IPCC road passenger-car default
+_PREVIOUS_ROWS["co2plan-ef-2025.1"] = [
+    ("diesel", "CH4_fossil", 3.9e-3 * EPA_DIESEL_HHV_MMBTU_PER_GAL * MMBTU_TO_GJ, "kg/US_gallon",
+     _IPCC06_ROAD + " diesel passenger car 3.9 kg CH4/TJ x EPA HHV 0.138 mmBtu/gal; approximation", 2006, "US",
+     None),
+    ("diesel", "N2O", 3.9e-3 * EPA_DIESEL_HHV_MMBTU_PER_GAL * MMBTU_TO_GJ, "kg/US_gallon",
+     _IPCC06_ROAD + " diesel passenger car 3.9 kg N2O/TJ x EPA HHV 0.138 mmBtu/gal; approximation", 2006, "US",
+     None),
+]
+
 _ACTIVITY_CODES = {
     "electricity_grid": "EG", "electricity_residual_mix": "RM", "natural_gas": "NG", "diesel": "DS",
     "freight_road": "FT_ROAD", "freight_rail": "FT_RAIL", "freight_sea": "FT_SEA", "freight_air": "FT_AIR",
@@ -200,8 +214,20 @@ def _factor_id(activity: str, gas: str, region: str, year: int, basis: str | Non
     return "-".join(p for p in (code, region, str(year), gas, basis or "") if p)
 
 
+def _rows_of(version: str) -> list[tuple]:
+    """The library rows of ``version``: the current rows, or those of an earlier published version (any other
+    label gets the current rows)."""
+    old = _PREVIOUS_ROWS.get(version)
+    if old is None:
+        return list(_ROWS)
+    by_key = {(r[0], r[1], r[6]): r for r in old}  # (activity, gas, region) -> the old row, in place
+    return [by_key.get((r[0], r[1], r[6]), r) for r in _ROWS]
+
+
 def reference_factors(version: str = FACTOR_VERSION) -> pd.DataFrame:
-    """The reference factor library in the ``emission_factors`` contract (one row per factor and gas)."""
+    """The reference factor library in the ``emission_factors`` contract (one row per factor and gas).
+    ``version`` = an earlier published version (e.g. ``co2plan-ef-2025.1``) returns that version's values, so
+    old results can be reproduced; the version travels with every ledger row."""
     rows = [
         {
             "factor_id": _factor_id(act, gas, region, year, basis),
@@ -209,7 +235,7 @@ def reference_factors(version: str = FACTOR_VERSION) -> pd.DataFrame:
             "year": int(year), "region": region, "version": version, "basis": basis,
             "status": "approximation" if "approximation" in source else "checked",
         }
-        for act, gas, value, unit, source, year, region, basis in _ROWS
+        for act, gas, value, unit, source, year, region, basis in _rows_of(version)
     ]
     df = pd.DataFrame(rows, columns=FACTOR_COLUMNS)
     dup = df["factor_id"][df["factor_id"].duplicated()]

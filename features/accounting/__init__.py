@@ -42,7 +42,7 @@ from features.accounting._common import (
     _years,
 )
 from features.accounting.combustion import scope1
-from features.accounting.coverage import COVERAGE_SOURCES, scope3_coverage
+from features.accounting.coverage import COVERAGE_SOURCES, cat1_total, refresh_coverage, scope3_coverage
 from features.accounting.fugitive import fugitive
 from features.accounting.intensities import carrier_intensities
 from features.accounting.ledger import build_ledger
@@ -66,4 +66,5 @@ __all__ = [
     "recalculate_base_year", "resolve_factor_set", "scope1", "scope2", "scope3_transport", "split_unit",
     "summarise", "totals_by_scope", "unit_multiplier", "_read_dictionary_encoded", "_years",
     "COVERAGE_SOURCES", "OUTSIDE_SCOPES", "factor_appendix", "fugitive", "process", "scope3_coverage",
+    "cat1_total", "refresh_coverage",
 ]

@@ -9,11 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from core.ghg.gwp import CO2E_PUBLISHER_GWP  # publisher -> GWP set of its CO2e factors (one table, core.ghg)
+
 FINDING_COLUMNS = ["kind", "severity", "table", "source_row", "key", "value", "unit", "message"]
 
-# publisher (as named in the factor's source) -> GWP set of its CO2e factors: the UK DESNZ conversion factors
-# state CO2e with AR5 GWP-100 values (DESNZ methodology paper, 2023 onwards)
-CO2E_PUBLISHER_GWP = {"DESNZ": "AR5"}
 
 
 def instrument_findings(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -23,8 +23,8 @@ from features.accounting._common import (
 from features.accounting._emit import _factor_item
 from features.accounting.combustion import _scope1_items, _split_biogenic
 
-# the carriers the forecaster and the optimiser model today (models/emissions.py CANONICAL_UNIT); the others
-# are quoted on request (carriers=...) until those stages read core.ghg.carriers
+# the carriers quoted by default (every plant); the forecaster (models/emissions.py) asks for any other carrier
+# of core.ghg.carriers with carriers=... for the plants that report it
 PLANNING_CARRIERS = ("electricity", "natural_gas", "diesel")
 
 

@@ -12,7 +12,7 @@ from core.ghg.errors import GHGError as AccountingError
 from core.ghg.factors import prepare_factors
 from core.ghg.library import reference_factors
 from features.accounting._common import BOUNDARIES
-from features.accounting.coverage import scope3_coverage
+from features.accounting.coverage import cat1_total, scope3_coverage
 from features.accounting.findings import findings_frame
 from features.accounting.ledger import build_ledger
 from features.accounting.totals import _share, base_year_totals, summarise, totals_by_scope
@@ -57,7 +57,9 @@ def account(run_id: str, root: str | None = None, gwp_set: str = "AR5", boundary
                                   duplicates=duplicates, surplus=surplus)
     summary = summarise(ledger, plants, boundary)
     findings = report.pop("findings")
-    coverage = scope3_coverage(ledger, _share(ledger, plants, boundary) if len(ledger) else None)
+    cat1 = catalog.SCOPE3_CAT1.read(run_id, root=root) if catalog.SCOPE3_CAT1.exists(run_id, root=root) else None
+    coverage = scope3_coverage(ledger, _share(ledger, plants, boundary) if len(ledger) else None,
+                               cat1_total(cat1, plants, boundary))  # cat 1 when the supply stage ran first
     appendix = factor_appendix(ledger, prepare_factors(factors, version))
     uris = {d.table: d.write(df, run_id, root=root)
             for d, df in ((catalog.EMISSIONS_LEDGER, ledger), (catalog.EMISSIONS_SUMMARY, summary),
@@ -76,6 +78,8 @@ def account(run_id: str, root: str | None = None, gwp_set: str = "AR5", boundary
         "findings": dict(sorted(Counter(f["kind"] for f in findings).items())),
         "scope3_coverage": dict(sorted(Counter(coverage["status"]).items())),
         "by_category_t_co2e": _by_category(ledger, plants, boundary),
+        "by_carrier_t_co2e": by_carrier(ledger, plants, boundary),
+        "by_carrier_gross_t_co2e": by_carrier(ledger, plants, None),
     }
     lake.update_manifest(run_id, "accounting", result, root)
     return result
@@ -134,3 +138,33 @@ def factor_appendix(ledger: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame
     out = use.merge(f[[c for c in APPENDIX_COLUMNS if c in f.columns and c not in ("rows", "co2e_t_gross")]],
                     on="factor_id", how="left")
     return out[APPENDIX_COLUMNS].sort_values("factor_id").reset_index(drop=True)
+
+
+_PURCHASED_CARRIER = {"purchased_electricity": "electricity", "purchased_heat": "district_heat",
+                      "purchased_steam": "steam", "purchased_cooling": "district_cooling"}
+
+
+def ledger_carrier(ledger: pd.DataFrame) -> pd.Series:
+    """The energy carrier of each energy_use ledger row (None for the other sources): Scope 1 and biogenic rows
+    carry the carrier as their activity; Scope 2 rows (grid, residual, instruments) by their category."""
+    from core.ghg.carriers import CARRIERS
+
+    act, cat = ledger["activity"].astype(str), ledger["category"].astype(str)
+    out = act.where(act.isin(list(CARRIERS)), cat.map(_PURCHASED_CARRIER))
+    return out.where(ledger["source_table"].astype(str) == "energy_use")
+
+
+def by_carrier(ledger: pd.DataFrame, plants: pd.DataFrame, boundary: str | None) -> dict[str, float]:
+    """t CO2e per (scope, energy carrier) under the boundary (None: gross, every plant at 100 %), energy_use
+    rows only (issue 15: the report's by-carrier table)."""
+    if not len(ledger) or "category" not in ledger.columns:
+        return {}
+    car = ledger_carrier(ledger)
+    keep = car.notna().to_numpy()
+    if not keep.any():
+        return {}
+    w = ledger["co2e_t"].to_numpy(dtype=float)[keep]
+    if boundary is not None:
+        w = w * _share(ledger, plants, boundary)[keep]
+    key = ledger["scope"].astype(str).to_numpy()[keep] + "|" + car.to_numpy()[keep].astype(str)
+    return {k: _round(float(v)) for k, v in pd.Series(w).groupby(key).sum().sort_index().items()}

@@ -58,13 +58,17 @@ DE = plants(("PDE", "DE", None, 1.0, True))
 # ----------------------------------------------------------------------------- Scope 1: public fixture
 
 def test_diesel_passenger_car_epa_fixture(ef):
-    """103.45 US gal of diesel x 10.21 kg CO2/gal = 1.0562245 t CO2 (US EPA factors)."""
+    """103.45 US gal of diesel x 10.21 kg CO2/gal = 1.0562245 t CO2 (US EPA factors). CH4/N2O (co2plan-ef-2025.2):
+    US EPA GHG Emission Factors Hub (2024) Table 1, distillate fuel oil No. 2, 0.138 mmBtu/gal x 3.0 g CH4 and
+    0.6 g N2O per mmBtu (40 CFR 98 Table C-2) = 0.414 g CH4 and 0.0828 g N2O per gallon (the Hub prints 0.41 g
+    and 0.08 g). AR4: 103.45 x (10.21 + 25 x 0.000414 + 298 x 0.0000828) kg = 1.05984777418 t (10.2450244 kg per gallon)."""
     led = acc.scope1(energy((WEEK1, "PUS", "diesel", 103.45, "US_gallon")), US, ef, gwp_set="AR4")
     co2 = rows(led, "scope1", "CO2")
     assert co2["emissions_t"].iloc[0] == pytest.approx(1.0562245, rel=REL)
-    ch4, n2o = fval(ef, "DS-US-2006-CH4_fossil"), fval(ef, "DS-US-2006-N2O")
+    ch4, n2o = 0.138 * 3.0e-3, 0.138 * 0.6e-3
+    assert (fval(ef, "DS-US-2024-CH4_fossil"), fval(ef, "DS-US-2024-N2O")) == pytest.approx((ch4, n2o), rel=1e-15)
     ar4 = 103.45 * (10.21 + 25 * ch4 + 298 * n2o) / 1000
-    assert led["co2e_t"].sum() == pytest.approx(ar4, rel=REL)
+    assert led["co2e_t"].sum() == pytest.approx(ar4, rel=REL) and ar4 == pytest.approx(1.05984777418, rel=1e-11)
     ar5 = 103.45 * (10.21 + 28 * ch4 + 265 * n2o) / 1000
     led5 = acc.scope1(energy((WEEK1, "PUS", "diesel", 103.45, "US_gallon")), US, ef, gwp_set="AR5")
     assert led5["co2e_t"].sum() == pytest.approx(ar5, rel=REL)
@@ -73,8 +77,25 @@ def test_diesel_passenger_car_epa_fixture(ef):
     assert set(led["gas"]) == {"CO2", "CH4_fossil", "N2O"}
     row = co2.iloc[0]
     assert (row.factor_id, row.factor_version, row.gwp_set, row.formula, row.source_table, row.source_row) == (
-        "DS-US-2024-CO2", "co2plan-ef-2025.1", "AR4", "fuel_x_ef", "energy_use", 0)
+        "DS-US-2024-CO2", "co2plan-ef-2025.2", "AR4", "fuel_x_ef", "energy_use", 0)
     assert row.plant_id == "PUS" and row.week == WEEK1 and row.quantity == 103.45 and row.unit == "US_gallon"
+
+
+def test_diesel_old_factor_version_reproduces_old_results():
+    """co2plan-ef-2025.1 carried an IPCC 2006 road passenger-car default (Vol. 2 Table 3.2.2, 3.9 kg CH4 and
+    3.9 kg N2O per TJ) on the EPA HHV: 3.9e-3 x 0.138 x 1.055056 = 5.678311...e-4 kg per gallon each. An auditor
+    asks for that version and gets the old numbers: AR5 103.45 x (10.21 + (28 + 265) x 5.678311e-4) kg."""
+    from features.factors import reference_factors
+
+    old = reference_factors("co2plan-ef-2025.1")
+    per_gal = 3.9e-3 * 0.138 * 1.055056
+    led = acc.scope1(energy((WEEK1, "PUS", "diesel", 103.45, "US_gallon")), US, old, gwp_set="AR5")
+    assert led["co2e_t"].sum() == pytest.approx(103.45 * (10.21 + 293 * per_gal) / 1000, rel=REL)
+    assert set(led["factor_version"]) == {"co2plan-ef-2025.1"}
+    assert {"DS-US-2006-CH4_fossil", "DS-US-2006-N2O"} <= set(led["factor_id"])
+    new = acc.scope1(energy((WEEK1, "PUS", "diesel", 103.45, "US_gallon")), US, reference_factors(), gwp_set="AR5")
+    assert new["co2e_t"].sum() < led["co2e_t"].sum()  # 10.243534 vs 10.3763746 kg CO2e per gallon
+    assert new["co2e_t"].sum() / 103.45 * 1000 == pytest.approx(10.243534, rel=REL)
 
 
 def test_diesel_in_litres_is_converted_to_gallons(ef):
@@ -358,7 +379,7 @@ def test_carrier_intensities_per_unit(ef):
     assert v["PDE", "natural_gas", "scope1"] == pytest.approx(0.0036 * ng_gj, rel=REL)
     diesel_gj = (74.1 + 0.003 * 28 + 0.0006 * 265) / 1000
     assert v["PDE", "diesel", "scope1"] == pytest.approx(43.0 * 0.84e-3 * diesel_gj, rel=REL)
-    ch4, n2o = fval(ef, "DS-US-2006-CH4_fossil"), fval(ef, "DS-US-2006-N2O")
+    ch4, n2o = fval(ef, "DS-US-2024-CH4_fossil"), fval(ef, "DS-US-2024-N2O")
     per_gal = (10.21 + 28 * ch4 + 265 * n2o) / 1000
     assert v["PUS", "diesel", "scope1"] == pytest.approx(per_gal / 3.785411784, rel=REL)
     # no US residual mix: the market-based margin is the grid average
@@ -382,10 +403,10 @@ def test_account_stage_writes_ledger_summary_and_manifest(tmp_path, ef):
     summary = lake.read_table("ledger", run, "emissions_summary", root)
     assert len(ledger) == out["rows"]["emissions_ledger"] and set(summary["boundary"]) == {"equity_share"}
     man = lake.read_manifest(run, root)["accounting"]
-    assert man["gwp_set"] == "AR4" and man["factor_version"] == "co2plan-ef-2025.1"
+    assert man["gwp_set"] == "AR4" and man["factor_version"] == "co2plan-ef-2025.2"
     assert man["factor_source"] == "features.factors.reference_factors"
     assert man["totals_t_co2e"]["scope2_market"] == pytest.approx(150_000 * RESID_DE / 1000, rel=REL)
-    ch4, n2o = fval(ef, "DS-US-2006-CH4_fossil"), fval(ef, "DS-US-2006-N2O")
+    ch4, n2o = fval(ef, "DS-US-2024-CH4_fossil"), fval(ef, "DS-US-2024-N2O")
     diesel_ar4 = 103.45 * (10.21 + 25 * ch4 + 298 * n2o) / 1000
     assert man["totals_t_co2e"]["scope1"] == pytest.approx(0.5 * diesel_ar4, rel=1e-8)
     assert man["base_year"]["year"] == 2024
@@ -416,10 +437,14 @@ def test_account_on_the_sample_network(tmp_path):
     assert out["factor_source"] == "validated/emission_factors"
     ledger = lake.read_table("ledger", run, "emissions_ledger", root)
     eu = data["energy_use"]
-    fuel_rows = set(np.flatnonzero(eu["carrier"].isin(["natural_gas", "diesel"]).to_numpy()))
+    # issue 15: the demo also burns coal, LPG and biomethane (Scope 1) and buys steam and district heat (Scope 2)
+    fuel_rows = set(np.flatnonzero(eu["carrier"].isin(acc.SCOPE1_CARRIERS).to_numpy()))
+    assert set(eu.loc[list(fuel_rows), "carrier"]) == {"natural_gas", "diesel", "coal_bituminous", "lpg", "biomethane"}
     s1 = rows(ledger, "scope1")
     assert set(s1.loc[s1["source_table"] == "energy_use", "source_row"]) == fuel_rows  # + refrigerants (issue 15)
-    assert len(rows(ledger, "scope2_location")) == int((eu["carrier"] == "electricity").sum())
+    s2 = rows(ledger, "scope2_location")
+    assert set(s2["source_row"]) == set(np.flatnonzero(eu["carrier"].isin(acc.SCOPE2_CARRIERS).to_numpy()))
+    assert len(s2[s2["activity"] == "electricity_grid"]) == int((eu["carrier"] == "electricity").sum())
     assert set(rows(ledger, "scope3_cat4")["source_row"]) == set(range(len(data["shipments"])))
     assert all(v > 0 for v in out["totals_t_co2e"].values())
     # the generator's certificate from another country's market is not counted

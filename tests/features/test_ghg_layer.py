@@ -40,3 +40,58 @@ def test_one_vocabulary_for_tables_and_engine():
     assert set(TABLES["refrigerant_use"].column("refrigerant").isin) == set(g.BLENDS)
     for unit in TABLES["energy_use"].column("unit").isin:
         u.dimensionality(unit)  # every door unit is known to the engine's registry
+
+
+# ---------------------------------------------------------------- issue 15c: planning reads core.ghg
+KWH_PER_MMBTU = 1055.056 / 3.6  # the registry's Btu (1,055.056 J), the one accounting uses
+
+
+def test_carrier_default_units_convert_through_the_layer():
+    """Quantities of any carrier in its default unit (core.ghg.convert), as the forecaster uses them."""
+    import pandas as pd
+
+    from core.ghg import carrier_unit_multiplier, to_default_units
+    from core.ghg.errors import UnitConversionError
+
+    # pipeline gas: US EPA GHG Emission Factors Hub (2024) Table 1, 1,026 Btu/scf (HHV)
+    assert carrier_unit_multiplier("natural_gas", "scf") == pytest.approx(1.026e-3 * KWH_PER_MMBTU, rel=1e-12)
+    assert carrier_unit_multiplier("natural_gas", "m3") == pytest.approx(
+        1.026e-3 * KWH_PER_MMBTU / 0.3048 ** 3, rel=1e-12)  # 1 ft = 0.3048 m exactly
+    assert carrier_unit_multiplier("natural_gas", "therm") == pytest.approx(0.1 * KWH_PER_MMBTU, rel=1e-12)
+    # biomethane: Hub Table 1 other biomass gases 0.000655 mmBtu/scf; default unit mmBtu
+    assert carrier_unit_multiplier("biomethane", "scf") == pytest.approx(0.655e-3, rel=1e-12)
+    assert carrier_unit_multiplier("coal_bituminous", "short_ton") == pytest.approx(0.90718474, rel=1e-12)
+    assert carrier_unit_multiplier("lpg", "US_gallon") == pytest.approx(3.785411784, rel=1e-12)
+    assert carrier_unit_multiplier("steam", "GJ") == pytest.approx(1e6 / 3600, rel=1e-12)
+    eu = pd.DataFrame({"carrier": ["coal_bituminous", "lpg", "lpg", "steam"],
+                       "unit": ["tonne", "L", "US_gallon", "MWh"], "quantity": [2.0, 100.0, 10.0, 1.5]})
+    got = to_default_units(eu["carrier"], eu["unit"], eu["quantity"])
+    assert got.tolist() == pytest.approx([2.0, 100.0, 37.85411784, 1500.0], rel=1e-12)
+    with pytest.raises(UnitConversionError, match=r"\('electricity', 'litre'\)"):
+        to_default_units(pd.Series(["electricity", "coal"]), pd.Series(["litre", "tonne"]), pd.Series([1.0, 1.0]))
+    with pytest.raises(UnitConversionError, match=r"\('coal', 'tonne'\)"):  # not a carrier id
+        to_default_units(pd.Series(["coal"]), pd.Series(["tonne"]), pd.Series([1.0]))
+
+
+def test_latest_energy_factor_uses_the_layers_gwp_and_units():
+    """The optimiser's stand-in look-up: US EPA Hub (2024) Table 1 natural gas 53.06 kg CO2, 1.0 g CH4,
+    0.10 g N2O per mmBtu; AR5 28 / 265 -> (53.06 + 0.028 + 0.0265) / 293.0711 kg CO2e per kWh."""
+    import pandas as pd
+
+    from core.ghg import latest_energy_factor
+    from core.ghg.errors import FactorConflictError
+    from core.ghg.library import reference_factors
+
+    ef = reference_factors()
+    us = latest_energy_factor(ef, "natural_gas", ["XX", "US", "GLOBAL"])
+    assert us == pytest.approx((53.06 + 1.0e-3 * 28 + 1.0e-4 * 265) / KWH_PER_MMBTU, rel=1e-12)
+    ar6 = latest_energy_factor(ef, "natural_gas", ["US"], gwp_set="AR6")  # fossil CH4 29.8, N2O 273
+    assert ar6 == pytest.approx((53.06 + 1.0e-3 * 29.8 + 1.0e-4 * 273) / KWH_PER_MMBTU, rel=1e-12)
+    # IPCC 2006 Vol. 2 Table 2.3: 56.1 kg CO2, 1 g CH4, 0.1 g N2O per GJ -> per MWh x 3.6
+    assert latest_energy_factor(ef, "natural_gas", ["FR", "GLOBAL"], "MWh") == pytest.approx(
+        (56.1 + 1e-3 * 28 + 1e-4 * 265) * 3.6, rel=1e-12)
+    assert latest_energy_factor(ef, "natural_gas", ["XX"]) is None
+    cn = ef[(ef["activity"] == "electricity_grid") & (ef["region"] == "CN")]
+    extra = cn.assign(factor_id="USER-CN-CO2e", gas="CO2e")
+    with pytest.raises(FactorConflictError, match="USER-CN-CO2e"):
+        latest_energy_factor(pd.concat([ef, extra]), "electricity_grid", ["CN"])

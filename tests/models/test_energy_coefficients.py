@@ -83,3 +83,42 @@ def test_forecast_emissions_stage_logs_and_writes(tmp_path, mlflow_store, small_
     runs = mlflow.search_runs(experiment_names=[registry.ENERGY_EXPERIMENT])
     assert len(runs) == 1 and runs.iloc[0]["tags.lake_run_id"] == "r1"
     assert lake.read_manifest("r1", root)["forecast/emissions"]["rows"] == len(coef)
+
+
+def test_new_carriers_reach_the_coefficients():
+    """Issue 15c: the forecaster models any carrier of core.ghg's carriers table in its default unit and gets
+    its intensity from the accounting engine. By hand (AR5, CH4 28, N2O 265):
+    - coal (bituminous) in China per tonne: IPCC 2006 Vol. 2 Table 1.2 NCV 25.8 GJ/t x Table 2.3 (94.6 kg CO2,
+      10 g CH4, 1.5 g N2O per GJ) = 2.4581595 t CO2e (100 short tons = 90.718474 t);
+    - LPG in the US per litre: 40 CFR 98 Table C-1 0.092 mmBtu/gal x (61.71 + 0.003 x 28 + 0.0006 x 265) kg
+      per mmBtu / 3.785411784 l/gal = 5.699676 kg / 3.785411784 l;
+    - district heat in GB per kWh: the library's DESNZ 2024 heat-and-steam row, 0.1796 kg CO2e, both methods."""
+    from models.emissions import carrier_intensity_table
+
+    plants = pd.DataFrame({"plant_id": ["CN1", "US1", "GB1"], "name": "x", "country": ["CN", "US", "GB"],
+                           "grid_region": None, "lat": 0.0, "lon": 0.0, "capacity_units_per_week": 1.0,
+                           "equity_share": 1.0, "operational_control": True})
+    eu = pd.DataFrame({"week": pd.Timestamp("2026-01-05"), "plant_id": ["CN1", "US1", "GB1"],
+                       "carrier": ["coal_bituminous", "lpg", "district_heat"], "quantity": [100.0, 10.0, 2.0],
+                       "unit": ["short_ton", "US_gallon", "MWh"]})
+    e = canonical_energy(eu).set_index("carrier")["energy"]
+    assert e.to_dict() == pytest.approx({"coal_bituminous": 90.718474, "lpg": 37.85411784, "district_heat": 2000.0},
+                                        rel=1e-12)
+    weeks = planning_weeks(pd.Timestamp("2026-01-05"), 2)
+    ci, _ = carrier_intensity_table(plants, weeks, None, None, "AR5", eu[["plant_id", "carrier"]])
+    got = ci.groupby(["plant_id", "carrier", "scope"])["tco2e_per_unit"].agg(["min", "max", "size"])
+    assert got.loc[("CN1", "coal_bituminous", "scope1")].tolist() == pytest.approx([2.4581595e0, 2.4581595e0, 2],
+                                                                                   rel=1e-9)
+    assert got.loc[("US1", "lpg", "scope1"), "max"] == pytest.approx(5.699676e-3 / 3.785411784, rel=1e-9)
+    for scope in ("scope2_location", "scope2_market"):
+        assert got.loc[("GB1", "district_heat", scope), "max"] == pytest.approx(0.1796e-3, rel=1e-9)
+    assert ("CN1", "lpg", "scope1") not in got.index  # other carriers only for the plants that use them
+    assert {"electricity", "natural_gas", "diesel"} <= set(ci.loc[ci["plant_id"] == "CN1", "carrier"])
+    # the coefficients sum the carriers per scope: a plant with coal 0.5 t per vehicle -> marginal x intensity
+    model = EnergyForecaster()
+    model.linear = pd.DataFrame({"plant_id": ["CN1", "CN1"], "carrier": ["coal_bituminous", "electricity"],
+                                 "a": [10.0, 0.0], "b": [0.5, 0.0], "c_sin": 0.0, "c_cos": 0.0, "n": 10})
+    coef = emission_coefficients(model, ci, weeks, ["CN1"]).set_index(["week", "scope"])
+    s1 = coef.xs("scope1", level="scope")
+    assert s1["marginal_tco2e_per_unit"].tolist() == pytest.approx([0.5 * 2.4581595] * 2, rel=1e-9)
+    assert s1["fixed_tco2e"].tolist() == pytest.approx([10 * 2.4581595] * 2, rel=1e-9)

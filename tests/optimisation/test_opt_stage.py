@@ -38,7 +38,12 @@ def test_optimise_with_stand_ins_writes_plan_and_logs_mlflow(tmp_path, make, mlf
     # transport 0.02 t/unit; all demand goes to A (cheaper): 100 units/week for 2 weeks
     out = optimise(RUN, root=root, params={"horizon_weeks": 2}, scenario_id="base")
     assert out["status"] == "optimal"
-    assert out["sources"] == {"demand_forecast": "stand-in", "plant_emission_coefficients": "stand-in"}
+    assert out["sources"] == {"demand_forecast": "stand-in", "plant_emission_coefficients": "stand-in",
+                              "co2e_gwp_set": "mixed: plants AR5, freight as published"}
+    # issue 15: the stand-in combines gases with AR5; the fixture's freight rows name no publisher
+    flows = lake.read_uri(out["uris"]["flows"])
+    assert set(flows["co2e_gwp_set"]) == {"mixed: plants AR5, freight as published"}
+    assert "co2e_gwp_set" not in lake.read_uri(out["uris"]["production_plan"]).columns  # no CO2e in it
     plan = lake.read_uri(out["uris"]["production_plan"])
     assert plan.groupby("plant_id")["units"].sum().to_dict() == pytest.approx({"A": 200.0, "B": 0.0})
     assert out["uris"]["flows"].endswith(f"plan/{RUN}/base/flows.parquet")
@@ -119,3 +124,27 @@ def test_trajectory_takes_the_ledgers_boundary_and_base_year(tmp_path, make):
     assert k["co2_price_setter"] and k["on_track"] is True
     params = lake.read_manifest(RUN, root)["optimise/baseline"]["params"]
     assert params["base_year"] == 2025 and params["base_year_co2e_t"] == pytest.approx(1040.0)
+
+
+def test_plan_gwp_set_names_the_coefficients_and_freight_sets(tmp_path, make):
+    """Issue 15: co2e_gwp_set = the emissions forecaster's gwp_set (forecast manifest) for the plant
+    coefficients and the publisher's set for CO2e freight factors (UK DESNZ states CO2e on AR5)."""
+    from types import SimpleNamespace
+
+    from optimisation.stage import plan_gwp_set, with_gwp_column
+
+    root = str(tmp_path / "lake")
+    inputs = make()
+    lake.write_table(inputs.coefficients, "forecast", "fc1", "plant_emission_coefficients", root)
+    desnz = inputs.emission_factors.assign(source="UK DESNZ GHG Conversion Factors 2025, HGV")
+    ns = SimpleNamespace(plant_products=inputs.plant_products, coefficients=inputs.coefficients,
+                         emission_factors=desnz, lanes=inputs.lanes)
+    src = {"plant_emission_coefficients": "forecast/fc1"}
+    assert plan_gwp_set(ns, src, "fc1", root) == "AR5"  # no gwp_set recorded: the forecaster's default AR5
+    lake.update_manifest("fc1", "forecast/emissions", {"gwp_set": "AR6"}, root)
+    assert plan_gwp_set(ns, src, "fc1", root) == "mixed: plants AR6, freight AR5"
+    ns.emission_factors = desnz.iloc[:0]  # no freight factor rows: the plants' set alone
+    assert plan_gwp_set(ns, src, "fc1", root) == "AR6"
+    tabs = with_gwp_column({"kpis": pd.DataFrame({"kpi": ["x"]}), "unmet": pd.DataFrame({"units": [1.0]}),
+                            "flows": pd.DataFrame({"tco2e": [1.0]})}, "AR6")
+    assert "co2e_gwp_set" in tabs["kpis"] and "co2e_gwp_set" in tabs["flows"] and "co2e_gwp_set" not in tabs["unmet"]

@@ -138,6 +138,11 @@ def run_speed(args) -> None:
     t_full = time.perf_counter() - t0
     print(f"full forecaster: {t_full:.1f}s, selected {full.winner} ({'+'.join(full.members)}), "
           f"{full.calibration_windows} windows; peak RSS {peak_rss_mb():.0f} MB", flush=True)
+    for phase, sec in full.timings.items():
+        print(f"  phase {phase:44s} {sec:9.2f}s", flush=True)
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+        print(full.selection[["candidate", "members", "mase_select", "mase_holdout", "series_scored",
+                              "chosen"]].to_string(index=False), flush=True)
 
     # the same feature matrix and hyperparameters as the full forecaster's LightGBM
     f = DemandForecaster(cfg)

@@ -123,7 +123,7 @@ def _flag_scale(history: pd.DataFrame, season: int, recent: int | None = None) -
     if recent:
         history = history.sort_values(["unique_id", "ds"]).groupby("unique_id").tail(recent + season)
     s = seasonal_scale(history, season)
-    mean = history.groupby("unique_id")["y"].apply(lambda x: float(np.abs(x).mean()))
+    mean = history["y"].abs().groupby(history["unique_id"]).mean().astype(float)
     s = s.reindex(mean.index)
     return s.where(s > 0, 0.1 * mean).fillna(0.1 * mean)
 

@@ -13,10 +13,16 @@ declared driver columns (``features.demand_features.prepare_demand_panel``):
    (fitted once at the first origin, refit=False) and the statsforecast models (scored on a sample of at
    most ``stat_sample`` series on big panels). The ensemble is the mean of the best two. The winner is
    chosen on every window but the newest (MASE); the newest window only reports (``selection``).
-4. Intervals: the winner's errors on all windows, scaled by the series' seasonal-naive MAE and weighted by
-   window age (``models.conformal``).
+4. Intervals: the winner's *signed* errors on all windows, scaled by the series' seasonal-naive MAE and
+   weighted by window age; lower and upper offsets are separate conformal quantiles, so a biased winner gets
+   a shifted band rather than a wider one (``models.conformal.step_bounds``; ``conformal_signed=False``: the
+   symmetric absolute-error band).
 5. The winner (and its ensemble members) is refit on the full history; statistical members forecast from
    the history given at predict time.
+6. Panels with more series than ``stat_sample``: the winner is chosen per segment (``segments`` tertiles of
+   the series' relative noise) on the sampled series; a segment keeps LightGBM unless a statistical candidate
+   beats it by ``stat_margin``, and statistical members are forecast only for the series of the segments that
+   chose them (winner ``segments``). Phase timings: ``timings``.
 
 LightGBM hyperparameters scale with the data when not set: min_child_samples = clip(rows // 500, 5, 100),
 num_leaves = 15 above 200k rows else 7. A LightGBM whose backtest forecasts are flat for most series is

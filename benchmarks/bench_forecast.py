@@ -132,6 +132,10 @@ def run_speed(args) -> None:
     print(f"data: {label}: {panel['unique_id'].nunique()} series, {panel['ds'].nunique()} weeks, {len(panel)} rows; "
           f"horizon {h}", flush=True)
     cfg = DemandConfig(horizon=h, n_jobs=args.n_jobs)
+    import logging
+
+    logging.basicConfig(format="  %(message)s")
+    logging.getLogger("models.demand").setLevel(logging.INFO)  # phases as they finish (long runs)
     import mlforecast  # noqa: F401  (one-off library imports are not the forecaster's time: statsmodels alone
     import statsforecast.models  # noqa: F401  takes seconds to import, more on a loaded machine)
 

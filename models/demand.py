@@ -32,6 +32,7 @@ dynamic features with ``exog_monotone`` constraints (+1 / -1); statistical candi
 
 from __future__ import annotations
 
+import logging
 import pickle
 import time
 import warnings
@@ -171,6 +172,7 @@ class DemandForecaster:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+            logging.getLogger(__name__).info("phase %s: %.2fs", name, self.timings[name])
 
     # ---- building blocks -------------------------------------------------------------------
     @property

@@ -132,12 +132,24 @@ def run_speed(args) -> None:
     print(f"data: {label}: {panel['unique_id'].nunique()} series, {panel['ds'].nunique()} weeks, {len(panel)} rows; "
           f"horizon {h}", flush=True)
     cfg = DemandConfig(horizon=h, n_jobs=args.n_jobs)
+    import logging
+
+    logging.basicConfig(format="  %(message)s")
+    logging.getLogger("models.demand").setLevel(logging.INFO)  # phases as they finish (long runs)
+    import mlforecast  # noqa: F401  (one-off library imports are not the forecaster's time: statsmodels alone
+    import statsforecast.models  # noqa: F401  takes seconds to import, more on a loaded machine)
+
     t0 = time.perf_counter()
     full = DemandForecaster(cfg).fit(train, report)
     full.predict(train, report, h)
     t_full = time.perf_counter() - t0
     print(f"full forecaster: {t_full:.1f}s, selected {full.winner} ({'+'.join(full.members)}), "
           f"{full.calibration_windows} windows; peak RSS {peak_rss_mb():.0f} MB", flush=True)
+    for phase, sec in full.timings.items():
+        print(f"  phase {phase:44s} {sec:9.2f}s", flush=True)
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+        print(full.selection[["candidate", "members", "mase_select", "mase_holdout", "series_scored",
+                              "chosen"]].to_string(index=False), flush=True)
 
     # the same feature matrix and hyperparameters as the full forecaster's LightGBM
     f = DemandForecaster(cfg)

@@ -65,3 +65,36 @@ def step_quantiles(cv: pd.DataFrame, h: int, levels, halflife: float = 1.0, pool
     for a, b in zip(lv, lv[1:], strict=False):
         out[b] = [max(x, y) for x, y in zip(out[a], out[b], strict=True)]
     return out
+
+
+def step_bounds(cv: pd.DataFrame, h: int, levels, halflife: float = 1.0, pool: int | None = None
+                ) -> dict[int, tuple[list[float], list[float]]]:
+    """Per-level, per-step (lower, upper) offsets from the *signed* scores ``cv['signed']`` (error / scale):
+    the weighted conformal quantiles at (1 - level) / 2 of the negated scores and at (1 + level) / 2, each tail
+    with its own finite-sample correction (once, in ``weighted_conformal_quantile``). Unlike the absolute-score
+    band, it follows a model's bias (a model that under-forecasts gets a band shifted up, not a wider one).
+    The band always contains the point forecast (lower <= 0 <= upper) and the higher level is never inside the
+    lower one. The band is [yhat + lower * scale, yhat + upper * scale]."""
+    pool = (2 if h >= 8 else 1 if h >= 3 else 0) if pool is None else pool
+    w_all = 0.5 ** (cv["age"].to_numpy(float) / max(halflife, 1e-9))
+    step = cv["step"].to_numpy()
+    signed = cv["signed"].to_numpy(float)
+
+    def fill(q: np.ndarray) -> np.ndarray:
+        return np.zeros_like(q) if np.isnan(q).all() else pd.Series(q).ffill().bfill().to_numpy()
+
+    out: dict[int, tuple[list[float], list[float]]] = {}
+    for level in levels:
+        tail = 100.0 - (100.0 - level) / 2.0
+        lo, hi = [], []
+        for k in range(1, h + 1):
+            sel = (step >= k - pool) & (step <= k + pool)
+            hi.append(weighted_conformal_quantile(signed[sel], w_all[sel], tail))
+            lo.append(-weighted_conformal_quantile(-signed[sel], w_all[sel], tail))
+        lo_a, hi_a = np.minimum(fill(np.asarray(lo, float)), 0.0), np.maximum(fill(np.asarray(hi, float)), 0.0)
+        out[int(level)] = ([float(x) for x in lo_a], [float(x) for x in hi_a])
+    lv = sorted(out)
+    for a, b in zip(lv, lv[1:], strict=False):
+        out[b] = ([min(x, y) for x, y in zip(out[a][0], out[b][0], strict=True)],
+                  [max(x, y) for x, y in zip(out[a][1], out[b][1], strict=True)])
+    return out

@@ -13,10 +13,16 @@ declared driver columns (``features.demand_features.prepare_demand_panel``):
    (fitted once at the first origin, refit=False) and the statsforecast models (scored on a sample of at
    most ``stat_sample`` series on big panels). The ensemble is the mean of the best two. The winner is
    chosen on every window but the newest (MASE); the newest window only reports (``selection``).
-4. Intervals: the winner's errors on all windows, scaled by the series' seasonal-naive MAE and weighted by
-   window age (``models.conformal``).
+4. Intervals: the winner's *signed* errors on all windows, scaled by the series' seasonal-naive MAE and
+   weighted by window age; lower and upper offsets are separate conformal quantiles, so a biased winner gets
+   a shifted band rather than a wider one (``models.conformal.step_bounds``; ``conformal_signed=False``: the
+   symmetric absolute-error band).
 5. The winner (and its ensemble members) is refit on the full history; statistical members forecast from
    the history given at predict time.
+6. Panels with more series than ``stat_sample``: the winner is chosen per segment (``segments`` tertiles of
+   the series' relative noise) on the sampled series; a segment keeps LightGBM unless a statistical candidate
+   beats it by ``stat_margin``, and statistical members are forecast only for the series of the segments that
+   chose them (winner ``segments``). Phase timings: ``timings``.
 
 LightGBM hyperparameters scale with the data when not set: min_child_samples = clip(rows // 500, 5, 100),
 num_leaves = 15 above 200k rows else 7. A LightGBM whose backtest forecasts are flat for most series is
@@ -26,8 +32,11 @@ dynamic features with ``exog_monotone`` constraints (+1 / -1); statistical candi
 
 from __future__ import annotations
 
+import logging
 import pickle
+import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,7 +52,7 @@ from features.demand_features import (
 from features.frequency import FreqSpec, date_feature_names, date_features, derive_lags, derive_windows
 from models.candidates import STAT_CANDIDATES, fallback_forecast, flat_share, stat_cv
 from models.candidates import stat_forecast as _stat_forecast
-from models.conformal import conformal_quantile, step_quantiles  # noqa: F401  (re-exported)
+from models.conformal import conformal_quantile, step_bounds, step_quantiles  # noqa: F401  (re-exported)
 from models.metrics import seasonal_scale
 
 FORECAST_COLUMNS = ["week", "product_id", "market_id", "yhat", "yhat_lo_80", "yhat_hi_80",
@@ -79,8 +88,14 @@ class DemandConfig:
     stat_sample: int = 200  # statistical candidates are scored on a sample of at most this many series
     cv_refit: bool = False  # refit every candidate at every origin (W x the fit time; coverage was no better)
     conformal_halflife: float = 1.0  # in windows
+    conformal_signed: bool = True  # bands from signed errors (follow the winner's bias); False: yhat +- |error|
     stat_max_len: int | None = None  # statistical models see at most this many recent points (None: 10 seasons)
     min_history: int = 26
+    # panels with more series than stat_sample: the winner is chosen per segment (tertiles of the series'
+    # relative noise); a segment keeps LightGBM unless a statistical candidate beats it by stat_margin (MASE),
+    # and statistical models are forecast only for the series of the segments that chose them
+    segments: int = 3
+    stat_margin: float = 0.02
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> DemandConfig:
@@ -115,7 +130,7 @@ def _flag_scale(history: pd.DataFrame, season: int, recent: int | None = None) -
     if recent:
         history = history.sort_values(["unique_id", "ds"]).groupby("unique_id").tail(recent + season)
     s = seasonal_scale(history, season)
-    mean = history.groupby("unique_id")["y"].apply(lambda x: float(np.abs(x).mean()))
+    mean = history["y"].abs().groupby(history["unique_id"]).mean().astype(float)
     s = s.reindex(mean.index)
     return s.where(s > 0, 0.1 * mean).fillna(0.1 * mean)
 
@@ -131,7 +146,8 @@ class DemandForecaster:
         self.categories: dict[str, list[str]] = {}
         self.train_ids: list[str] = []
         self.train_end: pd.Timestamp | None = None
-        self.quantiles: dict[int, list[float]] = {}
+        self.quantiles: dict[int, list[float]] = {}  # half-widths per step (upper - lower) / 2
+        self.bounds: dict[int, tuple[list[float], list[float]]] = {}  # (lower, upper) offsets per step
         self.calibration_points = 0
         self.calibration_windows = 0
         self.feature_importance: pd.Series | None = None
@@ -143,6 +159,20 @@ class DemandForecaster:
         self.selection: pd.DataFrame = pd.DataFrame()
         self.fit_report: dict[str, list] = {}
         self.cv: pd.DataFrame | None = None
+        self.timings: dict[str, float] = {}
+        self.routes: dict[int, str] = {}  # segment -> candidate (winner == "segments")
+        self.route_members: dict[int, list[str]] = {}
+        self.segment_edges: list[float] = []
+
+    @contextmanager
+    def _phase(self, name: str):
+        """Wall-clock seconds per phase of fit/predict (``timings``; printed by benchmarks/bench_forecast.py)."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+            logging.getLogger(__name__).info("phase %s: %.2fs", name, self.timings[name])
 
     # ---- building blocks -------------------------------------------------------------------
     @property
@@ -255,7 +285,7 @@ class DemandForecaster:
         cv = None
         if "lgbm" in candidates:
             mlf = self._new_mlf(self._cv_params(df, statics))
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), self._phase("fit: lgbm backtest"):
                 warnings.simplefilter("ignore")
                 cv = mlf.cross_validation(df, n_windows=windows, h=h, step_size=step, static_features=statics,
                                           refit=refit)
@@ -273,7 +303,8 @@ class DemandForecaster:
             if len(ids) > c.stat_sample:
                 rng = np.random.default_rng(c.seed)
                 sample = sorted(rng.choice(ids, c.stat_sample, replace=False))
-            scv = stat_cv(self._stat_history(ml[ml["unique_id"].isin(sample)]), stats, self.spec.freq, self.spec.season_lengths, h,
+            with self._phase("fit: statistical backtest"):
+                scv = stat_cv(self._stat_history(ml[ml["unique_id"].isin(sample)]), stats, self.spec.freq, self.spec.season_lengths, h,
                           windows, step, refit=refit)
             stats = [x for x in stats if x in scv]
             candidates = [x for x in candidates if x not in STAT_CANDIDATES or x in stats]
@@ -314,8 +345,13 @@ class DemandForecaster:
         self.selection = table
         self.winner = str(table.loc[0, "candidate"])
         self.members = str(table.loc[0, "members"]).split("+")
+        self.routes, self.route_members, self.segment_edges = {}, {}, []
+        if len(ids) > c.stat_sample and "lgbm" in set(table["candidate"]) and self.members != ["lgbm"]:
+            with self._phase("fit: segment routing"):
+                self._route(cv, scored, df[df["ds"] <= cutoffs[0]], sel_cut, cutoffs[-1])
 
         # -- conformal calibration on the winner's errors over every window ------------------
+        t_cal = time.perf_counter()
         cal = cv.dropna(subset=[self.winner]).copy()
         hist = df[["unique_id", "ds", "y"]]
         cal_scale = pd.concat([_flag_scale(hist[hist["ds"] <= cut], season, self.recent).rename("scale")
@@ -326,28 +362,86 @@ class DemandForecaster:
         age = {cut: len(cutoffs) - 1 - i for i, cut in enumerate(cutoffs)}
         cal["age"] = cal["cutoff"].map(age)
         yhat = cal[self.winner].clip(lower=0) if (df["y"] >= 0).all() else cal[self.winner]
-        cal["score"] = (cal["y"] - yhat).abs() / cal["scale"]
-        self.quantiles = step_quantiles(cal, h, LEVELS, c.conformal_halflife)
+        cal["signed"] = (cal["y"] - yhat) / cal["scale"]
+        cal["score"] = cal["signed"].abs()
+        if c.conformal_signed:
+            self.bounds = step_bounds(cal, h, LEVELS, c.conformal_halflife)
+        else:
+            q = step_quantiles(cal, h, LEVELS, c.conformal_halflife)
+            self.bounds = {lv: ([-x for x in q[lv]], list(q[lv])) for lv in q}
+        self.quantiles = {lv: [(b - a) / 2.0 for a, b in zip(*self.bounds[lv], strict=True)] for lv in self.bounds}
         self.calibration_points = int(len(cal))
         # the winner's backtest predictions calibrate the hierarchy levels (models.hierarchy)
         self.cv = cv[["unique_id", "ds", "cutoff", "y", self.winner]].dropna().reset_index(drop=True)
+        self.timings["fit: selection + conformal"] = time.perf_counter() - t_cal
 
         # -- final fit of the LightGBM member on the full history -----------------------------
         self.mlf = None
         if "lgbm" in self.members:
-            self.mlf = self._new_mlf()
-            X, y = self.mlf.preprocess(df, static_features=statics, return_X_y=True)
-            self.lgbm_params = self._lgbm_params(len(X))
-            self.lgbm_params["monotone_constraints"] = self._monotone(list(X.columns))
-            self.mlf.models["lgbm"].set_params(**self.lgbm_params)
-            self.mlf.fit_models(X, y)
-            booster = self.mlf.models_["lgbm"].booster_
-            self.feature_importance = pd.Series(booster.feature_importance("gain"),
-                                                index=booster.feature_name()).sort_values(ascending=False)
+            with self._phase("fit: final lgbm fit"):
+                self.mlf = self._new_mlf()
+                X, y = self.mlf.preprocess(df, static_features=statics, return_X_y=True)
+                self.lgbm_params = self._lgbm_params(len(X))
+                self.lgbm_params["monotone_constraints"] = self._monotone(list(X.columns))
+                self.mlf.models["lgbm"].set_params(**self.lgbm_params)
+                self.mlf.fit_models(X, y)
+                booster = self.mlf.models_["lgbm"].booster_
+                self.feature_importance = pd.Series(booster.feature_importance("gain"),
+                                                    index=booster.feature_name()).sort_values(ascending=False)
         self.train_ids = sorted(df["unique_id"].unique())
         self.train_end = df["ds"].max()
         self.fit_report = rep
         return self
+
+    def _segment_of(self, hist: pd.DataFrame) -> pd.Series:
+        """Segment per series: the tertile (``segments`` quantiles) of its relative noise, the seasonal-naive
+        MAE over the mean absolute level (smooth series are where the statistical models can win)."""
+        h = hist[["unique_id", "ds", "y"]]
+        scale = _flag_scale(h, self.spec.season)
+        level = h.assign(a=h["y"].abs()).groupby("unique_id")["a"].mean()
+        rel = (scale / level.replace(0.0, np.nan)).reindex(scale.index).fillna(np.inf)
+        if not self.segment_edges:
+            qs = np.linspace(0, 1, self.config.segments + 1)[1:-1]
+            self.segment_edges = [float(x) for x in np.quantile(rel[np.isfinite(rel)], qs)]
+        return pd.Series(np.searchsorted(self.segment_edges, rel.to_numpy(), side="right"), index=rel.index)
+
+    def _route(self, cv: pd.DataFrame, scored: pd.DataFrame, hist: pd.DataFrame, sel_cut, hold_cut) -> None:
+        """Per-segment winners on the sampled series (cost-aware: LightGBM, already fitted for every series,
+        stays unless a statistical candidate beats it by ``stat_margin``); sets winner ``segments`` when
+        the segments do not all agree with the panel winner."""
+        seg = self._segment_of(hist)
+        members = dict(zip(self.selection["candidate"], self.selection["members"], strict=True))
+        routes, detail = {}, []
+        for k in range(self.config.segments):
+            part = scored[scored["unique_id"].map(seg) == k]
+            if part["unique_id"].nunique() < 20:
+                routes[k] = self.winner
+                continue
+            m = {name: self._score(part, name, sel_cut, hold_cut)["mase_select"] for name in members}
+            best = min(m, key=m.get)
+            if best != "lgbm" and not m[best] < (1.0 - self.config.stat_margin) * m["lgbm"]:
+                best = "lgbm"
+            routes[k] = best
+            detail.append(f"s{k}={best}")
+        if all(r == self.winner for r in routes.values()):
+            return
+        self.routes = routes
+        self.route_members = {k: str(members[r]).split("+") for k, r in routes.items()}
+        self.members = sorted({m for ms in self.route_members.values() for m in ms})
+        row_seg = cv["unique_id"].map(seg).to_numpy()
+        out = np.full(len(cv), np.nan)
+        for k, r in routes.items():
+            out[row_seg == k] = cv[r].to_numpy()[row_seg == k]
+        cv["segments"] = out
+        scored["segments"] = cv.loc[scored.index, "segments"]
+        row = self._score(scored, "segments", sel_cut, hold_cut)
+        row["members"] = " ".join(f"s{k}={r}" for k, r in routes.items())
+        table = pd.concat([self.selection, pd.DataFrame([row])], ignore_index=True)
+        table["chosen"] = table["candidate"] == "segments"
+        table["selection_windows"] = self.selection["selection_windows"].iloc[0]
+        table["holdout_window"] = self.selection["holdout_window"].iloc[0]
+        self.selection = table
+        self.winner = "segments"
 
     def _stat_history(self, panel: pd.DataFrame) -> pd.DataFrame:
         """The recent history the statistical models fit on (long series cost time, not accuracy)."""
@@ -411,22 +505,34 @@ class DemandForecaster:
                 X_future = None
                 if c.future_exog:
                     X_future = self._future_exog(ml, h, X_df)
-                with warnings.catch_warnings():  # unseen attribute values become NaN on purpose (reported above)
+                with warnings.catch_warnings(), self._phase("predict: lgbm"):  # unseen values -> NaN (reported)
                     warnings.simplefilter("ignore")
                     f = self.mlf.predict(h, new_df=self._frame(ml), X_df=X_future)
             stat_members = [m for m in self.members if m in STAT_CANDIDATES]
-            if stat_members:
-                s = _stat_forecast(self._stat_history(ml), h, stat_members, self.spec.freq, self.spec.season_lengths)
-                f = s if f is None else f.merge(s, on=["unique_id", "ds"], how="left")
+            seg = self._segment_of(ml) if self.routes else None
+            for sm in stat_members:  # only the series whose segment chose the model
+                need = ml if seg is None else ml[ml["unique_id"].map(seg).isin(
+                    [k for k, ms in self.route_members.items() if sm in ms])]
+                with self._phase("predict: statistical"):
+                    s = _stat_forecast(self._stat_history(need), h, sm, self.spec.freq, self.spec.season_lengths)
+                    f = s if f is None else f.merge(s, on=["unique_id", "ds"], how="outer" if seg is not None
+                                                    else "left")
             if nonneg:
                 f[self.members] = f[self.members].clip(lower=0)
-            f["yhat"] = f[self.members].mean(axis=1)
+            if seg is None:
+                f["yhat"] = f[self.members].mean(axis=1)
+            else:
+                row_seg = f["unique_id"].map(seg).to_numpy()
+                f["yhat"] = np.nan
+                for k, ms in self.route_members.items():
+                    f.loc[row_seg == k, "yhat"] = f.loc[row_seg == k, ms].mean(axis=1)
             if "lgbm" in f:
                 f["yhat_lgbm"] = f["lgbm"]
             parts.append(f)
         fallback_used: dict[str, str] = {}
         if not fb.empty:
-            f, fallback_used = fallback_forecast(fb, h, self.spec.freq, self.spec.season)
+            with self._phase("predict: fallback"):
+                f, fallback_used = fallback_forecast(fb, h, self.spec.freq, self.spec.season)
             parts.append(f)
         rep["fallback"] = [{"unique_id": u, "detail": f"fallback: {fallback_used.get(u, 'mean')}; reason: {r}"}
                            for u, r in sorted(reasons.items())]
@@ -443,14 +549,16 @@ class DemandForecaster:
         if h > c.horizon:
             rep["intervals_extrapolated"] = [{"detail": f"steps {c.horizon + 1}..{h} use the step-{c.horizon} "
                                                         "calibration quantile"}]
-        rep["model"] = [{"unique_id": "", "detail": f"selected {self.winner} ({'+'.join(self.members)}) on "
+        routed = f" per segment {self.routes}" if self.routes else ""
+        rep["model"] = [{"unique_id": "", "detail": f"selected {self.winner} ({'+'.join(self.members)}){routed} on "
                          f"{self.calibration_windows} rolling-origin windows"}]
         for level in LEVELS:
-            q = np.asarray(self.quantiles[level], float)
-            width = q[np.minimum(fc["step"].to_numpy(), len(q)) - 1] * fc["scale"].to_numpy()
-            lo = fc["yhat"].to_numpy() - width
+            qlo, qhi = (np.asarray(x, float) for x in self.bounds[level])
+            idx = np.minimum(fc["step"].to_numpy(), len(qlo)) - 1
+            sc = fc["scale"].to_numpy()
+            lo = fc["yhat"].to_numpy() + qlo[idx] * sc
             fc[f"yhat_lo_{level}"] = np.maximum(lo, 0.0) if nonneg else lo
-            fc[f"yhat_hi_{level}"] = fc["yhat"].to_numpy() + width
+            fc[f"yhat_hi_{level}"] = fc["yhat"].to_numpy() + qhi[idx] * sc
         num = ["yhat"] + [f"yhat_{b}_{lv}" for lv in LEVELS for b in ("lo", "hi")]
         n_nan = int(fc[num].isna().any(axis=1).sum())
         if n_nan:

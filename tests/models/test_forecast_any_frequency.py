@@ -231,3 +231,76 @@ def test_weighted_conformal_quantile_tracks_recent_windows():
     assert q[80] == [1.0, 1.0] and q[95] == [5.0, 5.0]  # 0.5**3 weight: old errors only reach the 95% tail
     flat = step_quantiles(cv, 2, (80,), halflife=1e9, pool=0)
     assert flat[80] == [5.0, 5.0]
+
+
+def test_signed_conformal_bounds_follow_the_bias():
+    from models.conformal import step_bounds, step_quantiles
+
+    # signed errors -1, 0, 1, ..., 8 (a model that under-forecasts): 80 % band = the 90 % tail on each side with
+    # the (n + 1) correction once: upper = 10th smallest of 10 = 8, lower = -(10th smallest of 1, 0, ..., -8) = -1
+    s = np.arange(-1.0, 9.0)
+    cv = pd.DataFrame({"signed": s, "score": np.abs(s), "step": 1, "age": 0})
+    lo, hi = step_bounds(cv, 1, (80,), halflife=1e9, pool=0)[80]
+    assert (lo[0], hi[0]) == (-1.0, 8.0)
+    # the absolute-score band is symmetric: ceil(11 * 0.8) = 9th smallest of |s| (0,1,1,2..8) = 7
+    assert step_quantiles(cv, 1, (80,), halflife=1e9, pool=0)[80] == [7.0]
+    # all errors positive: the band still contains the point forecast (lower offset 0)
+    cv2 = cv.assign(signed=np.arange(1.0, 11.0))
+    assert step_bounds(cv2, 1, (80,), halflife=1e9, pool=0)[80] == ([0.0], [10.0])
+
+
+def test_segments_forecast_statistical_models_only_where_chosen():
+    from models.synthetic import demand_tables
+
+    t = demand_tables(n_products=10, n_markets=8, n_weeks=150, seed=4, noise=0.05)
+    # a weak LightGBM (5 trees) loses to seasonal naive on the panel; with stat_margin=1 no segment may keep a
+    # statistical model, so every segment goes back to LightGBM and seasonal naive is never forecast
+    cfg = DemandConfig(horizon=8, n_estimators=5, candidates=["lgbm", "snaive", "ensemble"], stat_sample=70,
+                       segments=2, stat_margin=1.0)
+    model, _ = fit_table(t["demand_history"], t["products"], t["markets"], cfg)
+    assert model.winner == "segments" and model.members == ["lgbm"]
+    assert set(model.routes.values()) == {"lgbm"} and len(model.segment_edges) == 1
+    sel = model.selection
+    assert sel.loc[sel["chosen"], "candidate"].tolist() == ["segments"]
+    panel, prep = prepare_demand_panel(t["demand_history"], t["products"], t["markets"])
+    fc, rep = model.predict(panel, prep, 8)
+    assert "predict: statistical" not in model.timings
+    np.testing.assert_allclose(fc["yhat"], fc["yhat_lgbm"])
+    # stat_margin=0: segments where the statistical candidate is better keep it, and only their series get it
+    model0, _ = fit_table(t["demand_history"], t["products"], t["markets"],
+                          DemandConfig(**{**cfg.__dict__, "stat_margin": 0.0}))
+    if model0.winner == "segments":
+        fc0, _ = model0.predict(panel, prep, 8)
+        seg = model0._segment_of(panel)
+        stat_segs = [k for k, ms in model0.route_members.items() if "snaive" in ms]
+        has = fc0.groupby("unique_id")["snaive"].apply(lambda x: x.notna().all())
+        assert (has == has.index.map(seg).isin(stat_segs)).all()
+
+
+def test_mint_reconciled_levels_sum_exactly_and_total_band_is_narrower():
+    from models.synthetic import demand_tables
+
+    t = demand_tables(n_products=6, n_markets=4, n_weeks=130, seed=8)
+    markets = t["markets"].assign(region=["EU", "EU", "NA", "NA"])
+    cfg = DemandConfig(horizon=8, n_estimators=40, candidates=["lgbm", "snaive", "autoets"])
+    model, _ = fit_table(t["demand_history"], t["products"], markets, cfg)
+    panel, prep = prepare_demand_panel(t["demand_history"], t["products"], markets)
+    fc, _ = model.predict(panel, prep, 8)
+    attrs = demand_attrs(panel, markets)
+    hf = hierarchy_forecast(model, fc, panel, attrs, method="mint_shrink")
+    assert set(hf["level"]) == {"total", "powertrain", "powertrain/product_id", "region", "region/market_id",
+                                "bottom"}
+    bottom = hf[hf["level"] == "bottom"].merge(attrs.rename(columns={"unique_id": "node"}), on="node")
+    # MinTrace revises the bottom forecasts (it is not bottom-up of the base forecasts) ...
+    base = fc.set_index(["unique_id", "ds"])["yhat"].sort_index().to_numpy()
+    assert np.abs(bottom.set_index(["node", "week"])["yhat"].sort_index().to_numpy() - base).max() > 1e-6
+    # ... and every level is the exact sum of the revised bottom series
+    for cols, level in ((["powertrain"], "powertrain"), (["region"], "region"), ([], "total"),
+                        (["region", "market_id"], "region/market_id")):
+        keys = (cols + ["week"]) if cols else ["week"]
+        exp = bottom.groupby(keys)["yhat"].sum().sort_index().to_numpy()
+        got = hf[hf["level"] == level].sort_values(["node", "week"])["yhat"].to_numpy()
+        np.testing.assert_allclose(got, exp, rtol=1e-12)
+    tot = hf[hf["level"] == "total"].sort_values("week")
+    sum_width = (bottom["yhat_hi_80"] - bottom["yhat_lo_80"]).groupby(bottom["week"]).sum().to_numpy()
+    assert ((tot["yhat_hi_80"] - tot["yhat_lo_80"]).to_numpy() < 0.8 * sum_width).all()

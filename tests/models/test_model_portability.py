@@ -16,8 +16,8 @@ from core.settings import PROJECT_ROOT
 from models.emissions import forecast_emissions
 from models.stages import train_demand
 
-FAST = {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "calib_windows": 2, "calib_step": 8,
-        "baseline": "snaive"}
+FAST = {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "cv_windows": 2, "cv_step": 8,
+        "candidates": ["lgbm", "snaive"]}
 
 CLEAN_LOAD = textwrap.dedent("""
     import importlib.util, json, sys

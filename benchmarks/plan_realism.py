@@ -91,11 +91,18 @@ def main() -> None:
     ap.add_argument("--trajectory", type=float, default=None, help="target: % per year from the ledger's base year")
     ap.add_argument("--params", default="{}", help="extra ScenarioParams as JSON")
     ap.add_argument("--json", default=None, help="write the figures to this file")
+    ap.add_argument("--no-lever-tables", action="store_true",
+                    help="drop renewable_supply and heat_options (a user's data without lever tables)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from optimisation.plan import run_plan
 
     tables, inputs = demo_inputs(args.size, args.horizon)
+    if args.no_lever_tables:
+        from optimisation.inputs import PlanInputs
+
+        tables = {k: v for k, v in tables.items() if k not in ("renewable_supply", "heat_options")}
+        inputs = PlanInputs.from_tables(tables, horizon_weeks=args.horizon)
     extra = json.loads(args.params)
     if args.trajectory is not None:  # base year from the sample's emissions ledger, as the weekly job does
         from features.accounting import build_ledger

@@ -105,7 +105,7 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
         "cost_levers_eur": float(lv @ L["price_eur_per_mwh"].to_numpy(float)) if len(L) else 0.0,
         "cost_carbon_eur": float(cp * gross["total"]),
         "cost_unmet_penalty_eur": float(uv @ u["penalty_eur"].to_numpy()),
-        "cost_slack_penalty_eur": float(p.co2_slack_penalty_eur_per_t * s_co2
+        "cost_slack_penalty_eur": float(s_q @ model.periods["excess_price_eur_per_t"].to_numpy(float)
                                         + p.output_slack_penalty_eur_per_unit * s_out),
         "co2e_total_t": total, "co2e_scope1_t": scope1, "co2e_scope2_market_t": scope2m,
         "co2e_scope2_location_t": scope2l, "co2e_scope3_transport_t": scope3,
@@ -115,6 +115,10 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     })
     k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_levers_eur"]
                                 + k["cost_carbon_eur"] + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    k["objective_ex_penalty_eur"] = float(k["objective_eur"] - k["cost_slack_penalty_eur"]) \
+        if k["objective_eur"] is not None else None
+    k["co2_excess_price_eur_per_t"] = float(model.periods["excess_price_eur_per_t"].max())
+    k["co2_excess_price_basis"] = str(model.periods["excess_price_basis"].iloc[0])
     if len(L):
         k["lever_mwh_by_lever"] = {str(a): float(b) for a, b in pd.Series(lv).groupby(L["lever"].to_numpy()).sum(
             ).items()}

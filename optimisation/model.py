@@ -525,6 +525,64 @@ def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFram
     return r
 
 
+#: the derived budget-excess price sits this far below the cheapest lost-sale abatement cost
+EXCESS_PRICE_MARGIN = 0.9
+#: excess price when no sale can be given up to abate (every profitable route is CO2-free on the boundary)
+EXCESS_PRICE_FALLBACK = 10_000.0
+
+
+def lost_sale_abatement(x: pd.DataFrame, f: pd.DataFrame, u: pd.DataFrame, cp: float) -> pd.DataFrame:
+    """Per demand cell (product, market, period q): the CO2 price in EUR/t below which every plant that can
+    serve the cell at a profit still prefers serving it to giving the sale up.
+
+    A route r = (plant, lane) serves the cell at objective cost c_r = (production + carbon price x CO2e)
+    + (freight + carbon price x CO2e) per unit and counts e_r = b_p (e_x + e_f) t CO2e per unit in the
+    budget. Dropping the sale saves c_r, loses the unmet-demand penalty pi and abates e_r, so at a budget
+    price P the route stays worth serving while pi - c_r >= P e_r. Per plant the best lane counts (a slow,
+    dear lane next to a good one is no reason to drop a sale); over plants the smallest value counts,
+    because the cleaner plants' capacity may be taken and the marginal unit of a cell then comes from its
+    dirtiest profitable plant. +inf where that plant counts no CO2 in the budget; cells with no
+    profitable route are left out (lost without a budget too). Means over the period's weeks."""
+    cols = ["product_id", "market_id", "q", "threshold_eur_per_t", "plant_id"]
+    if x.empty or f.empty or u.empty:
+        return pd.DataFrame(columns=cols)
+    xa = (x.assign(c=x["cost_eur"] + cp * x["e_budget"], e=x["b"] * x["e_budget"])
+          .groupby(["plant_id", "product_id", "q"], sort=False)[["c", "e"]].mean().reset_index())
+    fa = (f.assign(c=f["cost_eur"] + cp * f["e_budget"], e=f["b"] * f["e_budget"])
+          .groupby(["lane_id", "plant_id", "market_id", "product_id", "q"], sort=False)[["c", "e"]].mean()
+          .reset_index())
+    ua = (u[u["demand"] > 0].groupby(["product_id", "market_id", "q"], sort=False)["penalty_eur"].mean()
+          .reset_index())
+    r = fa.merge(xa, on=["plant_id", "product_id", "q"], suffixes=("_f", "_x")).merge(
+        ua, on=["product_id", "market_id", "q"])
+    margin = r["penalty_eur"] - r["c_x"] - r["c_f"]
+    e = r["e_x"] + r["e_f"]
+    r = r.assign(threshold_eur_per_t=np.where(e > 1e-12, margin / np.maximum(e, 1e-12), np.inf))[margin > 0]
+    best = r.groupby(["product_id", "market_id", "q", "plant_id"], sort=False)["threshold_eur_per_t"].max()
+    best = best.reset_index().sort_values("threshold_eur_per_t", kind="stable")
+    return best.drop_duplicates(["product_id", "market_id", "q"]).reset_index(drop=True)[cols]
+
+
+def excess_prices(x: pd.DataFrame, f: pd.DataFrame, u: pd.DataFrame, per: pd.DataFrame,
+                  cp: float) -> tuple[np.ndarray, list[str]]:
+    """Default budget-excess price (docs/OPTIMISATION.md, "Budget-excess price"): EXCESS_PRICE_MARGIN x the
+    cheapest lost-sale abatement cost over the horizon (``lost_sale_abatement``), so that a target out of
+    reach of the levers and shifts is reported as excess tonnes, not met by selling fewer cars. One price for
+    every period: different prices would pay the plan to move output (through stock) into the period whose
+    excess is cheaper. Returns (price per period, basis text per period)."""
+    th = lost_sale_abatement(x, f, u, cp)
+    th = th[np.isfinite(th["threshold_eur_per_t"]) & (th["threshold_eur_per_t"] > 0)]
+    if len(th):
+        low = th.loc[th["threshold_eur_per_t"].idxmin()]
+        price = EXCESS_PRICE_MARGIN * float(low["threshold_eur_per_t"])
+        basis = (f"{EXCESS_PRICE_MARGIN:.0%} of the cheapest lost-sale abatement cost, "
+                 f"{float(low['threshold_eur_per_t']):,.1f} EUR/t ({low['product_id']} from {low['plant_id']} to "
+                 f"{low['market_id']})")
+    else:
+        price, basis = EXCESS_PRICE_FALLBACK, "fallback: no sale can be given up to abate"
+    return np.full(len(per), price), [basis] * len(per)
+
+
 def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     """Build the LP for one scenario (see docs/OPTIMISATION.md for the formulation): the column blocks
     first, then one ``define_*`` per constraint family (optimisation.constraints.FAMILIES)."""
@@ -569,7 +627,13 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     per = per_t.groupby("period", sort=False).agg(weeks=("t", "count"), year=("year", "first")).reset_index()
     per["fixed_tco2e"] = (counted["fixed_tco2e"] * counted["b"]).groupby(counted["q"]).sum().reindex(
         per["period"]).fillna(0.0).to_numpy()
-    per["s_co2_col"] = cols.add("s_co2", len(per), params.co2_slack_penalty_eur_per_t,
+    u_q = per_t["period"].to_numpy()[u["t"].to_numpy()]
+    if params.co2_slack_penalty_eur_per_t is not None:  # user-set: one price for every period
+        per["excess_price_eur_per_t"] = float(params.co2_slack_penalty_eur_per_t)
+        per["excess_price_basis"] = "set"
+    else:
+        per["excess_price_eur_per_t"], per["excess_price_basis"] = excess_prices(x, f, u.assign(q=u_q), per, cp)
+    per["s_co2_col"] = cols.add("s_co2", len(per), per["excess_price_eur_per_t"].to_numpy(float),
                                 prefix="s_co2" if len(per) == 1 else None)
     s_co2_col = int(per["s_co2_col"].iloc[0])
     s_out_col = None

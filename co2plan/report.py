@@ -109,6 +109,15 @@ def _fig_utilisation(ax, d: ReportData):
     ax.legend(fontsize=7)
 
 
+def frontier_basis(d: ReportData) -> tuple[str, float | None]:
+    """(frontier column, chosen plan's y) on one cost basis: the objective without the budget-excess and
+    output-shortfall penalties (older frontier tables without the column: the objective for both)."""
+    ycol = "cost_ex_penalty_eur" if "cost_ex_penalty_eur" in d.frontier else "objective_eur"
+    if not d.chosen:
+        return ycol, None
+    return ycol, float(d.chosen.get(ycol, d.chosen["objective_eur"]))
+
+
 def _fig_frontier(ax, d: ReportData):
     df = d.frontier
     if df.empty:
@@ -116,16 +125,12 @@ def _fig_frontier(ax, d: ReportData):
         ax.set_axis_off()
         return
     df = df.sort_values("co2_t")
-    # one cost basis for the curve and the chosen plan: the objective without the budget-excess and
-    # output-shortfall penalties (older frontier tables without the column: the objective)
-    ycol = "cost_ex_penalty_eur" if "cost_ex_penalty_eur" in df else "objective_eur"
+    ycol, chosen_y = frontier_basis(d)
     ax.plot(df["co2_t"], df[ycol] / 1e6, marker="o", color="#e6ab02", label="frontier")
     for co2, y, mac in zip(df["co2_t"], df[ycol], df["co2_mac_eur_per_t"], strict=True):
         ax.annotate(f"{mac:,.0f}", (co2, y / 1e6), fontsize=7, textcoords="offset points", xytext=(4, 4))
-    if d.chosen:
-        key = "cost_ex_penalty_eur" if ycol == "cost_ex_penalty_eur" else "objective_eur"
-        ax.scatter([d.chosen["co2_t"]], [d.chosen.get(key, d.chosen["objective_eur"]) / 1e6], color="red",
-                   zorder=5, s=60, label="chosen plan")
+    if chosen_y is not None:
+        ax.scatter([d.chosen["co2_t"]], [chosen_y / 1e6], color="red", zorder=5, s=60, label="chosen plan")
     mac, budget = d.kpis.get("co2_mac_eur_per_t"), d.kpis.get("co2_budget_t")
     has_budget = isinstance(budget, (int, float)) and budget == budget  # not None, not NaN
     ax.set_title(f"Cost / CO2 frontier (plan's shadow price {mac:,.1f} EUR/t)" if has_budget and mac is not None

@@ -115,6 +115,21 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     })
     k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_levers_eur"]
                                 + k["cost_carbon_eur"] + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    if model.s_net_col is not None:  # net target: removals are a separate quantity, scope 1-3 stay as they are
+        R = model.removals
+        rv = np.maximum(v[R["col"].to_numpy(int)], 0.0) if len(R) else np.zeros(0)
+        s_net = float(max(v[model.s_net_col], 0.0))
+        k["removals_t"] = float(rv.sum())
+        k["cost_removals_eur"] = float(rv @ R["price_eur_per_t"].to_numpy(float)) if len(R) else 0.0
+        k["co2e_net_t"] = total - k["removals_t"]
+        k["net_target_t"] = float(p.net_target_t)
+        k["net_target_shortfall_t"] = s_net
+        net_pen = s_net * float(model.periods["excess_price_eur_per_t"].max())
+        k["cost_slack_penalty_eur"] += net_pen
+        k["cost_total_eur"] += k["cost_removals_eur"] + net_pen
+        fam = model.families.get("net_target")
+        pi = model.constraints[fam.first].pi if fam is not None else None
+        k["net_target_price_eur_per_t"] = float(-pi) if pi is not None else 0.0
     k["objective_ex_penalty_eur"] = float(k["objective_eur"] - k["cost_slack_penalty_eur"]) \
         if k["objective_eur"] is not None else None
     k["co2_excess_price_eur_per_t"] = float(model.periods["excess_price_eur_per_t"].max())

@@ -83,6 +83,8 @@ class PlanModel:
     boundary: str = "full"
     shifts: pd.DataFrame | None = None  # shift columns (plant_id, t, shifts_max, col)
     mip: dict | None = None  # MILP run: gap, bound, LP duals conditional on the shift pattern
+    removals: pd.DataFrame | None = None  # net target: removal offers bought (offer_id, kind, year, col, ...)
+    s_net_col: int | None = None  # net target shortfall column
 
     def budget_by_period(self, budget) -> np.ndarray | None:
         """Per-period budgets: None, a total over the horizon (split by weeks) or a dict period -> t."""
@@ -525,6 +527,23 @@ def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFram
     return r
 
 
+#: removal kinds that count against the net target (avoidance offsets do not neutralise emissions)
+NET_TARGET_KINDS = ("removal",)
+
+
+def _removals(inputs: PlanInputs, weeks: pd.DatetimeIndex) -> pd.DataFrame:
+    """Removal offers usable against the net target: one column per offer, available t scaled by the offer
+    year's weeks inside the horizon / 52."""
+    cols = ["offer_id", "kind", "year", "price_eur_per_t", "avail_t"]
+    r = inputs.removal_offers
+    if r is None or r.empty:
+        return pd.DataFrame(columns=cols)
+    r = r[r["kind"].isin(NET_TARGET_KINDS)].copy()
+    n_weeks = pd.Series(weeks.year).value_counts()
+    r["avail_t"] = r["available_t"].astype(float) * r["year"].map(n_weeks).fillna(0).to_numpy(float) / 52.0
+    return r[r["avail_t"] > 0].reset_index(drop=True)[cols]
+
+
 #: the derived budget-excess price sits this far below the cheapest lost-sale abatement cost
 EXCESS_PRICE_MARGIN = 0.9
 #: excess price when no sale can be given up to abate (every profitable route is CO2-free on the boundary)
@@ -691,10 +710,19 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     levers["col"] = cols.add("lever", len(levers), (levers["price_eur_per_mwh"] + cp * levers["d_budget"]).to_numpy(
         float))
 
+    # --- carbon removals: only in the net_target row, never in the scope 1-3 figures (docs: "Net target")
+    removals, s_net_col = None, None
+    if params.net_target_t is not None:
+        removals = _removals(inputs, weeks)
+        removals["col"] = cols.add("removal", len(removals), removals["price_eur_per_t"].to_numpy(float), 0.0,
+                                   removals["avail_t"].to_numpy(float))
+        s_net_col = int(cols.add("s_net", 1, float(per["excess_price_eur_per_t"].max()), prefix="s_net")[0])
+
     b = Build(inputs=inputs, params=params, weeks=weeks, cap=cap, x=x, f=f, u=u, dem=dem, coef=coef, fixed=fixed,
               cols=cols, rows=_Rows(), co2_fixed_t=co2_fixed, target=target, s_co2_col=s_co2_col,
               s_out_col=s_out_col, rules=rules, tail=tail, i0=i0, periods=per, levers=levers,
               lever_availability=lever_avail, shifts=sh)
+    b.extra["removals"], b.extra["s_net_col"] = removals, s_net_col
     for define in FAMILIES:
         define(b)
 
@@ -736,7 +764,8 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
                    current_plan=current, matrix=matrix, families=fam, constraints=constraints, rules=rules,
                    tail=tail, i0=i0, cols=cols, periods=per,
                    budget_rows=constraints[co2_fam.first:co2_fam.first + co2_fam.n], levers=levers,
-                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary, shifts=sh)
+                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary, shifts=sh,
+                   removals=removals, s_net_col=s_net_col)
     pm.periods["budget_t"] = np.nan
     if b.extra.get("budget") is not None:
         pm.periods["budget_t"] = b.extra["budget"]

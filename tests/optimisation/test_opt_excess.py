@@ -13,6 +13,7 @@ Hand instance (conftest "tiny", demand 150, capacity 100 at A and B, price 500 E
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from co2plan.pipeline import _shadow_price_text
@@ -148,3 +149,27 @@ def test_demo_without_lever_tables_default_trajectory_does_not_cut_sales(demo_wi
                             "base_year_co2e_t": base, "co2_slack_penalty_eur_per_t": 10_000}).kpis
     assert old["unmet_units"] + old.get("tail_unmet_units", 0.0) > k["unmet_units"] + k.get("tail_unmet_units", 0.0)
 
+
+
+def test_net_target_buys_removals_without_lowering_scopes(make):
+    """net_target_t = 150 t on the tiny instance (demand 100: A 100 units = 202 t without targets). Removals at
+    5 EUR/t, 30 t available in the horizon (1,560 t a year x 1/52), then the A -> B shift at 20 / 1.5 = 13.33 EUR/t
+    closes the other 22 t: 14.67 units move to B; scope 1-3 show 180 t, the net figure 150 t; the net row's
+    price is the shift's 13.33 EUR/t. Avoidance offsets (1 EUR/t) do not count against the net target."""
+    import dataclasses
+
+    offers = pd.DataFrame({"offer_id": ["RM", "OF"], "kind": ["removal", "avoidance_offset"], "year": [2026, 2026],
+                           "price_eur_per_t": [5.0, 1.0], "available_t": [30.0 * 52, 1e6], "source": "test"})
+    inputs = dataclasses.replace(make(), removal_offers=offers)
+    k = run_plan(inputs, {"horizon_weeks": 1, "net_target_t": 150.0}).kpis
+    assert k["removals_t"] == pytest.approx(30.0, rel=1e-9)
+    assert k["cost_removals_eur"] == pytest.approx(150.0, rel=1e-9)
+    assert k["co2e_total_t"] == pytest.approx(180.0, rel=1e-9)  # reported scopes: no removal in them
+    assert k["co2e_scope1_t"] + k["co2e_scope2_market_t"] + k["co2e_scope3_transport_t"] == pytest.approx(180.0)
+    assert k["co2e_net_t"] == pytest.approx(150.0, rel=1e-9)
+    assert k["net_target_shortfall_t"] == pytest.approx(0.0, abs=1e-6)
+    assert k["net_target_price_eur_per_t"] == pytest.approx(20.0 / 1.5, rel=1e-6)
+    assert k["objective_eur"] == pytest.approx(110 * 100 + 22 / 1.5 * 20 + 150.0, rel=1e-9)
+    # no net target: no removal column, no removals bought
+    k0 = run_plan(inputs, {"horizon_weeks": 1}).kpis
+    assert "removals_t" not in k0 and k0["co2e_total_t"] == pytest.approx(202.0)

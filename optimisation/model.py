@@ -590,7 +590,8 @@ def excess_prices(x: pd.DataFrame, f: pd.DataFrame, u: pd.DataFrame, per: pd.Dat
     every period: different prices would pay the plan to move output (through stock) into the period whose
     excess is cheaper. Returns (price per period, basis text per period)."""
     th = lost_sale_abatement(x, f, u, cp)
-    th = th[np.isfinite(th["threshold_eur_per_t"]) & (th["threshold_eur_per_t"] > 0)]
+    val = pd.to_numeric(th["threshold_eur_per_t"], errors="coerce").to_numpy(float)
+    th = th[np.isfinite(val) & (val > 0)]
     if len(th):
         low = th.loc[th["threshold_eur_per_t"].idxmin()]
         price = EXCESS_PRICE_MARGIN * float(low["threshold_eur_per_t"])
@@ -646,7 +647,7 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     per = per_t.groupby("period", sort=False).agg(weeks=("t", "count"), year=("year", "first")).reset_index()
     per["fixed_tco2e"] = (counted["fixed_tco2e"] * counted["b"]).groupby(counted["q"]).sum().reindex(
         per["period"]).fillna(0.0).to_numpy()
-    u_q = per_t["period"].to_numpy()[u["t"].to_numpy()]
+    u_q = per_t["period"].to_numpy()[u["t"].to_numpy(int)]
     if params.co2_slack_penalty_eur_per_t is not None:  # user-set: one price for every period
         per["excess_price_eur_per_t"] = float(params.co2_slack_penalty_eur_per_t)
         per["excess_price_basis"] = "set"

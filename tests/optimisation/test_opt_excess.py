@@ -173,3 +173,14 @@ def test_net_target_buys_removals_without_lowering_scopes(make):
     # no net target: no removal column, no removals bought
     k0 = run_plan(inputs, {"horizon_weeks": 1}).kpis
     assert "removals_t" not in k0 and k0["co2e_total_t"] == pytest.approx(202.0)
+
+
+@pytest.mark.parametrize("kw, params, price, basis", [
+    ({"demand": 0.0}, {}, 10_000.0, "fallback"),  # no demand: no sale to give up
+    ({}, {"unmet_penalty_eur_per_unit": 50.0}, 10_000.0, "fallback"),  # no route is profitable (110 > 50)
+    ({}, {"co2_slack_penalty_eur_per_t": 7.0}, 7.0, "set"),
+])
+def test_excess_price_fallback_and_user_value(make, kw, params, price, basis):
+    m = build_model(make(**kw), ScenarioParams(horizon_weeks=1, **params))
+    assert m.periods["excess_price_eur_per_t"].tolist() == [price]
+    assert m.periods["excess_price_basis"].iloc[0].startswith(basis)

@@ -73,7 +73,9 @@ def report(name: str, o, tables, hist_weeks: int = 13) -> dict:
         "pipeline_discarded_units": discarded(o.model), "solve_seconds": k.get("solve_seconds"),
         "build_seconds": k.get("build_seconds"), "n_variables": k.get("n_variables"),
         "objective_eur": k.get("objective_eur"), "cost_to_stay_on_track_eur": k.get("cost_to_stay_on_track_eur"),
-        "on_track": k.get("on_track"), "co2e_outside_boundary_t": k.get("co2e_outside_boundary_t"),
+        "on_track": k.get("on_track"), "off_track_t": k.get("off_track_t"),
+        "co2_excess_price_eur_per_t": k.get("co2_excess_price_eur_per_t"), "abatement_cost_eur": k.get("abatement_cost_eur"),
+        "unmet_units_no_target": k.get("unmet_units_no_target"), "co2_baseline_t": k.get("co2_baseline_t"), "co2e_outside_boundary_t": k.get("co2e_outside_boundary_t"),
         "shift_weeks": k.get("shift_weeks"), "mip_gap_pct": k.get("mip_gap_pct"), "mip_bound_eur": k.get("mip_bound_eur"),
         "min_util_shortfall_units": k.get("min_util_shortfall_units"), "tail_unmet_units": k.get("tail_unmet_units"),
         "plant_weeks_below_min_utilisation": below, "pairs_with_zero_and_nonzero_weeks": zero_weeks,
@@ -91,11 +93,18 @@ def main() -> None:
     ap.add_argument("--trajectory", type=float, default=None, help="target: % per year from the ledger's base year")
     ap.add_argument("--params", default="{}", help="extra ScenarioParams as JSON")
     ap.add_argument("--json", default=None, help="write the figures to this file")
+    ap.add_argument("--no-lever-tables", action="store_true",
+                    help="drop renewable_supply and heat_options (a user's data without lever tables)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from optimisation.plan import run_plan
 
     tables, inputs = demo_inputs(args.size, args.horizon)
+    if args.no_lever_tables:
+        from optimisation.inputs import PlanInputs
+
+        tables = {k: v for k, v in tables.items() if k not in ("renewable_supply", "heat_options")}
+        inputs = PlanInputs.from_tables(tables, horizon_weeks=args.horizon)
     extra = json.loads(args.params)
     if args.trajectory is not None:  # base year from the sample's emissions ledger, as the weekly job does
         from features.accounting import build_ledger

@@ -266,7 +266,8 @@ HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur"
             "pipeline_units", "unmet_units", "co2_budget_excess_t",
             "service_level", "solve_seconds", "n_variables",
             # issue 13: what sets the CO2 price, the target trajectory, the boundary
-            "co2_price_setter", "on_track", "off_track_t", "cost_to_stay_on_track_eur", "co2e_outside_boundary_t")
+            "co2_price_setter", "on_track", "off_track_t", "cost_to_stay_on_track_eur", "co2e_outside_boundary_t",
+            "co2_excess_price_eur_per_t", "abatement_cost_eur")
 
 
 def _headline_kpis(kpis: dict) -> dict:
@@ -490,11 +491,17 @@ def _shadow_price_text(k: dict) -> str:
     if k.get("co2_budget_t") is None:
         return "n/a (no CO2 budget)"
     text = f"{k.get('co2_mac_eur_per_t', 0.0):,.2f} EUR/t"
-    if k.get("co2_price_setter"):
-        text += f" ({k['co2_price_setter']})"
-    if (k.get("co2_budget_excess_t") or 0.0) > 1e-6:
-        text += (f" — the budget is missed by {k['co2_budget_excess_t']:,.1f} t, so this is the budget-excess "
-                 "penalty, not an abatement cost")
+    setter = k.get("co2_price_setter") or ""
+    if (k.get("co2_budget_excess_t") or 0.0) > 1e-6:  # said once: the setter's own text says it for "slack"
+        text += (f" — off track by {k['co2_budget_excess_t']:,.1f} t: this is the budget-excess price, not an "
+                 "abatement cost")
+        cost = k.get("cost_to_stay_on_track_eur")
+        if isinstance(cost, (int, float)):
+            text += f"; cost to stay on track at least {cost:,.0f} EUR"
+        if setter and "budget-excess" not in setter:
+            text += f" ({setter})"
+    elif setter:
+        text += f" ({setter})"
     return text
 
 
@@ -520,7 +527,7 @@ def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None
         f"  CO2e over the horizon: {f('co2e_total_t')} t (scope 1 {f('co2e_scope1_t')}, scope 2 market "
         f"{f('co2e_scope2_market_t')}, scope 3 transport {f('co2e_scope3_transport_t')}); "
         + (f"budget {f('co2_budget_t')} t" if k.get("co2_budget_t") is not None else "no CO2 budget"),
-        "  CO2 shadow price (marginal abatement cost): " + _shadow_price_text(k),
+        "  CO2 shadow price: " + _shadow_price_text(k),
         f"  {k.get('diagnosis', '')}",
     ]
     if val:

@@ -109,6 +109,15 @@ def _fig_utilisation(ax, d: ReportData):
     ax.legend(fontsize=7)
 
 
+def frontier_basis(d: ReportData) -> tuple[str, float | None]:
+    """(frontier column, chosen plan's y) on one cost basis: the objective without the budget-excess and
+    output-shortfall penalties (older frontier tables without the column: the objective for both)."""
+    ycol = "cost_ex_penalty_eur" if "cost_ex_penalty_eur" in d.frontier else "objective_eur"
+    if not d.chosen:
+        return ycol, None
+    return ycol, float(d.chosen.get(ycol, d.chosen["objective_eur"]))
+
+
 def _fig_frontier(ax, d: ReportData):
     df = d.frontier
     if df.empty:
@@ -116,19 +125,18 @@ def _fig_frontier(ax, d: ReportData):
         ax.set_axis_off()
         return
     df = df.sort_values("co2_t")
-    ax.plot(df["co2_t"], df["objective_eur"] / 1e6, marker="o", color="#e6ab02", label="frontier")
-    for row in df.itertuples(index=False):
-        ax.annotate(f"{row.co2_mac_eur_per_t:,.0f}", (row.co2_t, row.objective_eur / 1e6), fontsize=7,
-                    textcoords="offset points", xytext=(4, 4))
-    if d.chosen:
-        ax.scatter([d.chosen["co2_t"]], [d.chosen["objective_eur"] / 1e6], color="red", zorder=5, s=60,
-                   label="chosen plan")
+    ycol, chosen_y = frontier_basis(d)
+    ax.plot(df["co2_t"], df[ycol] / 1e6, marker="o", color="#e6ab02", label="frontier")
+    for co2, y, mac in zip(df["co2_t"], df[ycol], df["co2_mac_eur_per_t"], strict=True):
+        ax.annotate(f"{mac:,.0f}", (co2, y / 1e6), fontsize=7, textcoords="offset points", xytext=(4, 4))
+    if chosen_y is not None:
+        ax.scatter([d.chosen["co2_t"]], [chosen_y / 1e6], color="red", zorder=5, s=60, label="chosen plan")
     mac, budget = d.kpis.get("co2_mac_eur_per_t"), d.kpis.get("co2_budget_t")
     has_budget = isinstance(budget, (int, float)) and budget == budget  # not None, not NaN
     ax.set_title(f"Cost / CO2 frontier (plan's shadow price {mac:,.1f} EUR/t)" if has_budget and mac is not None
                  else "Cost / CO2 frontier (plan has no CO2 budget)")
     ax.set_xlabel("t CO2e over horizon")
-    ax.set_ylabel("cost incl. unmet-demand penalty (M EUR)")
+    ax.set_ylabel("cost incl. unmet-demand penalty, excl. CO2-excess penalty (M EUR)")
     ax.text(0.02, 0.02, "labels: CO2 shadow price at each point (EUR/t)", transform=ax.transAxes, fontsize=7)
     ax.legend(fontsize=7)
 
@@ -159,7 +167,7 @@ KPI_SPECS: dict[str, tuple[str, str | None]] = {
     "cost_carbon_eur": ("carbon cost", _EUR),
     "co2e_total_t": ("CO2e over the horizon (scope 1 + 2 market-based + 3 transport), gross 100 %", _T),
     "co2e_total_boundary_t": ("the same on the history's boundary", _T),
-    "co2e_no_budget_t": ("CO2e of the same scenario planned without a budget, gross", _T),
+    "co2e_no_budget_t": ("CO2e of the same scenario planned without a budget, on the budget's boundary", _T),
     "co2e_scope1_t": ("scope 1, gross", _T), "co2e_scope2_market_t": ("scope 2 market-based, gross", _T),
     "co2e_scope2_location_t": ("scope 2 location-based, gross (alternative to market-based, not added)", _T),
     "co2e_scope3_transport_t": ("scope 3 transport, gross", _T), "co2_budget_t": ("CO2 budget", _T),
@@ -173,8 +181,13 @@ KPI_SPECS: dict[str, tuple[str, str | None]] = {
     "first_week": ("first planned week (Monday)", None), "last_week": ("last planned week (Monday)", None),
     "horizon_weeks": ("horizon", "{:,.0f} weeks"),
     "co2_price_setter": ("what sets the CO2 price", None), "on_track": ("on the target trajectory", None),
-    "off_track_t": ("off track by", _T), "cost_to_stay_on_track_eur": ("cost to stay on track", _EUR),
+    "off_track_t": ("off track by", _T),
+    "cost_to_stay_on_track_eur": ("cost to stay on track (a lower bound when off track)", _EUR),
     "co2e_outside_boundary_t": ("plan CO2e outside the budget's boundary", _T),
+    # issue 13 (budget-excess economics): the price of a missed tonne and what the plan spends to abate
+    "co2_excess_price_eur_per_t": ("budget-excess price (below the cheapest lost sale per t unless set)",
+                                   "{:,.2f} EUR / t CO2e"),
+    "abatement_cost_eur": ("cost of the abatement in the plan (levers and shifts, excl. penalties)", _EUR),
 }
 
 

@@ -270,8 +270,28 @@ def define_output_target(b: Build) -> None:
                   np.concatenate([x["col"], [b.s_out_col]]), np.ones(len(x) + 1))
 
 
+def define_net_target(b: Build) -> None:
+    """net_target: the budget's measure over the horizon (boundary-weighted scopes after levers, as the
+    co2_budget rows) - removals bought - s_net <= net_target_t - fixed emissions. Removals enter no other row:
+    scope 1-3 are never lowered by them."""
+    R, s_net = b.extra.get("removals"), b.extra.get("s_net_col")
+    if s_net is None or b.params.net_target_t is None:
+        return
+    x, f = b.x, b.f
+    L = b.levers if b.levers is not None else pd.DataFrame(columns=["col", "d_budget", "b"])
+    R = R if R is not None else pd.DataFrame(columns=["col"])
+    cols = [x["col"].to_numpy(), f["col"].to_numpy(), L["col"].to_numpy(), R["col"].to_numpy(), np.array([s_net])]
+    vals = [(x["b"] * x["e_budget"]).to_numpy(float), (f["b"] * f["e_budget"]).to_numpy(float),
+            (L["b"] * L["d_budget"]).to_numpy(float), -np.ones(len(R)), -np.ones(1)]
+    col = np.concatenate([c.astype(np.int64) for c in cols])
+    val = np.concatenate(vals)
+    keep = np.abs(val) > 0
+    rhs = float(b.params.net_target_t) - float(b.periods["fixed_tco2e"].sum())
+    b.rows.family("net_target", 1, "<=", rhs, np.zeros(int(keep.sum()), np.int64), col[keep], val[keep])
+
+
 #: the families in build order (row order of the model)
 FAMILIES = (define_plant_balance, define_market_balance, define_plant_capacity, define_lane_capacity,
             define_co2_budget, define_output_target, define_tail_demand, define_renewable_cover, define_heat_cover,
             define_lever_availability, define_min_utilisation, define_smoothing,
-            define_stock_limit, define_terminal_stock)
+            define_stock_limit, define_terminal_stock, define_net_target)

@@ -107,7 +107,7 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
         "cost_levers_eur": float(lv @ L["price_eur_per_mwh"].to_numpy(float)) if len(L) else 0.0,
         "cost_carbon_eur": float(cp * gross["total"]),
         "cost_unmet_penalty_eur": float(uv @ u["penalty_eur"].to_numpy()),
-        "cost_slack_penalty_eur": float(p.co2_slack_penalty_eur_per_t * s_co2
+        "cost_slack_penalty_eur": float(s_q @ model.periods["excess_price_eur_per_t"].to_numpy(float)
                                         + p.output_slack_penalty_eur_per_unit * s_out),
         "co2e_total_t": total, "co2e_scope1_t": scope1, "co2e_scope2_market_t": scope2m,
         "co2e_scope2_location_t": scope2l, "co2e_scope3_transport_t": scope3,
@@ -117,6 +117,25 @@ def compute_kpis(model: PlanModel, result: SolveResult, values: np.ndarray | Non
     })
     k["cost_total_eur"] = float(k["cost_production_eur"] + k["cost_freight_eur"] + k["cost_levers_eur"]
                                 + k["cost_carbon_eur"] + k["cost_unmet_penalty_eur"] + k["cost_slack_penalty_eur"])
+    if model.s_net_col is not None:  # net target: removals are a separate quantity, scope 1-3 stay as they are
+        R = model.removals
+        rv = np.maximum(v[R["col"].to_numpy(int)], 0.0) if len(R) else np.zeros(0)
+        s_net = float(max(v[model.s_net_col], 0.0))
+        k["removals_t"] = float(rv.sum())
+        k["cost_removals_eur"] = float(rv @ R["price_eur_per_t"].to_numpy(float)) if len(R) else 0.0
+        k["co2e_net_t"] = total - k["removals_t"]
+        k["net_target_t"] = float(p.net_target_t)
+        k["net_target_shortfall_t"] = s_net
+        net_pen = s_net * float(model.periods["excess_price_eur_per_t"].max())
+        k["cost_slack_penalty_eur"] += net_pen
+        k["cost_total_eur"] += k["cost_removals_eur"] + net_pen
+        fam = model.families.get("net_target")
+        pi = model.constraints[fam.first].pi if fam is not None else None
+        k["net_target_price_eur_per_t"] = float(-pi) if pi is not None else 0.0
+    k["objective_ex_penalty_eur"] = float(k["objective_eur"] - k["cost_slack_penalty_eur"]) \
+        if k["objective_eur"] is not None else None
+    k["co2_excess_price_eur_per_t"] = float(model.periods["excess_price_eur_per_t"].max())
+    k["co2_excess_price_basis"] = str(model.periods["excess_price_basis"].iloc[0])
     if len(L):
         k["lever_mwh_by_lever"] = {str(a): float(b) for a, b in pd.Series(lv).groupby(L["lever"].to_numpy()).sum(
             ).items()}

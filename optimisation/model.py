@@ -83,6 +83,8 @@ class PlanModel:
     boundary: str = "full"
     shifts: pd.DataFrame | None = None  # shift columns (plant_id, t, shifts_max, col)
     mip: dict | None = None  # MILP run: gap, bound, LP duals conditional on the shift pattern
+    removals: pd.DataFrame | None = None  # net target: removal offers bought (offer_id, kind, year, col, ...)
+    s_net_col: int | None = None  # net target shortfall column
 
     def budget_by_period(self, budget) -> np.ndarray | None:
         """Per-period budgets: None, a total over the horizon (split by weeks) or a dict period -> t."""
@@ -525,6 +527,82 @@ def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFram
     return r
 
 
+#: removal kinds that count against the net target (avoidance offsets do not neutralise emissions)
+NET_TARGET_KINDS = ("removal",)
+
+
+def _removals(inputs: PlanInputs, weeks: pd.DatetimeIndex) -> pd.DataFrame:
+    """Removal offers usable against the net target: one column per offer, available t scaled by the offer
+    year's weeks inside the horizon / 52."""
+    cols = ["offer_id", "kind", "year", "price_eur_per_t", "avail_t"]
+    r = inputs.removal_offers
+    if r is None or r.empty:
+        return pd.DataFrame(columns=cols)
+    r = r[r["kind"].isin(NET_TARGET_KINDS)].copy()
+    n_weeks = pd.Series(weeks.year).value_counts()
+    r["avail_t"] = r["available_t"].astype(float) * r["year"].map(n_weeks).fillna(0).to_numpy(float) / 52.0
+    return r[r["avail_t"] > 0].reset_index(drop=True)[cols]
+
+
+#: the derived budget-excess price sits this far below the cheapest lost-sale abatement cost
+EXCESS_PRICE_MARGIN = 0.9
+#: excess price when no sale can be given up to abate (every profitable route is CO2-free on the boundary)
+EXCESS_PRICE_FALLBACK = 10_000.0
+
+
+def lost_sale_abatement(x: pd.DataFrame, f: pd.DataFrame, u: pd.DataFrame, cp: float) -> pd.DataFrame:
+    """Per demand cell (product, market, period q): the CO2 price in EUR/t below which every plant that can
+    serve the cell at a profit still prefers serving it to giving the sale up.
+
+    A route r = (plant, lane) serves the cell at objective cost c_r = (production + carbon price x CO2e)
+    + (freight + carbon price x CO2e) per unit and counts e_r = b_p (e_x + e_f) t CO2e per unit in the
+    budget. Dropping the sale saves c_r, loses the unmet-demand penalty pi and abates e_r, so at a budget
+    price P the route stays worth serving while pi - c_r >= P e_r. Per plant the best lane counts (a slow,
+    dear lane next to a good one is no reason to drop a sale); over plants the smallest value counts,
+    because the cleaner plants' capacity may be taken and the marginal unit of a cell then comes from its
+    dirtiest profitable plant. +inf where that plant counts no CO2 in the budget; cells with no
+    profitable route are left out (lost without a budget too). Means over the period's weeks."""
+    cols = ["product_id", "market_id", "q", "threshold_eur_per_t", "plant_id"]
+    if x.empty or f.empty or u.empty:
+        return pd.DataFrame(columns=cols)
+    xa = (x.assign(c=x["cost_eur"] + cp * x["e_budget"], e=x["b"] * x["e_budget"])
+          .groupby(["plant_id", "product_id", "q"], sort=False)[["c", "e"]].mean().reset_index())
+    fa = (f.assign(c=f["cost_eur"] + cp * f["e_budget"], e=f["b"] * f["e_budget"])
+          .groupby(["lane_id", "plant_id", "market_id", "product_id", "q"], sort=False)[["c", "e"]].mean()
+          .reset_index())
+    ua = (u[u["demand"] > 0].groupby(["product_id", "market_id", "q"], sort=False)["penalty_eur"].mean()
+          .reset_index())
+    r = fa.merge(xa, on=["plant_id", "product_id", "q"], suffixes=("_f", "_x")).merge(
+        ua, on=["product_id", "market_id", "q"])
+    margin = r["penalty_eur"] - r["c_x"] - r["c_f"]
+    e = r["e_x"] + r["e_f"]
+    r = r.assign(threshold_eur_per_t=np.where(e > 1e-12, margin / np.maximum(e, 1e-12), np.inf))[margin > 0]
+    best = r.groupby(["product_id", "market_id", "q", "plant_id"], sort=False)["threshold_eur_per_t"].max()
+    best = best.reset_index().sort_values("threshold_eur_per_t", kind="stable")
+    return best.drop_duplicates(["product_id", "market_id", "q"]).reset_index(drop=True)[cols]
+
+
+def excess_prices(x: pd.DataFrame, f: pd.DataFrame, u: pd.DataFrame, per: pd.DataFrame,
+                  cp: float) -> tuple[np.ndarray, list[str]]:
+    """Default budget-excess price (docs/OPTIMISATION.md, "Budget-excess price"): EXCESS_PRICE_MARGIN x the
+    cheapest lost-sale abatement cost over the horizon (``lost_sale_abatement``), so that a target out of
+    reach of the levers and shifts is reported as excess tonnes, not met by selling fewer cars. One price for
+    every period: different prices would pay the plan to move output (through stock) into the period whose
+    excess is cheaper. Returns (price per period, basis text per period)."""
+    th = lost_sale_abatement(x, f, u, cp)
+    val = pd.to_numeric(th["threshold_eur_per_t"], errors="coerce").to_numpy(float)
+    th = th[np.isfinite(val) & (val > 0)]
+    if len(th):
+        low = th.loc[th["threshold_eur_per_t"].idxmin()]
+        price = EXCESS_PRICE_MARGIN * float(low["threshold_eur_per_t"])
+        basis = (f"{EXCESS_PRICE_MARGIN:.0%} of the cheapest lost-sale abatement cost, "
+                 f"{float(low['threshold_eur_per_t']):,.1f} EUR/t ({low['product_id']} from {low['plant_id']} to "
+                 f"{low['market_id']})")
+    else:
+        price, basis = EXCESS_PRICE_FALLBACK, "fallback: no sale can be given up to abate"
+    return np.full(len(per), price), [basis] * len(per)
+
+
 def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     """Build the LP for one scenario (see docs/OPTIMISATION.md for the formulation): the column blocks
     first, then one ``define_*`` per constraint family (optimisation.constraints.FAMILIES)."""
@@ -570,7 +648,13 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     per = per_t.groupby("period", sort=False).agg(weeks=("t", "count"), year=("year", "first")).reset_index()
     per["fixed_tco2e"] = (counted["fixed_tco2e"] * counted["b"]).groupby(counted["q"]).sum().reindex(
         per["period"]).fillna(0.0).to_numpy()
-    per["s_co2_col"] = cols.add("s_co2", len(per), params.co2_slack_penalty_eur_per_t,
+    u_q = per_t["period"].to_numpy()[u["t"].to_numpy(int)]
+    if params.co2_slack_penalty_eur_per_t is not None:  # user-set: one price for every period
+        per["excess_price_eur_per_t"] = float(params.co2_slack_penalty_eur_per_t)
+        per["excess_price_basis"] = "set"
+    else:
+        per["excess_price_eur_per_t"], per["excess_price_basis"] = excess_prices(x, f, u.assign(q=u_q), per, cp)
+    per["s_co2_col"] = cols.add("s_co2", len(per), per["excess_price_eur_per_t"].to_numpy(float),
                                 prefix="s_co2" if len(per) == 1 else None)
     s_co2_col = int(per["s_co2_col"].iloc[0])
     s_out_col = None
@@ -628,10 +712,19 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     levers["col"] = cols.add("lever", len(levers), (levers["price_eur_per_mwh"] + cp * levers["d_budget"]).to_numpy(
         float))
 
+    # --- carbon removals: only in the net_target row, never in the scope 1-3 figures (docs: "Net target")
+    removals, s_net_col = None, None
+    if params.net_target_t is not None:
+        removals = _removals(inputs, weeks)
+        removals["col"] = cols.add("removal", len(removals), removals["price_eur_per_t"].to_numpy(float), 0.0,
+                                   removals["avail_t"].to_numpy(float))
+        s_net_col = int(cols.add("s_net", 1, float(per["excess_price_eur_per_t"].max()), prefix="s_net")[0])
+
     b = Build(inputs=inputs, params=params, weeks=weeks, cap=cap, x=x, f=f, u=u, dem=dem, coef=coef, fixed=fixed,
               cols=cols, rows=_Rows(), co2_fixed_t=co2_fixed, target=target, s_co2_col=s_co2_col,
               s_out_col=s_out_col, rules=rules, tail=tail, i0=i0, periods=per, levers=levers,
               lever_availability=lever_avail, shifts=sh)
+    b.extra["removals"], b.extra["s_net_col"] = removals, s_net_col
     for define in FAMILIES:
         define(b)
     define_sourcing(b)  # issue 16: component sourcing (no-op without sourcing options)
@@ -674,7 +767,8 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
                    current_plan=current, matrix=matrix, families=fam, constraints=constraints, rules=rules,
                    tail=tail, i0=i0, cols=cols, periods=per,
                    budget_rows=constraints[co2_fam.first:co2_fam.first + co2_fam.n], levers=levers,
-                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary, shifts=sh)
+                   lever_availability=lever_avail, non_abating=non_abating, boundary=boundary, shifts=sh,
+                   removals=removals, s_net_col=s_net_col)
     pm.periods["budget_t"] = np.nan
     if b.extra.get("budget") is not None:
         pm.periods["budget_t"] = b.extra["budget"]

@@ -1,7 +1,10 @@
 """Epsilon-constraint sweep of the CO2 budget: the cost/output-vs-CO2 frontier and its duals.
 
 End points: the unconstrained plan (no budget) gives the highest CO2e; the plan with budget 0 (all
-abatement priced at ``co2_slack_penalty_eur_per_t``) gives the lowest CO2e reachable at that price.
+abatement priced at the budget-excess price) gives the lowest CO2e reachable at that price. By default that
+price sits below the cheapest lost sale per tonne (optimisation.model.excess_prices), so the low end is the
+lowest CO2e reachable by levers and shifts without selling fewer cars; set ``co2_slack_penalty_eur_per_t``
+high to sweep into lost sales.
 The sweep re-solves the same model between them, changing only the budget row's bound (in-process
 HiGHS keeps its model and basis; CBC re-solves the changed PuLP model).
 """
@@ -17,7 +20,8 @@ from optimisation.model import build_model
 from optimisation.scenario import ScenarioParams, as_params
 from optimisation.solve import resolve_with_budget, solve
 
-FRONTIER_COLUMNS = ["point", "co2_budget_t", "status", "objective_eur", "cost_eur", "cost_production_eur",
+FRONTIER_COLUMNS = ["point", "co2_budget_t", "status", "objective_eur", "cost_ex_penalty_eur", "cost_eur",
+                    "cost_production_eur",
                     "cost_freight_eur", "co2e_t", "output_units", "service_level", "co2_mac_eur_per_t",
                     "co2_budget_excess_t", "solve_seconds"]
 
@@ -27,7 +31,8 @@ def pareto_frontier(inputs: PlanInputs, params: ScenarioParams | dict | None = N
     """Frontier table, one row per budget, from the lowest to the highest CO2e.
 
     cost_eur = production + freight (operating cost); objective_eur also holds the carbon price and
-    penalties. The slope of objective_eur between neighbouring points lies between their duals
+    penalties; cost_ex_penalty_eur = objective_eur without the budget-excess and output-shortfall penalties
+    (the basis the report plots the chosen plan on). The slope of objective_eur between neighbouring points lies between their duals
     (co2_mac_eur_per_t), as LP duality says."""
     if n_points < 2:
         raise ValueError("pareto: n_points must be >= 2")
@@ -47,7 +52,7 @@ def pareto_frontier(inputs: PlanInputs, params: ScenarioParams | dict | None = N
         r = resolve_with_budget(model, float(budget))
         k = compute_kpis(model, r)
         rows.append({"point": i, "co2_budget_t": float(budget), "status": r.status,
-                     "objective_eur": k.get("objective_eur"),
+                     "objective_eur": k.get("objective_eur"), "cost_ex_penalty_eur": k.get("objective_ex_penalty_eur"),
                      "cost_eur": k.get("cost_production_eur", np.nan) + k.get("cost_freight_eur", np.nan),
                      "cost_production_eur": k.get("cost_production_eur"),
                      "cost_freight_eur": k.get("cost_freight_eur"), "co2e_t": k.get("co2e_total_t"),

@@ -38,18 +38,32 @@ class PlanOutcome:
 
 
 def run_plan(inputs: PlanInputs, params: ScenarioParams | dict | None = None) -> PlanOutcome:
-    """Build and solve one scenario. ``co2_reduction_pct`` first solves without a budget (the
-    baseline plan of the same scenario), then re-solves with budget = (1 - pct/100) x baseline CO2e."""
+    """Build and solve one scenario. With a CO2 target (``co2_budget_t``, ``co2_reduction_pct`` or a
+    trajectory) it first solves without a budget (the baseline plan of the same scenario: "CO2e without a
+    budget", ``co2_baseline_t``), then re-solves warm with the budget; ``co2_reduction_pct`` takes
+    budget = (1 - pct/100) x the baseline's CO2e per period."""
     params = as_params(params)
     model = build_model(inputs, params)
+    absolute = None
+    if params.co2_budget_t is not None:  # solve without the budget first: "CO2e without a budget" and its cost
+        absolute = {str(q): float(b) for q, b in zip(model.periods["period"], model.periods["budget_t"],
+                                                       strict=True)}
+        model.set_co2_budget(None)
     result = solve(model)
     baseline = base_k = None
-    targeted = params.co2_reduction_pct is not None or params.trajectory_rate_pct is not None
+    targeted = (params.co2_reduction_pct is not None or params.trajectory_rate_pct is not None
+                or absolute is not None)
+    if absolute is not None and not result.has_solution:  # no plan without the budget: solve the one asked for
+        model.set_co2_budget(absolute)
+        result = solve(model)
+        targeted = False
     if targeted and result.has_solution:
         base_k = compute_kpis(model, result)
         baseline = base_k["co2e_total_t"]
         first_seconds = result.solve_seconds
-        if params.co2_reduction_pct is not None:  # each period (1 - pct) below the no-budget plan's
+        if absolute is not None:
+            budget = absolute
+        elif params.co2_reduction_pct is not None:  # each period (1 - pct) below the no-budget plan's
             budget = {q: val * (1.0 - params.co2_reduction_pct / 100.0)
                       for q, val in base_k["co2_plan_t_by_period"].items()}
         else:
@@ -60,7 +74,12 @@ def run_plan(inputs: PlanInputs, params: ScenarioParams | dict | None = None) ->
     if baseline is not None:
         kpis["co2_baseline_t"] = baseline
         if result.has_solution and base_k.get("objective_eur") is not None:
+            # objective difference = abatement bought (levers, shifts) + excess tonnes x excess price: when the
+            # target is missed the excess part is a lower bound on closing the gap (the LP's marginal cost of
+            # abatement is non-decreasing, and it is the excess price at the plan)
             kpis["cost_to_stay_on_track_eur"] = float(kpis["objective_eur"] - base_k["objective_eur"])
+            kpis["abatement_cost_eur"] = float(kpis["objective_ex_penalty_eur"] - base_k["objective_ex_penalty_eur"])
+            kpis["cost_to_stay_on_track_is_lower_bound"] = not kpis.get("on_track", True)
             kpis["unmet_units_no_target"] = base_k["unmet_units"]
     setter = {"setter": "", "text": ""}
     if result.has_solution and model.co2_budget_t is not None:

@@ -235,7 +235,11 @@ class ScenarioParams(_Strict):
     # penalties (objective weights of soft constraints)
     unmet_penalty_eur_per_unit: float | None = Field(None, ge=0, title="Unmet demand penalty (EUR / unit)",
                                                      description="empty = the product's price_eur")
-    co2_slack_penalty_eur_per_t: float = Field(10_000.0, ge=0, title="CO2 budget excess penalty (EUR / t)")
+    co2_slack_penalty_eur_per_t: float | None = Field(
+        None, ge=0, title="CO2 budget excess penalty (EUR / t)",
+        description="empty = per period, 90 % of the cheapest lost-sale abatement cost (a target out of reach of "
+                    "the levers shows as excess tonnes, not as unsold cars); set a value above that (e.g. 10000) to "
+                    "meet the budget by selling less")
     output_slack_penalty_eur_per_unit: float = Field(50_000.0, ge=0,
                                                      title="Output target shortfall penalty (EUR / unit)")
     # solver

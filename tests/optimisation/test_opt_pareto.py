@@ -40,8 +40,10 @@ def test_frontier_matches_hand_values_and_slopes_match_duals(make, solver):
 
 def test_frontier_low_end_cuts_output_when_unmet_demand_is_cheap(make):
     # unmet demand at the product price (500 EUR/unit): cutting a unit at B abates 0.52 t for
-    # 500 - 130 = 370 EUR (711 EUR/t < the 10000 EUR/t CO2 excess price), so the low end is 0 t, 0 units
-    fr = pareto_frontier(make(plant_c=True), {"horizon_weeks": 1}, n_points=5)
+    # 500 - 130 = 370 EUR (711 EUR/t < a 10000 EUR/t CO2 excess price set by the user), so the low end is
+    # 0 t, 0 units. (The default excess price sits below the lost sale: test_opt_excess.)
+    fr = pareto_frontier(make(plant_c=True), {"horizon_weeks": 1, "co2_slack_penalty_eur_per_t": 10_000},
+                         n_points=5)
     assert fr["co2e_t"].iloc[0] == pytest.approx(0.0, abs=1e-6)
     assert fr["output_units"].tolist() == pytest.approx([0, 50.5 / 0.52, 100, 100, 100], abs=1e-4)
     assert fr["co2_mac_eur_per_t"].iloc[1] == pytest.approx(370 / 0.52, rel=1e-5)

@@ -133,22 +133,26 @@ def demo_without_levers():
 def test_demo_without_lever_tables_default_trajectory_does_not_cut_sales(demo_without_levers):
     """The issue's done-when on the demo sample with renewable_supply/heat_options removed: at the weekly
     default target (4.2 %/yr from the ledger's base year) unmet demand is not above the no-budget plan's by
-    more than 1 % of demand; the missed target is reported as excess tonnes."""
+    more than 1 % of demand. Whether the default target is within reach depends on the sample, so the same is
+    checked on a target certainly out of reach (a base year 30 % lower): the miss is reported as excess tonnes
+    priced at the excess price, and an excess price above the lost-sale cost sells fewer cars on the same data."""
     inputs, year, base = demo_without_levers
     assert inputs.renewable_supply is None or len(inputs.renewable_supply) == 0
-    k = run_plan(inputs, {"horizon_weeks": 13, "trajectory_rate_pct": 4.2, "base_year": year,
-                          "base_year_co2e_t": base}).kpis
-    assert k["status"] == "optimal"
+    for base_t in (base, 0.7 * base):
+        k = run_plan(inputs, {"horizon_weeks": 13, "trajectory_rate_pct": 4.2, "base_year": year,
+                              "base_year_co2e_t": base_t}).kpis
+        assert k["status"] == "optimal"
+        extra = k["unmet_units"] - k["unmet_units_no_target"]
+        assert extra <= 0.01 * k["demand_units"], (base_t, extra, k["demand_units"])
     assert k["co2_budget_excess_t"] > 0.01 * k["co2_budget_t"]  # out of reach without levers
-    extra = k["unmet_units"] - k["unmet_units_no_target"]
-    assert extra <= 0.01 * k["demand_units"], (extra, k["demand_units"])
     assert k["co2_mac_eur_per_t"] == pytest.approx(k["co2_excess_price_eur_per_t"], rel=1e-6)
     assert k["cost_to_stay_on_track_is_lower_bound"] is True
-    # the old default (10000 EUR/t, above the lost-sale cost) sold fewer cars on the same data
+    # an excess price above the lost-sale cost per t (the old fixed 10,000 EUR/t was, on the sample of issue 13)
+    # sells fewer cars on the same data; the derived default is 0.9 x the cheapest lost sale per t
+    hard = 10 * k["co2_excess_price_eur_per_t"] / 0.9
     old = run_plan(inputs, {"horizon_weeks": 13, "trajectory_rate_pct": 4.2, "base_year": year,
-                            "base_year_co2e_t": base, "co2_slack_penalty_eur_per_t": 10_000}).kpis
+                            "base_year_co2e_t": 0.7 * base, "co2_slack_penalty_eur_per_t": hard}).kpis
     assert old["unmet_units"] + old.get("tail_unmet_units", 0.0) > k["unmet_units"] + k.get("tail_unmet_units", 0.0)
-
 
 
 def test_net_target_buys_removals_without_lowering_scopes(make):

@@ -154,3 +154,27 @@ def test_setter_text_nets_out_the_carbon_price(make):
     # EACs cost 10 EUR/t; with 4 EUR/t already charged on every tonne the budget's price is 6 EUR/t
     assert o.kpis["co2_mac_eur_per_t"] == pytest.approx(6.0)
     assert "10.0 EUR/t, 6.0 net of the 4 EUR/t carbon price" in o.kpis["co2_price_setter"]
+
+
+def test_mac_curve_on_the_demo_is_consistent():
+    """On the demo sample with its lever tables: no option abates more than its potential (the grouped rows mix
+    plants with different grid factors), exactly one row sets the price when a lever sets it, and that row is
+    bought (partly, if any row of its family is partly bought)."""
+    from features.sample import generate
+    from optimisation.inputs import PlanInputs
+
+    inputs = PlanInputs.from_tables(generate("demo"), horizon_weeks=8)
+    o = run_plan(inputs, {"horizon_weeks": 8, "co2_reduction_pct": 10})
+    mac = o.tables["mac_curve"]
+    assert len(mac) and (mac["abated_t"] <= mac["potential_t"] * (1 + 1e-9) + 1e-6).all()
+    assert ((mac["used_share"] >= 0) & (mac["used_share"] <= 1)).all()
+    fam = o.kpis["co2_price_setter_family"]
+    if str(fam).startswith("lever:"):
+        assert int(mac["sets_price"].sum()) == 1
+        row = mac[mac["sets_price"]].iloc[0]
+        assert row["lever"] == fam.split(":", 1)[1] and row["abated_t"] > 0
+        same = mac[(mac["lever"] == row["lever"]) & (mac["abated_t"] > 0)]
+        if ((same["used_share"] > 1e-6) & (same["used_share"] < 1 - 1e-6)).any():
+            assert row["used_share"] < 1 - 1e-6
+    else:
+        assert int(mac["sets_price"].sum()) <= 1

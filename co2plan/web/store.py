@@ -260,9 +260,28 @@ class Store:
 
     def init(self) -> None:
         md.create_all(self.engine)
+        self._check_schema()
         with self.engine.begin() as con:
             for stmt in _triggers(self.dialect) + _rls(self.dialect):
                 con.exec_driver_sql(stmt)
+
+    def _check_schema(self) -> None:
+        """``create_all`` never alters an existing table: a database written by an older version of the app
+        (e.g. submission rows before the ``supplier_submissions`` columns) would fail later, on a supplier's
+        submission. Refuse at start instead, naming the table, the missing columns and the way out."""
+        insp = sa.inspect(self.engine)
+        stale = {}
+        for table in md.sorted_tables:
+            have = {c["name"] for c in insp.get_columns(table.name)}
+            missing = [c.name for c in table.columns if c.name not in have]
+            if missing:
+                stale[table.name] = missing
+        if stale:
+            where = self.engine.url.render_as_string(hide_password=True)
+            detail = "; ".join(f"{t}: {', '.join(cols)}" for t, cols in stale.items())
+            raise RuntimeError(f"the web database {where} was written by an older co2plan (missing columns — "
+                               f"{detail}); it is not migrated automatically: move it aside (its submissions stay "
+                               f"in that file) or point CO2PLAN_WEB_DB at a new database, then start again")
 
     @contextmanager
     def supplier_session(self, supplier_id: str):

@@ -36,6 +36,7 @@ def pickup_stage(run_id: str, as_of: dt.datetime | None = None, db_url: str | No
     path = _sqlite_path(url)
     if path is not None and not path.exists():
         log.info("portal pickup: no portal database at %s; nothing to pick up for %s", path, run_id)
+        print(f"[co2plan] portal pickup: skipped (no portal database at {path})", flush=True)
         return {"run_id": run_id, "status": "skipped", "why": f"no portal database at {path}", "portal_rows": 0}
     import sqlalchemy as sa
 
@@ -47,6 +48,7 @@ def pickup_stage(run_id: str, as_of: dt.datetime | None = None, db_url: str | No
     if not has:
         log.info("portal pickup: %s has no submissions table (web app not initialised); nothing to pick up",
                  url.split("@")[-1])
+        print("[co2plan] portal pickup: skipped (portal database has no submissions table)", flush=True)
         return {"run_id": run_id, "status": "skipped", "why": "portal database has no submissions table",
                 "portal_rows": 0}
     from co2plan.web.pickup import pickup_submissions
@@ -54,4 +56,6 @@ def pickup_stage(run_id: str, as_of: dt.datetime | None = None, db_url: str | No
     out = pickup_submissions(run_id, as_of, url, root=root)
     log.info("portal pickup for %s: %d portal rows (replacing %d extracted) -> raw %s has %d rows",
              run_id, out["portal_rows"], out["replaced"], out["table"], out["rows"])
+    print(f"[co2plan] portal pickup: {out['portal_rows']} portal rows (replacing {out['replaced']} extracted)",
+          flush=True)
     return {**out, "status": "ok", "as_of": str(as_of)}

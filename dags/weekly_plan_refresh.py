@@ -1,5 +1,5 @@
-"""Weekly plan refresh: extract -> portal pickup -> validate -> account -> train/load champion -> forecast -> optimise
--> report -> publish.
+"""Weekly plan refresh: extract -> portal pickup -> validate -> supply (supplier graph, risk, category 1) ->
+account -> train/load champion -> forecast -> optimise -> report -> publish.
 
 Thin wiring only: every task calls one stage of co2plan.pipeline (Params from co2plan.WeeklyParams,
 Assets from the lake catalog) with a lake run id and returns a
@@ -125,6 +125,9 @@ def weekly_plan_refresh():
     supplied = supply(validated)  # issue 16: beside the forecasters
     planned = optimise(forecast(trained, accounted))
     supplied >> planned  # the plan reads the supply stage's sourcing options (optimisation.sourcing)
+    # the ledger's Scope 3 coverage reads the supply stage's category 1 (seconds, beside the forecaster's
+    # training): without this edge the two raced and a re-run could write a different coverage table
+    supplied >> accounted
     publish(report(planned))
 
 

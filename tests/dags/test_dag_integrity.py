@@ -26,6 +26,7 @@ def test_weekly_dag_shape(dagbag):
     assert set(order) == set(dag.task_ids)
     for up, down in [("extract", "pickup"), ("pickup", "validate"), ("validate", "account"),
                      ("validate", "train_or_load"), ("validate", "supply"), ("supply", "optimise"),
+                     ("supply", "account"),
                      ("account", "forecast"), ("train_or_load", "forecast"), ("forecast", "optimise"),
                      ("optimise", "report"), ("report", "publish")]:
         assert down in dag.get_task(up).downstream_task_ids, (up, down)

@@ -48,6 +48,19 @@ def demo_lake() -> str:
 
 
 @pytest.fixture(scope="session")
+def lake_2025(demo_lake) -> tuple[float, float]:
+    """(t CO2e, activity) of supplier A's 2025 aluminium submission as the demo lake validated it (highest
+    version, no plant): the figures the portal's history and totals start from, read, never hard-coded."""
+    from core import catalog
+
+    sub = catalog.VALIDATED["supplier_submissions"].read(RUN, root=demo_lake)
+    a = sub[(sub["supplier_id"] == SUP_A) & (sub["year"] == 2025) & (sub["commodity"] == "aluminium")]
+    a = a[a["version"] == a["version"].max()]
+    assert len(a) == 1, a
+    return float(a["tco2e"].iloc[0]), float(a["activity_qty"].iloc[0])
+
+
+@pytest.fixture(scope="session")
 def pw_hash() -> str:
     from co2plan.web.security import hash_password
 

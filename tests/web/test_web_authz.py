@@ -98,7 +98,7 @@ def test_supplier_a_cannot_read_or_write_supplier_b(app, as_user, store):
     assert store.current_records(SUP_A) == []
 
 
-def test_every_supplier_data_function_returns_only_the_callers_rows(app, store, as_user):
+def test_every_supplier_data_function_returns_only_the_callers_rows(app, store, as_user, lake_2025):
     from co2plan.web import data
     from co2plan.web.security import Principal
 
@@ -113,8 +113,8 @@ def test_every_supplier_data_function_returns_only_the_callers_rows(app, store, 
     versions = data.supplier_record_versions(pa, store, "2025|aluminium|P_CN_ANT")
     assert [v["supplier_id"] for v in versions] == [SUP_A]
     ov = data.supplier_overview(pa, lake, store, settings)
-    # 2025: A's validated submission (191,996.108 t, no plant) + its portal row (11 t); B's 22 t nowhere
-    assert ov["supplier_id"] == SUP_A and ov["totals"][ov["years"].index(2025)] == pytest.approx(191_996.108 + 11)
+    # 2025: A's validated submission (in the lake, no plant) + its portal row (11 t); B's 22 t nowhere
+    assert ov["supplier_id"] == SUP_A and ov["totals"][ov["years"].index(2025)] == pytest.approx(lake_2025[0] + 11)
     # the peer comparison leaves only anonymised shares
     assert set(ov["share"]) == {"available", "year", "industry", "own_pct", "peers_pct", "n"}
     assert SUP_B not in json.dumps(ov)

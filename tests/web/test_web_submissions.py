@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from conftest import SUP_A, page_csrf
 
 HEADER = "year,commodity,plant_id,product_id,activity_qty,activity_unit,tco2e,method,dq_tier\n"
-# S_ALU_000 sold 17,799.786 t of aluminium in 2025 for 191,996.108 t CO2e in the demo sample (12 t/t factor)
+# S_ALU_000 is an aluminium smelter of the demo supplier master; its lake figures come from the lake_2025 fixture
 GOOD = ["2024,aluminium,P_CN_ANT,,1000,t,11000,hybrid,2", "2025,aluminium,P_CN_ANT,,1000,t,11500,hybrid,2",
         "2025,aluminium,P_DE_ZWI,,500,t,5900.5,supplier_specific,1"]
 
@@ -172,15 +172,16 @@ def test_json_api_rejects_malformed_payloads(as_user):
                   content=b"a,b\n1,2\n").status_code == 422
 
 
-def test_a_unit_slip_through_the_api_is_rejected_with_the_weekly_rule(as_user, store):
-    """tco2e sent in kg instead of t: 1,000x the activity estimate (17,800 t x 12 t/t). The portal runs issue
-    16's check_submissions, so the supplier sees the rule key the weekly supply stage raises."""
+def test_a_unit_slip_through_the_api_is_rejected_with_the_weekly_rule(as_user, store, lake_2025):
+    """tco2e sent in kg instead of t: 1,000x the supplier's own figure for the same activity. The portal runs
+    issue 16's check_submissions, so the supplier sees the rule key the weekly supply stage raises."""
+    t, qty = lake_2025
     a = as_user("supa")
     r = a.post("/api/v1/supplier/submissions", headers={"X-CSRF-Token": page_csrf(a)}, json={"rows": [
-        {"year": 2025, "commodity": "aluminium", "activity_qty": 17800, "activity_unit": "t",
-         "tco2e": 192_000_000, "method": "supplier_specific", "dq_tier": 1},
-        {"year": 2026, "commodity": "aluminium", "activity_qty": 17800, "activity_unit": "t",
-         "tco2e": 196_000, "method": "supplier_specific", "dq_tier": 1}]})
+        {"year": 2025, "commodity": "aluminium", "activity_qty": round(qty), "activity_unit": "t",
+         "tco2e": round(t * 1000), "method": "supplier_specific", "dq_tier": 1},
+        {"year": 2026, "commodity": "aluminium", "activity_qty": round(qty), "activity_unit": "t",
+         "tco2e": round(t * 1.02), "method": "supplier_specific", "dq_tier": 1}]})
     assert r.status_code == 201
     rows = a.get(f"/api/v1/supplier/submissions/{r.json()['id']}").json()["rows"]
     by_year = {x["year"]: x for x in rows}
@@ -190,17 +191,18 @@ def test_a_unit_slip_through_the_api_is_rejected_with_the_weekly_rule(as_user, s
     # the supplier's overview lists the flag; the rejected row is not counted in its totals
     ov = a.get("/api/v1/supplier/summary").json()
     assert [f["record"] for f in ov["flags"]] == ["2025|aluminium|"]
-    assert ov["totals"][ov["years"].index(2025)] == pytest.approx(191_996.108)
+    assert ov["totals"][ov["years"].index(2025)] == pytest.approx(t)
     assert "unit_slip_x1000" in a.get("/supplier").text
 
 
-def test_copy_paste_from_last_year_is_flagged_against_the_lake_history(as_user):
-    """2025 in the lake: 191,996.108 t for 17,799.786 t. The same tco2e for 20 % more activity in 2026 is
-    last year's figure copied (history:copy_paste), as the weekly stage would flag it."""
+def test_copy_paste_from_last_year_is_flagged_against_the_lake_history(as_user, lake_2025):
+    """The same tco2e as the lake's 2025 figure for 20 % more activity in 2026 is last year's figure copied
+    (history:copy_paste), as the weekly stage would flag it."""
+    t, qty = lake_2025
     a = as_user("supa")
     r = a.post("/api/v1/supplier/submissions", headers={"X-CSRF-Token": page_csrf(a)}, json={"rows": [
-        {"year": 2026, "commodity": "aluminium", "activity_qty": 21360, "activity_unit": "t",
-         "tco2e": 191_996.108, "method": "supplier_specific", "dq_tier": 1}]})
+        {"year": 2026, "commodity": "aluminium", "activity_qty": round(qty * 1.2), "activity_unit": "t",
+         "tco2e": t, "method": "supplier_specific", "dq_tier": 1}]})
     row = a.get(f"/api/v1/supplier/submissions/{r.json()['id']}").json()["rows"][0]
     assert row["status"] == "flagged" and row["reasons"][0].startswith("history:copy_paste: ")
 

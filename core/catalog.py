@@ -248,6 +248,10 @@ PLAN_MAC_CURVE = _plan("mac_curve", ("lever", "key", "period"),
                        "marginal abatement cost curve of the plan: t CO2e abated and EUR/t per lever")
 PLAN.update({d.table: d for d in (PLAN_STOCK, PLAN_CONSTRAINTS, PLAN_LEVERS, PLAN_MAC_CURVE)})
 DATASETS = (*DATASETS, PLAN_STOCK, PLAN_CONSTRAINTS, PLAN_LEVERS, PLAN_MAC_CURVE)
+PLAN_SHIFTS = _plan("shifts", ("plant_id", "week"), "shift-weeks run per plant x week, with the fixed emissions "
+                    "that follow them (plants with a shift pattern)")
+PLAN[PLAN_SHIFTS.table] = PLAN_SHIFTS
+DATASETS = (*DATASETS, PLAN_SHIFTS)
 # issue 14: the demand forecaster's model selection and its coherent hierarchy levels
 DEMAND_SELECTION = Dataset("forecast", "demand_selection", "models.stages.train_demand",
                            description="candidate models scored on shared rolling-origin windows (selection "

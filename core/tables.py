@@ -292,6 +292,9 @@ TABLES.update({t.name: t for t in [
             C("shifts_max", "float", nullable=True, ge=0, le=5,
               description="shift pattern: capacity comes in this many equal shift-weeks (empty = no shifts)"),
             C("shift_cost_eur_per_week", "float", nullable=True, ge=0, description="fixed cost of one shift-week"),
+            C("shift_fixed_share_pct", "float", nullable=True, ge=0, le=100,
+              description="share of the plant's weekly fixed emissions that follows the shifts run (lighting, "
+                          "HVAC, compressed air of a shift); the rest stays when shifts stop (empty = 0)"),
             C("source", "str", nullable=True),
         ),
         key=("plant_id",),

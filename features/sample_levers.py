@@ -40,7 +40,11 @@ def lever_tables(plants: pd.DataFrame, plant_products: pd.DataFrame, production_
                         "max_change_pct_per_week": 15.0, "max_stock_units": np.round(2 * cap.to_numpy()),
                         # 3 shifts; a shift-week of ~1/3 of capacity costs 60 EUR per unit of its capacity
                         "shifts_max": 3.0, "shift_cost_eur_per_week": np.round(60.0 * cap.to_numpy() / 3.0, -2),
-                        "source": "sample: 70 % of the last 13 weeks' utilisation, 30-55 % (labour agreement)"})
+                        # assumption (not a published figure): 60 % of the baseload (lighting, HVAC, compressed
+                        # air of a shift) runs only while a shift runs; frost protection, IT, security stay
+                        "shift_fixed_share_pct": 60.0,
+                        "source": "sample: 70 % of the last 13 weeks' utilisation, 30-55 % (labour agreement); "
+                                  "shift-following share of fixed emissions 60 % (assumption)"})
     volume = util * cap * 52  # units per year
     energy = plant_products.groupby("plant_id")[["electricity_kwh_per_unit", "natural_gas_kwh_per_unit"]].mean()
     mwh = energy.reindex(cap.index).fillna(0.0).mul(volume, axis=0) / 1000.0

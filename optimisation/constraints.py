@@ -21,6 +21,19 @@ def _pos(index: pd.DataFrame, keys: pd.DataFrame | list) -> np.ndarray:
     return s.reindex(keys).to_numpy(float)
 
 
+def _shift_terms(b: Build, scope: str | None = None) -> pd.DataFrame:
+    """Shift columns that carry shift-following fixed emissions (``e_<scope>`` or the budget's ``e_budget``)."""
+    sh = b.shifts
+    col = "e_budget" if scope is None else f"e_{scope}"
+    if sh is None or sh.empty or col not in sh:
+        return pd.DataFrame({"plant_id": pd.Series([], dtype=object), "t": np.zeros(0, np.int64),
+                             "q": pd.Series([], dtype=object), "col": np.zeros(0, np.int64), "b": np.zeros(0),
+                             "e": np.zeros(0)})
+    sh = sh[np.abs(sh[col].to_numpy(float)) > 0]
+    return pd.DataFrame({"plant_id": sh["plant_id"], "t": sh["t"], "q": sh["q"], "col": sh["col"], "b": sh["b"],
+                         "e": sh[col].to_numpy(float)})
+
+
 def define_plant_balance(b: Build) -> None:
     """plant_balance (p,k,t): I[t-1] + x - sum_l f - I[t] = 0, with I[-1] = opening stock (on the RHS)."""
     x, f = b.x, b.f
@@ -186,8 +199,9 @@ def define_terminal_stock(b: Build) -> None:
 
 
 def define_renewable_cover(b: Build) -> None:
-    """renewable_cover (p,t): sum_l (-d_scope2_market_l) x L - e2m x sum_k x <= F2m. Renewable MWh cannot buy
-    down more market-based scope 2 than the plant has, including the electricity heat switches add."""
+    """renewable_cover (p,t): sum_l (-d_scope2_market_l) x L - e2m x sum_k x - e2m_s n <= (1 - sigma_p) F2m.
+    Renewable MWh cannot buy down more market-based scope 2 than the plant has, including the electricity heat
+    switches add and the shift-following part of its fixed electricity (n = shift-weeks run)."""
     L, x = b.levers, b.x
     if L is None or L.empty:
         return
@@ -196,10 +210,14 @@ def define_renewable_cover(b: Build) -> None:
     of_x = _pos(keys, x[["plant_id", "t"]])
     has = ~np.isnan(of_x)
     fx = b.coef.set_index(["plant_id", "t"])["fx_scope2_market"].reindex(pd.MultiIndex.from_frame(keys))
+    S = _shift_terms(b, "scope2_market")
+    of_s = _pos(keys, S[["plant_id", "t"]])
+    hs = ~np.isnan(of_s)
     b.rows.family("renewable_cover", len(keys), "<=", fx.fillna(0.0).to_numpy(),
-                  np.concatenate([of_l, of_x[has].astype(np.int64)]),
-                  np.concatenate([L["col"].to_numpy(), x["col"].to_numpy()[has]]),
-                  np.concatenate([-L["d_scope2_market"].to_numpy(float), -x["e_scope2_market"].to_numpy()[has]]),
+                  np.concatenate([of_l, of_x[has].astype(np.int64), of_s[hs].astype(np.int64)]),
+                  np.concatenate([L["col"].to_numpy(), x["col"].to_numpy()[has], S["col"].to_numpy()[hs]]),
+                  np.concatenate([-L["d_scope2_market"].to_numpy(float), -x["e_scope2_market"].to_numpy()[has],
+                                  -S["e"].to_numpy(float)[hs]]),
                   index=keys)
 
 
@@ -217,10 +235,14 @@ def define_heat_cover(b: Build) -> None:
     gas = (-H["d_scope1"] + 0.0).to_numpy(float)  # eps_gas - residual: the fossil gas t per MWh replaced
     share = H["max_share_of_gas"].fillna(1.0).clip(lower=1e-6).to_numpy(float)
     fx = b.coef.set_index(["plant_id", "t"])["fx_scope1"].reindex(pd.MultiIndex.from_frame(keys))
+    S = _shift_terms(b, "scope1")
+    of_s = _pos(keys, S[["plant_id", "t"]])
+    hs = ~np.isnan(of_s)
     b.rows.family("heat_cover", len(keys), "<=", fx.fillna(0.0).to_numpy(),
-                  np.concatenate([of_h, of_x[has].astype(np.int64)]),
-                  np.concatenate([H["col"].to_numpy(), x["col"].to_numpy()[has]]),
-                  np.concatenate([gas / share, -x["e_scope1"].to_numpy()[has]]), index=keys)
+                  np.concatenate([of_h, of_x[has].astype(np.int64), of_s[hs].astype(np.int64)]),
+                  np.concatenate([H["col"].to_numpy(), x["col"].to_numpy()[has], S["col"].to_numpy()[hs]]),
+                  np.concatenate([gas / share, -x["e_scope1"].to_numpy()[has], -S["e"].to_numpy(float)[hs]]),
+                  index=keys)
 
 
 def define_lever_availability(b: Build) -> None:
@@ -237,8 +259,9 @@ def define_lever_availability(b: Build) -> None:
 
 
 def define_co2_budget(b: Build) -> None:
-    """co2_budget (q): sum over the period's weeks of b_p x (e x + e_f f + d_lever L) - s_co2[q]
-    <= B_q - b_p x fixed emissions; scopes and boundary from optimisation.emissions."""
+    """co2_budget (q): sum over the period's weeks of b_p x (e x + e_f f + d_lever L + e_s n) - s_co2[q]
+    <= B_q - b_p x fixed emissions; e_s n = the shift-following part of the fixed emissions (sigma_p F / S_p per
+    shift-week run); scopes and boundary from optimisation.emissions."""
     x, f, p, per = b.x, b.f, b.params, b.periods
     L = b.levers if b.levers is not None else pd.DataFrame(columns=["q", "col", "d_budget", "b"])
     qpos = pd.Series(np.arange(len(per)), index=per["period"])
@@ -249,12 +272,14 @@ def define_co2_budget(b: Build) -> None:
         budget = np.asarray(b.extra["budget"], float)
     rhs = np.full(len(per), NO_BUDGET) if budget is None else budget - per["fixed_tco2e"].to_numpy()
     b.extra["budget"] = budget
+    S = _shift_terms(b)
     rows = [qpos.reindex(x["q"]).to_numpy(), qpos.reindex(f["q"]).to_numpy(), qpos.reindex(L["q"]).to_numpy(),
-            np.arange(len(per))]
-    cols = [x["col"].to_numpy(), f["col"].to_numpy(), L["col"].to_numpy(), per["s_co2_col"].to_numpy()]
+            qpos.reindex(S["q"]).to_numpy(), np.arange(len(per))]
+    cols = [x["col"].to_numpy(), f["col"].to_numpy(), L["col"].to_numpy(), S["col"].to_numpy(),
+            per["s_co2_col"].to_numpy()]
     vals = [(x["b"] * x["e_budget"]).to_numpy(float), (f["b"] * f["e_budget"]).to_numpy(float),
-            (L["b"] * L["d_budget"]).to_numpy(float), -np.ones(len(per))]
-    keep = [np.abs(v) > 0 for v in vals[:3]] + [np.ones(len(per), bool)]
+            (L["b"] * L["d_budget"]).to_numpy(float), (S["b"] * S["e"]).to_numpy(float), -np.ones(len(per))]
+    keep = [np.abs(v) > 0 for v in vals[:4]] + [np.ones(len(per), bool)]
     b.rows.family("co2_budget", len(per), "<=", rhs, np.concatenate([r[k] for r, k in zip(rows, keep, strict=True)]),
                   np.concatenate([c[k] for c, k in zip(cols, keep, strict=True)]),
                   np.concatenate([v[k] for v, k in zip(vals, keep, strict=True)]),
@@ -280,9 +305,12 @@ def define_net_target(b: Build) -> None:
     x, f = b.x, b.f
     L = b.levers if b.levers is not None else pd.DataFrame(columns=["col", "d_budget", "b"])
     R = R if R is not None else pd.DataFrame(columns=["col"])
-    cols = [x["col"].to_numpy(), f["col"].to_numpy(), L["col"].to_numpy(), R["col"].to_numpy(), np.array([s_net])]
+    S = _shift_terms(b)
+    cols = [x["col"].to_numpy(), f["col"].to_numpy(), L["col"].to_numpy(), S["col"].to_numpy(), R["col"].to_numpy(),
+            np.array([s_net])]
     vals = [(x["b"] * x["e_budget"]).to_numpy(float), (f["b"] * f["e_budget"]).to_numpy(float),
-            (L["b"] * L["d_budget"]).to_numpy(float), -np.ones(len(R)), -np.ones(1)]
+            (L["b"] * L["d_budget"]).to_numpy(float), (S["b"] * S["e"]).to_numpy(float), -np.ones(len(R)),
+            -np.ones(1)]
     col = np.concatenate([c.astype(np.int64) for c in cols])
     val = np.concatenate(vals)
     keep = np.abs(val) > 0

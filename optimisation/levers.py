@@ -108,6 +108,9 @@ def _families(model, v: np.ndarray) -> dict[str, float]:
     out = {"production": float(v[x["col"].to_numpy()] @ (x["b"] * x["e_budget"]).to_numpy(float)),
            "transport": float(v[f["col"].to_numpy()] @ (f["b"] * f["e_budget"]).to_numpy(float)),
            "slack": -float(v[model.periods["s_co2_col"].to_numpy()].sum())}
+    sh = model.shifts
+    if sh is not None and len(sh) and "e_budget" in sh and (sh["e_budget"].abs() > 0).any():
+        out["shifts"] = float(v[sh["col"].to_numpy(int)] @ (sh["b"] * sh["e_budget"]).to_numpy(float))
     if L is not None and len(L):
         e = v[L["col"].to_numpy(int)] * (L["b"] * L["d_budget"]).to_numpy(float)
         for lever, val in pd.Series(e).groupby(L["lever"].to_numpy()).sum().items():
@@ -172,6 +175,9 @@ def price_setter(model) -> dict:
     elif fam == "slack":
         out["text"] = (f"beyond the levers: the target is missed, priced at {mu:,.0f} EUR/t (the budget-excess "
                        "penalty), not an abatement cost")
+    elif fam == "shifts":
+        out["text"] = (f"running fewer shifts (their share of the plants' fixed emissions) sets the CO2 price of "
+                       f"{mu:,.1f} EUR/t")
     elif fam == "transport":
         out["text"] = f"shifting freight to lower-carbon modes sets the CO2 price of {mu:,.1f} EUR/t"
     elif u1 - u0 > 1e-6:

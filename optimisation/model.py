@@ -504,12 +504,13 @@ def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFram
         if params.min_utilisation_pct is None and "min_utilisation_pct" in o:
             r["umin"] = (o["min_utilisation_pct"] / 100.0).fillna(r["umin"])
         if params.max_change_pct_per_week is None and "max_change_pct_per_week" in o:
-            r["delta"] = (o["max_change_pct_per_week"] / 100.0).fillna(r["delta"])
+            r["delta"] = (o["max_change_pct_per_week"].astype(float) / 100.0).fillna(r["delta"])
         if "max_stock_units" in o:
             r["imax"] = o["max_stock_units"].astype(float).fillna(r["imax"])
         if "shifts_max" in o:
             r["shifts"] = o["shifts_max"].astype(float)
             r["shift_cost"] = o.get("shift_cost_eur_per_week", pd.Series(0.0, index=o.index)).astype(float)
+            r["shift_follow"] = o.get("shift_fixed_share_pct", pd.Series(0.0, index=o.index)).astype(float) / 100.0
     for rule in params.plant_rules:
         if rule.plant_id not in r.index:
             raise InputError(f"plant_rules: plant_id {rule.plant_id!r} not in plants")
@@ -520,11 +521,49 @@ def _plant_rules(inputs: PlanInputs, params: ScenarioParams, plants: pd.DataFram
         if rule.max_stock_units is not None:
             r.loc[rule.plant_id, "imax"] = rule.max_stock_units
     if "shifts" not in r:
-        r["shifts"], r["shift_cost"] = np.nan, 0.0
+        r["shifts"], r["shift_cost"], r["shift_follow"] = np.nan, 0.0, 0.0
     r["shift_cost"] = r["shift_cost"].fillna(0.0)
+    # share of the weekly fixed emissions that follows the shifts run (0 for plants without a shift pattern)
+    r["shift_follow"] = r["shift_follow"].fillna(0.0).where(np.isfinite(r["shifts"]) & (r["shifts"] >= 1), 0.0)
     r["x0"] = np.nan if current is None else current.groupby("plant_id")["units_per_week"].sum().reindex(r.index)
     r["capacity_nominal"] = cap
     return r
+
+
+SCOPES_FIXED = ("scope1", "scope2_market", "scope2_location")
+
+
+def _split_shift_fixed(fixed: pd.DataFrame, coef: pd.DataFrame,
+                       follow: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split each plant-week's fixed emissions F into the part that stays whatever the shifts, (1 - sigma_p) F
+    (``fixed`` and ``coef['fx_*']``, so the budget's constant and the lever cover rows use it), and the part
+    that follows the shifts run, sigma_p F at all S_p shifts (``coef['sx_*']``, spread over the shift columns by
+    ``_shift_emissions``). sigma_p = plant_operations.shift_fixed_share_pct / 100 (0 without a shift pattern)."""
+    sig_c = follow.reindex(coef["plant_id"]).fillna(0.0).to_numpy(float)
+    coef = coef.copy()
+    for sc in SCOPES_FIXED:
+        coef[f"sx_{sc}"] = coef[f"fx_{sc}"] * sig_c
+        coef[f"fx_{sc}"] = coef[f"fx_{sc}"] * (1.0 - sig_c)
+    fixed = fixed.copy()
+    fixed["fixed_tco2e"] = fixed["fixed_tco2e"] * (1.0 - follow.reindex(fixed["plant_id"]).fillna(0.0).to_numpy())
+    return fixed, coef
+
+
+def _shift_emissions(sh: pd.DataFrame, coef: pd.DataFrame, params: ScenarioParams, share: pd.Series,
+                     per_t: pd.DataFrame) -> pd.DataFrame:
+    """Emissions of one shift-week per scope: e_sc = sigma_p F_sc / S_p (t CO2e), the budget's measure of it
+    (``e_budget``, the counted plant scopes), boundary share ``b`` and budget period ``q``."""
+    if sh.empty:
+        return sh.assign(**{f"e_{sc}": 0.0 for sc in SCOPES_FIXED}, e_budget=0.0, b=0.0, q=0)
+    sx = coef.set_index(["plant_id", "t"])[[f"sx_{sc}" for sc in SCOPES_FIXED]].reindex(
+        pd.MultiIndex.from_frame(sh[["plant_id", "t"]])).fillna(0.0)
+    n = sh["shifts_max"].to_numpy(float)
+    for sc in SCOPES_FIXED:
+        sh[f"e_{sc}"] = sx[f"sx_{sc}"].to_numpy(float) / np.maximum(n, 1.0)
+    sh["e_budget"] = sh[[f"e_{sc}" for sc in plant_scopes(params)]].sum(axis=1).to_numpy(float)
+    sh["b"] = share.reindex(sh["plant_id"]).fillna(0.0).to_numpy()
+    sh["q"] = per_t["period"].to_numpy()[sh["t"].to_numpy(int)]
+    return sh
 
 
 #: removal kinds that count against the net target (avoidance offsets do not neutralise emissions)
@@ -634,6 +673,9 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     x["col"] = cols.add("x", len(x), x["cost_eur"] + cp * x["e_budget"], lb, ub)
     f["col"] = cols.add("f", len(f), f["cost_eur"] + cp * f["e_budget"])
     u["col"] = cols.add("u", len(u), u["penalty_eur"])
+    # shift-following fixed emissions: share sigma_p of plant p's weekly fixed emissions goes with the shifts run
+    rules = _plant_rules(inputs, params, plants, current)
+    fixed, coef = _split_shift_fixed(fixed, coef, rules["shift_follow"])
     # budget semantics: boundary share per plant (rows of the plant and lanes leaving it), one row per period
     boundary = resolve_boundary(params)
     share = boundary_shares(inputs.plants, boundary)
@@ -664,7 +706,6 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     co2_fixed_gross = float(counted["fixed_tco2e"].sum())
 
     # --- stock and time: plant stock I (x index), market stock Im and backlog bo (u index), tail demand
-    rules = _plant_rules(inputs, params, plants, current)
     hold_w = params.holding_rate_pct_per_year / 100.0 / 52.0
     imax_x = rules["imax"].reindex(x["plant_id"]).to_numpy()
     x["stock_col"] = cols.add("stock", len(x), hold_w * x["cost_eur"].to_numpy(), 0.0,
@@ -697,8 +738,9 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     has_shifts = np.isfinite(s_p) & (s_p >= 1)
     sh = cap.loc[has_shifts, ["plant_id", "t", "capacity_units"]].reset_index(drop=True)
     sh["shifts_max"] = np.floor(s_p[has_shifts])
-    sh["col"] = cols.add("shifts", len(sh), rules["shift_cost"].reindex(sh["plant_id"]).to_numpy(float), 0.0,
-                         sh["shifts_max"].to_numpy())
+    sh = _shift_emissions(sh, coef, params, share, per_t)
+    sh["col"] = cols.add("shifts", len(sh), rules["shift_cost"].reindex(sh["plant_id"]).to_numpy(float)
+                         + cp * sh["e_budget"].to_numpy(float), 0.0, sh["shifts_max"].to_numpy())
 
     # --- abatement levers (MWh per plant x lever x week)
     from optimisation.levers import lever_frame

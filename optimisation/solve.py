@@ -164,10 +164,40 @@ def fixed_lp_duals(model: PlanModel, solver) -> dict:
     return mip
 
 
+def _set_integer(model: PlanModel, integer: bool) -> None:
+    """Mark the shift columns integer (or continuous again) on the PuLP variables (CBC reads them from there)."""
+    for i in _integer_cols(model).tolist():
+        model.variables[i].cat = pulp.LpInteger if integer else pulp.LpContinuous
+
+
+def cbc_fixed_lp_duals(model: PlanModel, stats: pulp.LpSolveStats) -> dict:
+    """CBC counterpart of ``fixed_lp_duals``: after CBC's branch and bound, fix the shifts at the incumbent,
+    re-solve the LP with CBC for duals (conditional on the shift pattern), then restore bounds and integrality.
+    CBC through PuLP reports no dual bound: the gap is the limit CBC was given (``mip_gap_limit``)."""
+    idx = _integer_cols(model)
+    vars_ = [model.variables[i] for i in idx.tolist()]
+    vals = [round(v.varValue or 0.0) for v in vars_]
+    bounds = [(v.lowBound, v.upBound) for v in vars_]
+    mip = {"mip_objective_eur": float(stats.objective), "mip_gap": None, "mip_gap_limit": model.params.mip_gap_pct
+           / 100.0, "mip_bound_eur": stats.best_bound, "mip_nodes": stats.nodes}
+    _set_integer(model, False)
+    for v, val in zip(vars_, vals, strict=True):
+        v.lowBound, v.upBound = val, val
+    lp = model.prob.solve(pulp.COIN_CMD(msg=False, timeLimit=model.params.time_limit_s, threads=model.params.threads))
+    mip["fixed_lp_objective_eur"] = float(lp.objective) if lp.objective is not None else None
+    for v, (lo, up) in zip(vars_, bounds, strict=True):
+        v.lowBound, v.upBound = lo, up
+    model.mip = mip
+    return mip
+
+
 def make_solver(model: PlanModel, method: str | None = None) -> pulp.LpSolver:
     p = model.params
     if p.solver == "cbc":
-        return pulp.COIN_CMD(msg=False, timeLimit=p.time_limit_s, threads=p.threads)
+        milp = len(_integer_cols(model)) > 0
+        _set_integer(model, milp)  # MILP mode: whole shifts through CBC's branch and bound
+        return pulp.COIN_CMD(msg=False, timeLimit=p.time_limit_s, threads=p.threads,
+                             **({"gapRel": p.mip_gap_pct / 100.0} if milp else {}))
     return PlanHiGHS(model, msg=False, timeLimit=p.time_limit_s, threads=p.threads,
                      solver=method or p.highs_method)
 
@@ -197,6 +227,8 @@ def solve(model: PlanModel, method: str | None = None) -> SolveResult:
     model._solver = solver  # type: ignore[attr-defined]
     if has_solution and len(_integer_cols(model)) and isinstance(solver, PlanHiGHS):
         fixed_lp_duals(model, solver)
+    elif has_solution and len(_integer_cols(model)):  # CBC
+        cbc_fixed_lp_duals(model, stats)
     log.info("%s: %s in %.2f s (objective %s)", solver.name, res.status, seconds, res.objective_eur)
     return res
 

@@ -199,3 +199,76 @@ def test_milp_budget_resolve_keeps_objective_and_duals(make):
     assert k["co2_mac_eur_per_t"] == pytest.approx(20 / 1.5)
     t = o.tables["constraints"]
     assert t.loc[t["family"] == "co2_budget", "dual"].iloc[0] == pytest.approx(-k["co2_mac_eur_per_t"])
+
+
+def _fixed_scope1(inputs, plant: str, t_per_week: float) -> None:
+    c = inputs.coefficients
+    c.loc[(c["plant_id"] == plant) & (c["scope"] == "scope1"), "fixed_tco2e"] = t_per_week
+
+
+def _shift_ops(plants: list[str], share: list[float], shifts: float = 2.0) -> pd.DataFrame:
+    n = len(plants)
+    return pd.DataFrame({"plant_id": plants, "min_utilisation_pct": [0.0] * n,
+                         "max_change_pct_per_week": [None] * n, "max_stock_units": [None] * n,
+                         "shifts_max": [shifts] * n, "shift_cost_eur_per_week": [1000.0] * n,
+                         "shift_fixed_share_pct": share})
+
+
+def test_fixed_emissions_follow_the_shifts_run(make):
+    # A: 2 shifts of 60 units, 30 t scope-1 fixed per week of which 60 % goes with the shifts (9 t per shift-week)
+    inputs = make(cap_a=120, cap_b=0, demand=70)
+    _fixed_scope1(inputs, "A", 30.0)
+    inputs.plant_operations = _shift_ops(["A"], [60.0])
+    lp = run_plan(inputs, {"horizon_weeks": 1, "carbon_price_eur_per_t": 10.0})
+    k = lp.kpis
+    assert k["shift_weeks"] == pytest.approx(70 / 60)
+    assert k["co2e_shift_following_t"] == pytest.approx(9.0 * 70 / 60)  # 10.5 t
+    assert k["co2e_scope1_t"] == pytest.approx(70 * 1.0 + 12.0 + 10.5)  # marginal + stays + follows
+    gross = k["co2e_scope1_t"] + 70 * 1.0 + 70 * 0.02  # + scope 2 market + road freight 2 t x 100 km x 0.1 kg
+    assert k["objective_eur"] == pytest.approx(70 * 110 + 1000 * 70 / 60 + 10.0 * gross)
+    sh = lp.tables["shifts"].iloc[0]
+    assert (sh["shifts_run"], sh["shifts_max"], sh["output_units"]) == pytest.approx((70 / 60, 2.0, 70.0))
+    assert sh["shift_following_tco2e"] == pytest.approx(10.5)
+    # MILP: whole shifts, so both shift-weeks run and their full 18 t are booked
+    mip = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp"})
+    assert mip.kpis["shift_weeks"] == pytest.approx(2.0)
+    assert mip.kpis["co2e_scope1_t"] == pytest.approx(70 + 12.0 + 18.0)
+    # without the share the whole 30 t stays, whatever the shifts
+    inputs.plant_operations = _shift_ops(["A"], [None])
+    assert run_plan(inputs, {"horizon_weeks": 1}).kpis["co2e_scope1_t"] == pytest.approx(70 + 30.0)
+
+
+def test_shift_following_emissions_lower_the_co2_price_and_equal_the_finite_difference(make):
+    # A (100 EUR, 2.0 t/unit at the plant) has 60 t/week fixed, half of it follows its 2 shifts of 60 units:
+    # in the LP a unit at A also books 30 t / 120 units = 0.25 t of shift emissions. B costs 20 EUR more and
+    # emits 0.5 t. Moving a unit saves 1.75 t (1.5 without the shift share): price 20 / 1.75 EUR/t.
+    inputs = make(cap_a=120, cap_b=120, demand=70)
+    _fixed_scope1(inputs, "A", 60.0)
+    inputs.plant_operations = _shift_ops(["A", "B"], [50.0, 50.0])
+    base = 70 * (2.0 + 0.02) + 30.0 + 0.25 * 70  # all at A
+    o = run_plan(inputs, {"horizon_weeks": 1, "co2_budget_t": 170.0})
+    assert o.kpis["co2_baseline_t"] == pytest.approx(base)
+    assert o.kpis["co2_mac_eur_per_t"] == pytest.approx(20 / 1.75)
+    moved = (base - 170.0) / 1.75
+    assert o.kpis["output_units_by_plant"]["B"] == pytest.approx(moved)
+    assert o.kpis["shift_weeks"] == pytest.approx(70 / 60)  # (70 - moved) / 60 at A + moved / 60 at B
+    assert fd_dual(o.model, "co2_budget", 0) == pytest.approx(-20 / 1.75, rel=1e-6)
+    # the renewable and heat cover rows are unaffected here (no levers): the budget row holds the shift terms
+    t = o.tables["constraints"]
+    assert t.loc[t["family"] == "co2_budget", "activity"].iloc[0] == pytest.approx(170.0 - 30.0)
+
+
+def test_milp_through_cbc_runs_whole_shifts_with_duals(make):
+    # the instance of test_shifts_lp_relaxation_and_milp, solved by CBC: same whole-shift plan and duals as HiGHS
+    inputs = make(cap_a=120, cap_b=0, demand=70)
+    inputs.plant_operations = _shift_ops(["A"], [None])
+    cbc = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp", "solver": "cbc"})
+    hs = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp"})
+    assert cbc.kpis["shift_weeks"] == pytest.approx(2.0) == hs.kpis["shift_weeks"]
+    assert cbc.kpis["objective_eur"] == pytest.approx(70 * 110 + 2000) == hs.kpis["objective_eur"]
+    assert cbc.kpis["fixed_lp_objective_eur"] == pytest.approx(cbc.kpis["mip_objective_eur"], rel=1e-9)
+    assert cbc.kpis["mip_gap_pct"] is None and "0.50 %" in cbc.kpis["mip_gap_note"]
+    mb = cbc.tables["constraints"]
+    assert mb.loc[mb["family"] == "market_balance", "dual"].iloc[0] == pytest.approx(110.0)
+    # the shift columns are continuous again afterwards (an LP re-run of the same model stays an LP)
+    assert not any(cbc.model.variables[i].isInteger() for i in cbc.model.shifts["col"])

@@ -267,7 +267,24 @@ HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur"
             "service_level", "solve_seconds", "n_variables",
             # issue 13: what sets the CO2 price, the target trajectory, the boundary
             "co2_price_setter", "on_track", "off_track_t", "cost_to_stay_on_track_eur", "co2e_outside_boundary_t",
-            "co2_excess_price_eur_per_t", "abatement_cost_eur")
+            "co2_excess_price_eur_per_t", "abatement_cost_eur",
+            # shifts: LP relaxation or whole shifts, and the MILP's distance to its bound
+            "operating_mode", "shift_weeks", "co2e_shift_following_t", "mip_gap_pct", "mip_bound_eur", "mip_gap_note")
+
+
+def _shift_line(k: dict) -> str | None:
+    """One line on the shift decisions: whole shifts with the MILP's gap, or the LP relaxation."""
+    if k.get("shift_weeks") is None:
+        return None
+    line = (f"  shifts: {k['shift_weeks']:,.1f} shift-weeks, "
+            f"{k.get('co2e_shift_following_t') or 0.0:,.0f} t CO2e of fixed emissions follow them; ")
+    if k.get("operating_mode") == "milp":
+        gap = k.get("mip_gap_pct")
+        gap = None if gap is None or gap != gap else float(gap)  # NaN from the KPI table = not reported (CBC)
+        return line + ("whole shifts (MILP), " + (f"gap {gap:.3f} % to the best bound "
+                                                   f"{k.get('mip_bound_eur') or 0.0:,.0f} EUR" if gap is not None
+                                                   else str(k.get("mip_gap_note", ""))))
+    return line + "shifts relaxed to fractions (LP; operating_mode milp for whole shifts)"
 
 
 def _headline_kpis(kpis: dict) -> dict:
@@ -530,6 +547,9 @@ def headline(run_id: str, scenario_id: str = "baseline", root: str | None = None
         "  CO2 shadow price: " + _shadow_price_text(k),
         f"  {k.get('diagnosis', '')}",
     ]
+    shift = _shift_line(k)
+    if shift:
+        lines.insert(-1, shift)
     if val:
         lines.append(f"  validation: {val.get('totals', {})}")
         lines += _door_lines(val)

@@ -188,6 +188,14 @@ KPI_SPECS: dict[str, tuple[str, str | None]] = {
     "co2_excess_price_eur_per_t": ("budget-excess price (below the cheapest lost sale per t unless set)",
                                    "{:,.2f} EUR / t CO2e"),
     "abatement_cost_eur": ("cost of the abatement in the plan (levers and shifts, excl. penalties)", _EUR),
+    # shifts (operating_mode lp | milp): what the shift decisions are and how far the MILP is from its bound
+    "operating_mode": ("shift decisions (lp: relaxed to fractions; milp: whole shifts)", None),
+    "shift_weeks": ("shift-weeks run", "{:,.1f}"),
+    "co2e_shift_following_t": ("fixed emissions that follow the shifts run (in scope 1 and 2)", _T),
+    "mip_gap_pct": ("MILP relative gap to the best bound", "{:.3f} %"),
+    "mip_bound_eur": ("MILP best bound (the objective cannot be lower)", _EUR),
+    "mip_gap_note": ("MILP gap", None),
+    "lp_relaxation_note": ("shift relaxation", None),
 }
 
 

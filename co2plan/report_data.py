@@ -233,7 +233,8 @@ HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur"
             "co2e_total_t", "co2e_scope1_t", "co2e_scope2_market_t", "co2e_scope2_location_t",
             "co2e_scope3_transport_t", "co2_budget_t", "co2_mac_eur_per_t", "output_units", "demand_units",
             "pipeline_units", "unmet_units", "co2_budget_excess_t", "service_level", "solve_seconds",
-            "n_variables", "co2_excess_price_eur_per_t", "abatement_cost_eur")
+            "n_variables", "co2_excess_price_eur_per_t", "abatement_cost_eur", "operating_mode", "shift_weeks",
+            "co2e_shift_following_t", "mip_gap_pct", "mip_bound_eur", "mip_gap_note", "lp_relaxation_note")
 
 DELTA_KPIS = ("co2e_total_t", "co2e_scope1_t", "co2e_scope2_market_t", "co2e_scope3_transport_t",
               "objective_eur", "cost_production_eur", "cost_freight_eur", "output_units", "unmet_units",

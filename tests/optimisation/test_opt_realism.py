@@ -272,3 +272,25 @@ def test_milp_through_cbc_runs_whole_shifts_with_duals(make):
     assert mb.loc[mb["family"] == "market_balance", "dual"].iloc[0] == pytest.approx(110.0)
     # the shift columns are continuous again afterwards (an LP re-run of the same model stays an LP)
     assert not any(cbc.model.variables[i].isInteger() for i in cbc.model.shifts["col"])
+
+
+def test_headline_states_the_milp_gap_or_the_relaxation(make):
+    from co2plan.pipeline import _shift_line
+    from co2plan.report import format_kpi, kpi_label
+    from co2plan.report_data import HEADLINE
+
+    inputs = make(cap_a=120, cap_b=0, demand=70)
+    _fixed_scope1(inputs, "A", 30.0)
+    inputs.plant_operations = _shift_ops(["A"], [60.0])
+    mip = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp"}).kpis
+    line = _shift_line(mip)
+    assert f"gap {mip['mip_gap_pct']:.3f} % to the best bound {mip['mip_bound_eur']:,.0f} EUR" in line
+    assert "2.0 shift-weeks, 18 t CO2e" in line
+    cbc = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp", "solver": "cbc"}).kpis
+    assert "within its limit of 0.50 %" in _shift_line({**cbc, "mip_gap_pct": float("nan")})
+    lp = run_plan(inputs, {"horizon_weeks": 1}).kpis
+    assert "relaxed to fractions" in _shift_line(lp) and "10 t CO2e" in _shift_line(lp)  # 10.5 t
+    # the report's headline table carries the same figures with a label and a unit
+    assert {"mip_gap_pct", "mip_bound_eur", "operating_mode", "co2e_shift_following_t"} <= set(HEADLINE)
+    assert format_kpi("mip_gap_pct", mip["mip_gap_pct"]).endswith(" %")
+    assert "gap" in kpi_label("mip_gap_pct")

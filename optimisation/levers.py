@@ -122,8 +122,8 @@ def price_setter(model) -> dict:
     """Which decisions set the CO2 shadow price of the budget row ``model.co2_row``: re-solve (warm, HiGHS)
     with that period's budget lower by delta = max(1 t, 1e-4 x budget), split the extra abatement by family
     (each lever, production shift, mode shift, budget slack) and name the family carrying most of it; then
-    restore the budget and re-solve so that the tables stay those of the reported plan."""
-    import highspy
+    restore the budget and re-solve so that the tables stay those of the reported plan. In MILP mode this is
+    done on the LP with the shifts fixed at the incumbent (the price the plan's duals report)."""
     import pulp
 
     h = getattr(model.prob, "solverModel", None)
@@ -132,6 +132,20 @@ def price_setter(model) -> dict:
     if h is None or not isinstance(solver, pulp.HiGHS) or model.co2_budget_t is None or row.pi is None:
         return {"setter": "", "text": ""}
     mu = -float(row.pi)
+    if mu <= 1e-9:
+        return {"setter": "", "share": 0.0, "price_eur_per_t": 0.0,
+                "text": "the CO2 budget is not binding: the plan stays below it without abating at a cost"}
+    if model.mip is not None:  # MILP mode: the price of the LP with the shifts fixed at the incumbent
+        from optimisation.solve import fixed_shifts
+
+        with fixed_shifts(model):
+            return _price_setter(model, h, solver, row, mu)
+    return _price_setter(model, h, solver, row, mu)
+
+
+def _price_setter(model, h, solver, row, mu: float) -> dict:
+    import highspy
+
     v0 = _values(model)
     u0 = float(v0[model.u["col"].to_numpy()].sum()) + (float(v0[model.tail["col"].to_numpy()].sum())
                                                        if model.tail is not None and len(model.tail) else 0.0)
@@ -144,10 +158,6 @@ def price_setter(model) -> dict:
     h.changeRowBounds(row.id, -highspy.kHighsInf, upper)
     h.run()
     solver.findSolutionValues(model.prob)
-    if model.mip is not None:  # MILP mode: duals again from the fixed-shift LP
-        from optimisation.solve import fixed_lp_duals
-
-        fixed_lp_duals(model, solver)
     e0, e1 = _families(model, v0), _families(model, v1)
     d = {k: e1.get(k, 0.0) - e0.get(k, 0.0) for k in set(e0) | set(e1)}
     total = sum(-val for val in d.values() if val < 0) or 1.0
@@ -164,7 +174,8 @@ def price_setter(model) -> dict:
         cp = float(model.params.carbon_price_eur_per_t)
         # EUR/t of the instance net of the carbon price, which the objective already charges on every tonne
         cost_t = L["price_eur_per_mwh"].to_numpy(float) / unit - cp
-        moved = np.flatnonzero(np.abs(dl) > 1e-9 * max(1.0, np.abs(dl).max()))
+        # instances that moved and abate on the budget's boundary (b = 0 plants abate nothing the budget sees)
+        moved = np.flatnonzero((np.abs(dl) > 1e-9 * max(1.0, np.abs(dl).max())) & (unit > 1e-9))
         # the instance whose own EUR/t is closest to the price (the marginal one), among those that moved
         i = int(moved[np.argmin(np.abs(cost_t[moved] - mu))]) if len(moved) else int(np.argmax(dl))
         r = L.iloc[i]

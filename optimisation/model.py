@@ -739,8 +739,15 @@ def build_model(inputs: PlanInputs, params: ScenarioParams) -> PlanModel:
     sh = cap.loc[has_shifts, ["plant_id", "t", "capacity_units"]].reset_index(drop=True)
     sh["shifts_max"] = np.floor(s_p[has_shifts])
     sh = _shift_emissions(sh, coef, params, share, per_t)
+    # implied bound: the labour-agreement floor umin x cap needs ceil(S_p umin_p) whole shifts of cap/S_p (0 when
+    # the plant is closed that week); without it branch and bound may buy the floor's slack within its gap
+    umin_s = rules["umin"].reindex(sh["plant_id"]).fillna(0.0).to_numpy(float)
+    sh["shifts_min"] = np.where(sh["capacity_units"].to_numpy(float) > 0,
+                                np.minimum(np.ceil(sh["shifts_max"].to_numpy(float) * umin_s - 1e-9),
+                                           sh["shifts_max"].to_numpy(float)), 0.0)
     sh["col"] = cols.add("shifts", len(sh), rules["shift_cost"].reindex(sh["plant_id"]).to_numpy(float)
-                         + cp * sh["e_budget"].to_numpy(float), 0.0, sh["shifts_max"].to_numpy())
+                         + cp * sh["e_budget"].to_numpy(float), sh["shifts_min"].to_numpy(float),
+                         sh["shifts_max"].to_numpy())
 
     # --- abatement levers (MWh per plant x lever x week)
     from optimisation.levers import lever_frame

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,27 +140,38 @@ def _integer_cols(model: PlanModel) -> np.ndarray:
     return sh["col"].to_numpy(np.int32)
 
 
-def fixed_lp_duals(model: PlanModel, solver) -> dict:
-    """After a MILP run: record gap and bound, then fix the shifts at the incumbent, make them continuous and
-    re-solve the LP (dual simplex) so that duals exist; they are conditional on the shift pattern. Integrality
-    and bounds are restored afterwards (the values and duals stay those of the fixed LP, same objective)."""
+@contextmanager
+def fixed_shifts(model: PlanModel):
+    """Inside the block the in-process HiGHS model is the LP with the shifts fixed at their current values
+    (continuous); afterwards their bounds and integrality are restored (values and duals stay the fixed LP's)."""
     import highspy
 
     h = model.prob.solverModel
-    info = h.getInfo()
-    mip = {"mip_objective_eur": float(h.getObjectiveValue()), "mip_gap": float(info.mip_gap),
-           "mip_bound_eur": float(info.mip_dual_bound), "mip_nodes": int(info.mip_node_count)}
     idx = _integer_cols(model)
     vals = np.round(np.asarray(h.getSolution().col_value)[idx])
     lo, up = model.matrix["col_lb"][idx], model.matrix["col_ub"][idx]
     h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kContinuous))
     h.changeColsBounds(len(idx), idx, vals, vals)
     h.setOptionValue("solver", "simplex")
-    h.run()
-    solver.findSolutionValues(model.prob)
-    mip["fixed_lp_objective_eur"] = float(h.getObjectiveValue())
-    h.changeColsBounds(len(idx), idx, lo, up)
-    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+    try:
+        yield vals
+    finally:
+        h.changeColsBounds(len(idx), idx, lo, up)
+        h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+
+
+def fixed_lp_duals(model: PlanModel, solver) -> dict:
+    """After a MILP run: record gap and bound, then fix the shifts at the incumbent, make them continuous and
+    re-solve the LP (dual simplex) so that duals exist; they are conditional on the shift pattern. Integrality
+    and bounds are restored afterwards (the values and duals stay those of the fixed LP, same objective)."""
+    h = model.prob.solverModel
+    info = h.getInfo()
+    mip = {"mip_objective_eur": float(h.getObjectiveValue()), "mip_gap": float(info.mip_gap),
+           "mip_bound_eur": float(info.mip_dual_bound), "mip_nodes": int(info.mip_node_count)}
+    with fixed_shifts(model):
+        h.run()
+        solver.findSolutionValues(model.prob)
+        mip["fixed_lp_objective_eur"] = float(h.getObjectiveValue())
     model.mip = mip
     return mip
 

@@ -294,3 +294,25 @@ def test_headline_states_the_milp_gap_or_the_relaxation(make):
     assert {"mip_gap_pct", "mip_bound_eur", "operating_mode", "co2e_shift_following_t"} <= set(HEADLINE)
     assert format_kpi("mip_gap_pct", mip["mip_gap_pct"]).endswith(" %")
     assert "gap" in kpi_label("mip_gap_pct")
+
+
+def test_labour_floor_implies_whole_shifts_and_a_slack_budget_sets_no_price(make):
+    # A: floor 50 % of 120 = 60 units, 3 shifts of 40: the floor needs ceil(3 x 0.5) = 2 shifts every week
+    inputs = make(cap_a=120, cap_b=0, demand=10)
+    ops = _shift_ops(["A"], [None], shifts=3.0)
+    ops["min_utilisation_pct"] = 50.0
+    inputs.plant_operations = ops
+    o = run_plan(inputs, {"horizon_weeks": 1, "co2_budget_t": 1e6})
+    assert o.kpis["shift_weeks"] == pytest.approx(2.0)  # the LP too: 1.5 shift-weeks cannot be run
+    assert o.kpis["output_units"] == pytest.approx(60.0) and o.kpis["min_util_shortfall_units"] == pytest.approx(0)
+    assert o.kpis["co2_mac_eur_per_t"] == 0.0
+    assert o.kpis["co2_price_setter"].startswith("the CO2 budget is not binding")
+
+
+def test_milp_price_setter_reads_the_fixed_shift_lp(make):
+    inputs = make(cap_a=120, cap_b=120, demand=70)
+    inputs.plant_operations = _shift_ops(["A", "B"], [None, None])
+    k = run_plan(inputs, {"horizon_weeks": 1, "operating_mode": "milp", "co2_reduction_pct": 20}).kpis
+    assert k["co2_mac_eur_per_t"] == pytest.approx(20 / 1.5)
+    assert k["co2_price_setter"] == "moving production to lower-carbon plants sets the CO2 price of 13.3 EUR/t"
+    assert k["objective_eur"] == pytest.approx(k["fixed_lp_objective_eur"], rel=1e-9)  # tables = the fixed LP

@@ -218,6 +218,10 @@ def report_data(run_id: str, scenario_id: str = "baseline", root: str | None = N
     tables["Service level by market"] = pd.DataFrame({"market_id": sl.index,
                                                       "service_level": [f"{v:.1%}" for v in sl.to_numpy()]})
     tables[f"Emissions by scope, history {hist_period} ({boundary}), t CO2e"] = scope_totals
+    shifts = shift_summary(run_id, scenario_id, root)
+    if shifts is not None:
+        tables["Shifts per plant (horizon): shift-weeks run of those available, and the fixed emissions that "
+               "follow them"] = shifts
     sup_tables, sup_head = supplier_section(run_id, scenario_id, root, kpis)  # issue 16: Suppliers section
     tables.update(sup_tables)
     head.update(sup_head)
@@ -227,6 +231,21 @@ def report_data(run_id: str, scenario_id: str = "baseline", root: str | None = N
         plan_emissions_by_mode=by_mode, demand=demand, utilisation=util, frontier=frontier, chosen=chosen,
         tables=tables, boundary=boundary, history_period=hist_period, history_window=window_label,
         scenario_id=scenario_id, demand_band=band_method)
+
+
+def shift_summary(run_id: str, scenario_id: str, root: str | None) -> pd.DataFrame | None:
+    """Per plant with a shift pattern: shift-weeks run and available over the horizon, mean shifts per week
+    (whole numbers in MILP mode, fractions in the LP relaxation), units built and the shift-following t CO2e."""
+    if not catalog.PLAN_SHIFTS.exists(run_id, scenario_id, root):
+        return None
+    sh = catalog.PLAN_SHIFTS.read(run_id, scenario_id, root)
+    if sh.empty:
+        return None
+    g = sh.groupby("plant_id").agg(shift_weeks_run=("shifts_run", "sum"), shift_weeks_available=("shifts_max", "sum"),
+                                   weeks=("week", "nunique"), units_built=("output_units", "sum"),
+                                   shift_following_tco2e=("shift_following_tco2e", "sum"))
+    g.insert(2, "mean_shifts_per_week", g["shift_weeks_run"] / g["weeks"])
+    return g.drop(columns="weeks").reset_index()
 
 
 HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur", "cost_carbon_eur",

@@ -268,3 +268,17 @@ def test_frontier_and_chosen_plan_share_the_cost_basis(tiny_lake, tmp_path):
     assert d.chosen["objective_eur"] > env + 1000  # the old basis put the dot 3,823 EUR above the curve
     assert frontier_basis(d) == ("cost_ex_penalty_eur", pytest.approx(13000.0))  # what the figure plots
     assert render_report(d, tmp_path / "out")["html"]
+
+
+def test_report_shows_shifts_per_plant(tiny_lake, tmp_path):
+    weeks = WEEKS[:2]
+    catalog.PLAN_SHIFTS.write(pd.DataFrame({"plant_id": ["P_DE", "P_DE", "P_JV", "P_JV"], "week": list(weeks) * 2,
+                                            "shifts_run": [2.0, 3.0, 1.0, 1.5], "shifts_max": 3.0,
+                                            "output_units": [200.0, 300.0, 50.0, 75.0],
+                                            "shift_following_tco2e": [4.0, 6.0, 1.0, 1.5]}), RUN, "baseline", tiny_lake)
+    d = report_data(RUN, "baseline", tiny_lake)
+    t = next(v for k, v in d.tables.items() if k.startswith("Shifts per plant")).set_index("plant_id")
+    assert t.loc["P_DE", "shift_weeks_run"] == 5.0 and t.loc["P_DE", "shift_weeks_available"] == 6.0
+    assert t.loc["P_JV", "mean_shifts_per_week"] == pytest.approx(1.25)
+    assert t.loc["P_DE", "shift_following_tco2e"] == pytest.approx(10.0)
+    assert "Shifts per plant" in open(render_report(d, tmp_path / "o")["html"], encoding="utf-8").read()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.frequency import FreqSpec, check_regular, infer_freq
+from features.frequency import FreqSpec, check_regular, infer_freq, to_dates
 
 SEP = "|"  # unique_id = product_id + SEP + market_id
 STATIC_FEATURES = ["powertrain", "segment", "market"]
@@ -69,6 +69,7 @@ def prepare_demand_panel(
     end_week: pd.Timestamp | None = None,
     freq: str | None = None,
     exog: list[str] | None = None,
+    fill_gaps: str = "auto",
 ) -> tuple[pd.DataFrame, dict[str, list]]:
     """Panel ``unique_id, ds, y, powertrain, segment, market`` (+ declared ``exog`` columns) and a repair
     report. ``week`` may hold any regular frequency (inferred when ``freq`` is None; irregular dates raise).
@@ -90,7 +91,8 @@ def prepare_demand_panel(
     dh = demand_history[["week", "product_id", "market_id", "units", *exog]].copy()
     dh["unique_id"] = series_id(dh["product_id"], dh["market_id"])
     dh = dh.drop(columns=["product_id", "market_id"]).rename(columns={"week": "ds", "units": "y"})
-    panel, report = prepare_panel(dh, min_history=min_history, end=end_week, freq=freq, exog=exog)
+    panel, report = prepare_panel(dh, min_history=min_history, end=end_week, freq=freq, exog=exog,
+                                  fill_gaps=fill_gaps)
     ignored = [c for c in demand_history.columns
                if c not in need | set(exog) | {"powertrain", "segment"}
                and pd.api.types.is_numeric_dtype(demand_history[c])]
@@ -101,12 +103,23 @@ def prepare_demand_panel(
     return panel.reset_index(drop=True), report
 
 
+FILL_GAPS = ("auto", "interpolate", "zero")
+
+
 def prepare_panel(df: pd.DataFrame, min_history: int = 26, end: pd.Timestamp | None = None,
-                  freq: str | None = None, exog: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, list]]:
-    """Generic core of ``prepare_demand_panel`` on a long ``unique_id, ds, y`` frame (+ exog columns)."""
+                  freq: str | None = None, exog: list[str] | None = None, fill_gaps: str = "auto"
+                  ) -> tuple[pd.DataFrame, dict[str, list]]:
+    """Generic core of ``prepare_demand_panel`` on a long ``unique_id, ds, y`` frame (+ exog columns).
+
+    ``fill_gaps``: missing periods inside a series are ``interpolate``d (a data gap in a smooth series) or set to
+    ``zero`` (a period with no sales, as in transaction logs); ``auto`` (default) sets them to zero in series
+    that are intermittent (>= 10 % of their observed periods are zero, or >= 10 % of their periods missing) and
+    interpolates the others (a few gaps in a smooth series)."""
+    if fill_gaps not in FILL_GAPS:
+        raise ValueError(f"fill_gaps must be one of {FILL_GAPS}, not {fill_gaps!r}")
     exog = list(exog or [])
     dh = df[["unique_id", "ds", "y", *exog]].copy()
-    dh["ds"] = pd.to_datetime(dh["ds"])
+    dh["ds"] = to_dates(dh["ds"])
     if freq:
         check_regular(dh, freq)
     else:
@@ -132,8 +145,15 @@ def prepare_panel(df: pd.DataFrame, min_history: int = 26, end: pd.Timestamp | N
         y = g["y"].reindex(full)
         n_gap = int(y.isna().sum())
         if n_gap:
-            report["gaps"].append({"unique_id": uid, "detail": f"{n_gap} missing periods interpolated"})
-            y = y.interpolate(limit_direction="both").fillna(0.0)
+            obs = g["y"].dropna()
+            # a series that has zeros, or misses many periods (a transaction log leaves no-sale periods out), is
+            # intermittent: its missing periods sold nothing; a few gaps in a smooth series are a data gap
+            sparse = len(obs) and (float((obs == 0).mean()) >= 0.10 or n_gap >= 0.10 * len(y))
+            zero = fill_gaps == "zero" or (fill_gaps == "auto" and bool(sparse))
+            report["gaps"].append({"unique_id": uid, "detail": f"{n_gap} missing periods "
+                                   + ("set to 0 (intermittent series)" if zero and fill_gaps == "auto"
+                                      else "set to 0" if zero else "interpolated")})
+            y = y.fillna(0.0) if zero else y.interpolate(limit_direction="both").fillna(0.0)
         ex = g[exog].reindex(full).ffill().bfill() if exog else None
         if g.index.max() < end:
             tail = spec.grid(spec.shift(g.index.max(), 1), end)

@@ -11,6 +11,7 @@ allows; ``date_features`` gives the calendar features of the real dates.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,9 +27,16 @@ def _normalise(freq: str) -> str:
     return {"W": "W-SUN", "M": "ME", "H": "h", "Q": "QE-DEC", "QS": "QS-JAN"}.get(s, s)
 
 
+def _multiple(freq: str) -> tuple[int, str]:
+    """(n, base): '3MS' -> (3, 'MS'), '2W-SUN' -> (2, 'W-SUN'), 'B' -> (1, 'B')."""
+    off = pd.tseries.frequencies.to_offset(freq)
+    return int(off.n), _normalise(off.base.freqstr)
+
+
 def kind(freq: str) -> str:
-    """One of hourly, daily, weekly, monthly, quarterly, yearly (by the offset's family)."""
-    f = _normalise(freq).upper()
+    """One of hourly, daily, weekly, monthly, quarterly, yearly (by the offset's family, whatever its multiple:
+    '3MS' is monthly, '2W-SUN' weekly, 'B' daily)."""
+    f = _multiple(freq)[1].upper()
     if f.startswith("W"):
         return "weekly"
     if f in ("MS", "ME", "BMS", "BME", "SMS", "SME") or f.startswith(("MS", "ME")):
@@ -48,9 +56,17 @@ def default_seasons(freq: str, n_steps: int | None = None) -> list[int]:
     """Season lengths by frequency: daily [7, 365 if >= 2 years], weekly [52], monthly [12], quarterly [4],
     hourly [24, 168], yearly [1]."""
     k = kind(freq)
+    n, base = _multiple(freq)
+    if base == "B":  # business days: the week has 5, the year ~260
+        return [5, 260] if n == 1 and n_steps is not None and n_steps >= 2 * 260 else ([5] if n == 1 else [1])
     if k == "daily":
+        if n > 1:
+            return [7 // n] if 7 % n == 0 and 7 // n > 1 else [1]
         return [7, 365] if n_steps is not None and n_steps >= 2 * 365 else [7]
-    return {"weekly": [52], "monthly": [12], "quarterly": [4], "hourly": [24, 168], "yearly": [1]}.get(k, [1])
+    per = {"weekly": [52], "monthly": [12], "quarterly": [4], "hourly": [24, 168], "yearly": [1]}.get(k, [1])
+    if n > 1:  # a multiple: the season in steps of n (3MS -> 4 per year; 2W -> 26), else none
+        per = [p // n for p in per if p % n == 0 and p // n > 1] or [1]
+    return per
 
 
 def _guess_from_spacing(ds: pd.Series) -> str | None:
@@ -90,6 +106,30 @@ def infer_freq(panel: pd.DataFrame) -> str:
     return freq
 
 
+def to_dates(ds: pd.Series) -> pd.Series:
+    """Dates of a panel's ``ds`` column: datetimes as they are; pandas Periods at their start; strings such as
+    '2010 Q1', '2010-Q1' or '2010 Jan' parsed as periods when they are not dates."""
+    if isinstance(ds.dtype, pd.PeriodDtype):
+        return ds.dt.to_timestamp(how="start")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "could not infer format": parsed one by one
+            return pd.to_datetime(ds)
+    except (ValueError, TypeError) as err:
+        if ds.dtype != object:
+            raise
+        text = ds.astype(str).str.replace(r"\s+", "", regex=True).str.replace("-Q", "Q", regex=False)
+        try:
+            per = {v: pd.Period(v).start_time for v in text.unique()}
+            return text.map(per).astype("datetime64[ns]")
+        except (ValueError, TypeError):
+            try:
+                return pd.to_datetime(ds.astype(str), format="%Y %b")
+            except (ValueError, TypeError):
+                raise ValueError(f"ds: dates cannot be read ({err}); pass datetimes, pandas Periods or strings "
+                                 "such as '2024-01-01', '2024Q1' or '2024 Jan'") from None
+
+
 def check_regular(panel: pd.DataFrame, freq: str) -> None:
     """Every date must sit on ``freq``'s grid (gaps are allowed: they are filled later)."""
     ds = pd.to_datetime(panel["ds"])
@@ -101,8 +141,16 @@ def check_regular(panel: pd.DataFrame, freq: str) -> None:
     else:
         off = ds[~ds.isin(grid)]
     if len(off):
+        hint = "pass a regular series or set freq"
+        try:
+            seen = _guess_from_spacing(ds[panel["unique_id"] == panel.groupby("unique_id").size().idxmax()])
+            seen = _normalise(pd.infer_freq(pd.DatetimeIndex(ds.drop_duplicates().sort_values())) or seen or "")
+        except (TypeError, ValueError):
+            seen = None
+        if seen and seen != _normalise(freq):
+            hint = f"the dates look like {seen!r} (e.g. period start vs end): set freq={seen!r}"
         raise ValueError(f"panel dates are irregular: {len(off)} dates are not on the {freq} grid "
-                         f"(first: {pd.Timestamp(off.iloc[0]).date()}); pass a regular series or set freq")
+                         f"(first: {pd.Timestamp(off.iloc[0]).date()}); {hint}")
 
 
 def _period_freq(freq: str) -> str:
@@ -169,16 +217,26 @@ class FreqSpec:
 
     def steps_between(self, a, b) -> np.ndarray | int:
         """Number of steps from ``a`` to ``b`` (b - a in steps; arrays or scalars)."""
-        pf = _period_freq(self.freq)
         scalar = isinstance(a, pd.Timestamp) and isinstance(b, pd.Timestamp)
-        if self.kind in ("daily", "hourly", "other"):
-            step = pd.Timedelta(self.offset.nanos) if hasattr(self.offset, "nanos") else pd.Timedelta(days=1)
-            out = (pd.DatetimeIndex(np.atleast_1d(b)) - pd.DatetimeIndex(np.atleast_1d(a))) // step
-            out = np.asarray(out, dtype=int)
-        else:
-            pa = pd.DatetimeIndex(np.atleast_1d(a)).to_period(pf)
-            pb = pd.DatetimeIndex(np.atleast_1d(b)).to_period(pf)
-            out = np.asarray(pb.asi8 - pa.asi8, dtype=int)
+        da, db = pd.DatetimeIndex(np.atleast_1d(a)), pd.DatetimeIndex(np.atleast_1d(b))
+        off = self.offset
+        fixed = None
+        try:  # D, h, 2D ...: a fixed length
+            fixed = pd.Timedelta(off.nanos, unit="ns")
+        except ValueError:  # calendar offsets (W, MS, QE, B, 3MS ...) have no fixed length
+            pass
+        if fixed is not None and self.kind in ("daily", "hourly", "other"):
+            out = np.asarray((db - da) // fixed, dtype=int)
+        elif off.n == 1 and self.kind in ("weekly", "monthly", "quarterly", "yearly"):
+            pf = _period_freq(self.freq)
+            out = np.asarray(db.to_period(pf).asi8 - da.to_period(pf).asi8, dtype=int)
+        else:  # business days, multiples (2W, 3MS): positions on the frequency's own grid
+            lo, hi = min(da.min(), db.min()), max(da.max(), db.max())
+            grid = pd.date_range(off.rollback(lo), hi, freq=self.freq)
+            ia, ib = grid.get_indexer(da), grid.get_indexer(db)
+            if (ia < 0).any() or (ib < 0).any():
+                raise ValueError(f"dates not on the {self.freq} grid")
+            out = np.asarray(ib - ia, dtype=int)
         return int(out[0]) if scalar else out
 
     def grid(self, start, end) -> pd.DatetimeIndex:
@@ -190,12 +248,15 @@ class FreqSpec:
 
 
 def derive_lags(season: int, h: int, max_len: int | None = None) -> list[int]:
-    """[1, 2, 3, season] (+ season +- 1 for weekly-length seasons >= 26), cut to what ``max_len`` allows."""
+    """[1, 2, 3, season] (+ season +- 1 for weekly-length seasons >= 26; + the season's multiples up to the
+    horizon when the season is shorter than it, e.g. 14, 21, 28 for daily data and h = 28, so that the recursive
+    forecast still sees last season's value deep into the horizon), cut to what ``max_len`` allows."""
     lags = {1, 2, 3}
     if season > 1:
         lags.add(season)
         if season >= 26:
             lags.update({season - 1, season + 1})
+        lags.update(season * k for k in range(2, 5) if season * k <= h)
     if max_len is not None:
         lags = {lag for lag in lags if lag <= max(3, max_len // 2)}
     return sorted(lags)

@@ -129,7 +129,7 @@ def _planning_inputs() -> dict[str, pd.DataFrame]:
         "plant_operations": pd.DataFrame({
             "plant_id": ["P1", "P2"], "min_utilisation_pct": [40.0, 35.0], "max_change_pct_per_week": [15.0, None],
             "max_stock_units": [2000.0, None], "shifts_max": [3.0, None], "shift_cost_eur_per_week": [50000.0, None],
-            "source": ["test", None]}),
+            "shift_fixed_share_pct": [60.0, None], "source": ["test", None]}),
         "inventory": pd.DataFrame({"week": pd.to_datetime(["2024-01-01"] * 2).astype("datetime64[ns]"),
                                    "plant_id": ["P1", "P2"], "product_id": ["K1", "K3"], "units": [120.0, 40.0]}),
         "renewable_supply": pd.DataFrame({"market": ["DE"], "instrument": ["EAC"], "year": [2024],

@@ -70,6 +70,12 @@ def test_champion_moves_only_when_challenger_beats_it(lake_run, mlflow_store, sm
     hier = catalog.DEMAND_FORECAST_HIERARCHY.read("r1", root=lake_run)
     total = hier[hier["level"] == "total"].set_index("week")["yhat"].sort_index()
     assert total.to_numpy() == pytest.approx(fc.groupby("week")["yhat"].sum().sort_index().to_numpy(), rel=1e-9)
+    # the hierarchy reuses the run's forecast (no second model.predict): its bottom level is demand_forecast
+    bottom = hier[hier["level"] == "bottom"].assign(week=lambda d: pd.to_datetime(d["week"]))
+    both = fc.assign(node=fc["product_id"] + "|" + fc["market_id"]).merge(bottom, on=["node", "week"],
+                                                                           suffixes=("", "_h"))
+    assert len(both) == len(fc) == len(bottom)
+    assert (both["yhat_h"].to_numpy() == both["yhat"].to_numpy()).all()
     assert fc[FORECAST_COLUMNS[3:]].notna().all().all()
     assert fc["week"].min() == small_demand["demand_history"]["week"].max() + pd.Timedelta(weeks=1)
     manifest = lake.read_manifest("r1", lake_run)

@@ -215,7 +215,10 @@ def train_stage(run_id: str, root: str | None = None, retrain: str = "auto", hor
     return _timed("train demand forecaster", run_id, go)
 
 
-def forecast_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26, gwp_set: str = "AR5") -> dict:
+def forecast_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26, gwp_set: str = "AR5",
+                   retrain: str = "auto") -> dict:
+    """Demand forecast with the demand champion; plant emission coefficients from the energy champion after
+    its gate (``retrain="never"``: the energy champion without training a challenger)."""
     from core import tracking
     from models import forecast_demand, forecast_emissions
 
@@ -223,10 +226,11 @@ def forecast_stage(run_id: str, root: str | None = None, horizon_weeks: int = 26
 
     def go():
         d = forecast_demand(run_id, root=root, horizon=horizon_weeks)
-        e = forecast_emissions(run_id, root=root, horizon=horizon_weeks, gwp_set=gwp_set)
+        e = forecast_emissions(run_id, root=root, horizon=horizon_weeks, gwp_set=gwp_set, retrain=retrain)
         return {"demand": {k: d[k] for k in ("model_version", "rows", "first_week", "last_week", "total_units")},
-                "emissions": _small({k: v for k, v in e.items() if k in ("model_version", "rows", "linearisation",
-                                                                         "uris")})}
+                "emissions": _small({k: v for k, v in e.items() if k in (
+                    "model_version", "trained", "champion_moved", "coefficients_model_version", "coefficients_from",
+                    "rows", "linearisation", "uris")})}
 
     return _timed("forecast demand and plant emissions", run_id, go)
 

@@ -83,7 +83,7 @@ def weekly_plan_refresh():
 
         with fail_fast_on_bad_input():
             return pipeline.forecast_stage(trained["run_id"], horizon_weeks=params["horizon_weeks"],
-                                           gwp_set=params["gwp_set"])
+                                           gwp_set=params["gwp_set"], retrain=params["retrain"])
 
     @task(outlets=[lake_asset("plan")])
     def optimise(forecasted: dict, params=None) -> dict:

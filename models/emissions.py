@@ -86,6 +86,8 @@ class EnergyConfig:
     min_child_samples: int = 10
     n_jobs: int = 1
     seed: int = 7
+    # fit the linear model (the coefficients) on each plant-carrier's most recent N weeks only; None = all
+    linear_weeks: int | None = None
 
 
 class EnergyForecaster:
@@ -100,11 +102,15 @@ class EnergyForecaster:
         self.report: dict[str, Any] = {}
         self.feature_importance: pd.Series | None = None
 
-    def fit(self, panel: pd.DataFrame) -> EnergyForecaster:
+    def fit(self, panel: pd.DataFrame, lgbm: bool = True) -> EnergyForecaster:
+        """Fit the linear models and (``lgbm``) the LightGBM reference."""
         from lightgbm import LGBMRegressor
 
         rows, neg = [], []
+        recent = getattr(self.config, "linear_weeks", None)
         for (pid, car), g in panel.groupby(["plant_id", "carrier"], sort=True):
+            if recent:
+                g = g[g["week"] > g["week"].max() - pd.Timedelta(weeks=int(recent))]
             s, c = _season(g["week"])
             X = np.column_stack([np.ones(len(g)), g["volume"].to_numpy(float), s, c])
             coef, *_ = np.linalg.lstsq(X, g["energy"].to_numpy(float), rcond=None)
@@ -121,6 +127,8 @@ class EnergyForecaster:
             energy_mean=("energy", "mean"), volume_mean=("volume", "mean"))
         self.categories = {"plant_id": sorted(panel["plant_id"].unique()),
                            "carrier": sorted(panel["carrier"].unique())}
+        if not lgbm:
+            return self
         X, y = self._features(panel, with_target=True)
         c = self.config
         self.lgbm = LGBMRegressor(n_estimators=c.n_estimators, learning_rate=c.learning_rate,
@@ -171,23 +179,28 @@ class EnergyForecaster:
 
 
 def backtest_energy(panel: pd.DataFrame, config: EnergyConfig | None = None, n_folds: int = 3,
-                    step: int = 13) -> dict[str, Any]:
+                    step: int = 13, linear_only: bool = False) -> dict[str, Any]:
     """Rolling origin on energy given the actual volume (the plan is known at planning time): WAPE of
-    LightGBM, the linear model and seasonal naive (52) per fold."""
+    LightGBM, the linear model and seasonal naive (52) per fold (``linear_only``: the linear model alone,
+    the one the coefficients come from; what the champion gate compares)."""
     last = panel["week"].max()
     rows = []
     for k in range(n_folds):
         origin = last - pd.Timedelta(weeks=step * (n_folds - k))
         train = panel[panel["week"] <= origin]
         test = panel[(panel["week"] > origin) & (panel["week"] <= origin + pd.Timedelta(weeks=step))].copy()
-        m = EnergyForecaster(config).fit(train)
-        test["lgbm"] = m.predict(test)
+        m = EnergyForecaster(config).fit(train, lgbm=not linear_only)
         test["linear"] = m.predict_linear(test)
-        prev = panel[["plant_id", "carrier", "week", "energy"]].copy()
-        prev["week"] = prev["week"] + pd.Timedelta(weeks=52)
-        test = test.merge(prev.rename(columns={"energy": "snaive"}), on=["plant_id", "carrier", "week"], how="left")
-        test["snaive"] = test["snaive"].fillna(test["lgbm"])
-        for name in ("lgbm", "linear", "snaive"):
+        names: tuple[str, ...] = ("linear",)
+        if not linear_only:
+            test["lgbm"] = m.predict(test)
+            prev = panel[["plant_id", "carrier", "week", "energy"]].copy()
+            prev["week"] = prev["week"] + pd.Timedelta(weeks=52)
+            test = test.merge(prev.rename(columns={"energy": "snaive"}), on=["plant_id", "carrier", "week"],
+                              how="left")
+            test["snaive"] = test["snaive"].fillna(test["lgbm"])
+            names = ("lgbm", "linear", "snaive")
+        for name in names:
             rows.append({"fold": k, "origin": origin.date().isoformat(), "model": name,
                          "wape": wape(test["energy"], test[name])})
     folds = pd.DataFrame(rows)
@@ -269,6 +282,33 @@ def planning_weeks(last_week: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:
     return pd.date_range(pd.Timestamp(last_week) + pd.Timedelta(weeks=1), periods=horizon, freq="W-MON")
 
 
+def uncovered_pairs(model: EnergyForecaster, panel: pd.DataFrame) -> list[str]:
+    """``plant/carrier`` pairs with energy data in ``panel`` that ``model`` has no linear model for (a
+    champion trained before a plant or a carrier appeared cannot supply their coefficients)."""
+    have = set(zip(model.linear["plant_id"], model.linear["carrier"], strict=True))
+    want = panel[["plant_id", "carrier"]].drop_duplicates().itertuples(index=False)
+    return sorted(f"{p}/{c}" for p, c in want if (p, c) not in have)
+
+
+def coefficient_tables(model: EnergyForecaster, panel: pd.DataFrame, plants: pd.DataFrame,
+                       production_history: pd.DataFrame, factors: pd.DataFrame | None = None,
+                       contracts: pd.DataFrame | None = None, horizon: int = 26, gwp_set: str = "AR5"
+                       ) -> dict[str, Any]:
+    """A fitted model's coefficients over the ``horizon`` weeks after ``panel``'s last week (this run's
+    planning weeks), the carrier intensities and the linearisation error; no fitting."""
+    weeks = planning_weeks(panel["week"].max(), horizon)
+    known = plants[plants["plant_id"].isin(model.linear["plant_id"])]
+    ci, source = carrier_intensity_table(known, weeks, factors, contracts, gwp_set,
+                                         model.linear[["plant_id", "carrier"]].drop_duplicates())
+    coef = emission_coefficients(model, ci, weeks, sorted(known["plant_id"]))
+    vol = plant_volume(production_history)
+    recent = vol[vol["week"] > vol["week"].max() - pd.Timedelta(weeks=13)].groupby("plant_id")["volume"].mean()
+    lin = linearisation_error(model, ci, coef, recent)
+    no_energy = sorted(set(plants["plant_id"]) - set(model.linear["plant_id"]))
+    return {"coefficients": coef, "linearisation": lin, "intensities": ci, "intensity_source": source,
+            "report": {**model.report, "plants_without_energy_data": no_energy}}
+
+
 def emissions_tables(plants: pd.DataFrame, production_history: pd.DataFrame, energy_use: pd.DataFrame,
                      factors: pd.DataFrame | None = None, contracts: pd.DataFrame | None = None,
                      horizon: int = 26, gwp_set: str = "AR5", config: EnergyConfig | None = None,
@@ -278,69 +318,133 @@ def emissions_tables(plants: pd.DataFrame, production_history: pd.DataFrame, ene
     panel, input_report = energy_panel(energy_use, production_history)
     bt = backtest_energy(panel, config, n_folds=n_folds)
     model = EnergyForecaster(config).fit(panel)
-    weeks = planning_weeks(panel["week"].max(), horizon)
-    known = plants[plants["plant_id"].isin(model.linear["plant_id"])]
-    ci, source = carrier_intensity_table(known, weeks, factors, contracts, gwp_set,
-                                         panel[["plant_id", "carrier"]].drop_duplicates())
-    coef = emission_coefficients(model, ci, weeks)
-    vol = plant_volume(production_history)
-    recent = vol[vol["week"] > vol["week"].max() - pd.Timedelta(weeks=13)].groupby("plant_id")["volume"].mean()
-    lin = linearisation_error(model, ci, coef, recent)
-    no_energy = sorted(set(plants["plant_id"]) - set(model.linear["plant_id"]))
-    report = {**input_report, **model.report, "plants_without_energy_data": no_energy}
-    return {"model": model, "coefficients": coef, "backtest": bt, "linearisation": lin, "intensities": ci,
-            "intensity_source": source, "report": report, "seconds": time.perf_counter() - t0,
-            "panel": panel}
+    out = coefficient_tables(model, panel, plants, production_history, factors, contracts, horizon, gwp_set)
+    return {**out, "model": model, "backtest": bt, "report": {**input_report, **out["report"]},
+            "seconds": time.perf_counter() - t0, "panel": panel}
+
+
+RETRAIN_MODES = ("auto", "never")
+
+
+def _linearisation_summary(lin: dict[str, Any]) -> dict[str, float]:
+    return {k: lin[k] for k in ("mean_abs_rel_error", "p95_abs_rel_error", "max_abs_rel_error")}
 
 
 def forecast_emissions(run_id: str, root: str | None = None, horizon: int = 26, gwp_set: str = "AR5",
                        config: dict[str, Any] | None = None, tracking_uri: str | None = None,
-                       log_mlflow: bool = True) -> dict[str, Any]:
-    """Fit the energy models on validated/<run_id>, log/register "co2plan-energy" in MLflow (champion
-    rule on the linear model's backtest WAPE, the model the coefficients come from) and write
-    forecast/<run_id>/plant_emission_coefficients (+ energy_linearisation)."""
+                       log_mlflow: bool = True, retrain: str = "auto", n_folds: int = 3,
+                       step: int = 13) -> dict[str, Any]:
+    """Plant emission coefficients of validated/<run_id> from the "co2plan-energy" champion, written to
+    forecast/<run_id>/plant_emission_coefficients (+ energy_linearisation).
+
+    ``retrain="auto"``: a challenger (``config``) is backtested, fitted, logged and registered; the champion
+    (loaded from MLflow) is re-run on the same folds of this run's data (``models.gates.energy_gate``) and
+    the alias moves only if the challenger's linear model wins there; the coefficients come from whichever
+    model is champion after the gate. ``retrain="never"``: the champion supplies them and nothing is trained
+    (training once when there is no champion, or when the champion lacks a plant/carrier of this run).
+    ``log_mlflow=False``: no registry; the model fitted here supplies them. The manifest section
+    ``forecast/emissions`` and the MLflow records name the model version that supplied the coefficients."""
     from core import catalog, lake
     from models import registry
-    from models.pyfunc import EnergyPyfunc
+    from models.gates import energy_gate
+    from models.pyfunc import EnergyPyfunc, unwrap
     from models.stages import merge_manifest
+
+    if retrain not in RETRAIN_MODES:
+        raise ValueError(f"retrain: one of {RETRAIN_MODES}, got {retrain!r}")
 
     def read(table: str, required: bool = True) -> pd.DataFrame | None:
         if not required and not catalog.VALIDATED[table].exists(run_id, root=root):
             return None
         return catalog.VALIDATED[table].read(run_id, root=root)
 
+    t0 = time.perf_counter()
     plants, ph, eu = read("plants"), read("production_history"), read("energy_use")
     factors, contracts = read("emission_factors", False), read("energy_contracts", False)
     cfg = EnergyConfig(**(config or {}))
-    out = emissions_tables(plants, ph, eu, factors, contracts, horizon, gwp_set, cfg)
-    coef, lin, bt = out["coefficients"], out["linearisation"], out["backtest"]
-    uris = {d.table: d.write(df, run_id, root=root)
-            for d, df in ((catalog.PLANT_EMISSION_COEFFICIENTS, coef), (catalog.ENERGY_LINEARISATION, lin["detail"]))}
-    metrics = {registry.SELECTION_METRIC: bt["summary"]["linear"], "lgbm_wape": bt["summary"]["lgbm"],
-               "linear_wape": bt["summary"]["linear"], "snaive_wape": bt["summary"]["snaive"],
-               "linearisation_mean_abs_rel_error": lin["mean_abs_rel_error"],
-               "linearisation_p95_abs_rel_error": lin["p95_abs_rel_error"],
-               "linearisation_max_abs_rel_error": lin["max_abs_rel_error"]}
-    result: dict[str, Any] = {"rows": len(coef), "plants": int(coef["plant_id"].nunique()),
-                              "first_week": str(coef["week"].min().date()), "last_week": str(coef["week"].max().date()),
-                              "intensity_source": out["intensity_source"], "gwp_set": gwp_set,
-                              "metrics": metrics, "report": out["report"], "uris": uris,
-                              "linearisation_by_volume_fraction": lin["by_volume_fraction"]}
+    panel, input_report = energy_panel(eu, ph)
+    tables = (panel, plants, ph, factors, contracts, horizon, gwp_set)
+
+    champion, champ_mv, lacking = None, None, []
     if log_mlflow:
         registry.configure(tracking_uri)
-        panel = out["panel"]
-        example = panel.tail(5)[["plant_id", "week", "carrier", "volume"]].reset_index(drop=True)
-        example["week"] = example["week"].astype("datetime64[ns]")
-        ex_out = example.copy()
-        ex_out["energy"] = out["model"].predict(example)
-        logged = registry.log_and_register(
-            experiment=registry.ENERGY_EXPERIMENT, model_name=registry.ENERGY_MODEL, python_model=EnergyPyfunc(),
-            payload=out["model"], params={**cfg.__dict__, "horizon": horizon, "gwp_set": gwp_set},
-            metrics=metrics, fold_metrics=bt["folds"],
-            tags={"lake_run_id": run_id, "dataset_hash": lake.frame_hash(eu), "stage": "forecast_emissions",
-                  "intensity_source": out["intensity_source"]},
-            input_example=example, output_example=ex_out, importance=out["model"].feature_importance,
-            extra_artifacts={"linear_coefficients": out["model"].linear})
-        result.update({k: logged[k] for k in ("mlflow_run_id", "model_version", "champion_moved", "champion_version")})
+        champ_mv = registry.champion_version(registry.ENERGY_MODEL)
+        if champ_mv is not None:
+            champion = unwrap(registry.load_model(f"models:/{registry.ENERGY_MODEL}/{champ_mv.version}"))
+            lacking = uncovered_pairs(champion, panel)
+
+    result: dict[str, Any] = {"retrain": retrain, "gwp_set": gwp_set}
+    if retrain == "never" and champion is not None and not lacking:
+        model, source_version = champion, str(champ_mv.version)
+        out = coefficient_tables(model, *tables)
+        result.update(trained=False, model_version=None, champion_moved=False, champion_version=source_version,
+                      metrics={}, gate={"gate": "retrain_never"})
+    else:
+        bt = backtest_energy(panel, cfg, n_folds=n_folds, step=step)
+        challenger = EnergyForecaster(cfg).fit(panel)
+        out = coefficient_tables(challenger, *tables)
+        lin = out["linearisation"]
+        metrics = {registry.SELECTION_METRIC: bt["summary"]["linear"], "lgbm_wape": bt["summary"]["lgbm"],
+                   "linear_wape": bt["summary"]["linear"], "snaive_wape": bt["summary"]["snaive"],
+                   **{f"linearisation_{k}": v for k, v in _linearisation_summary(lin).items()}}
+        model, source_version = challenger, None
+        result.update(trained=True, metrics=metrics, model_version=None, champion_moved=None,
+                      champion_version=None, gate=None)
+        if log_mlflow:
+            if champion is None:
+                gate, gate_table = None, pd.DataFrame([{"gate": "no_champion"}])
+            elif lacking:
+                reason = f"the champion has no linear model for {lacking[:10]}: replaced"
+                gate = {"passed": True, "gate": "champion_incomplete", "reason": reason, "folds": 0}
+                gate_table = pd.DataFrame([{"gate": "champion_incomplete", "reason": reason}])
+            else:
+                gate, gate_table = energy_gate(panel, bt["folds"], champion, n_folds, step)
+            example = panel.tail(5)[["plant_id", "week", "carrier", "volume"]].reset_index(drop=True)
+            example["week"] = example["week"].astype("datetime64[ns]")
+            ex_out = example.copy()
+            ex_out["energy"] = challenger.predict(example)
+            logged = registry.log_and_register(
+                experiment=registry.ENERGY_EXPERIMENT, model_name=registry.ENERGY_MODEL,
+                python_model=EnergyPyfunc(), payload=challenger,
+                params={**cfg.__dict__, "horizon": horizon, "gwp_set": gwp_set, "retrain": retrain},
+                metrics=metrics, fold_metrics=bt["folds"],
+                tags={"lake_run_id": run_id, "dataset_hash": lake.frame_hash(eu), "stage": "forecast_emissions",
+                      "intensity_source": out["intensity_source"]},
+                input_example=example, output_example=ex_out, importance=challenger.feature_importance,
+                extra_artifacts={"linear_coefficients": challenger.linear, "gate": gate_table}, gate=gate)
+            result.update({k: logged[k] for k in ("mlflow_run_id", "model_version", "champion_moved",
+                                                  "champion_version")})
+            result["gate"] = gate if gate is not None else gate_table.iloc[0].to_dict()
+            if logged["champion_moved"]:
+                source_version = str(logged["model_version"])
+            else:  # the challenger lost on the same folds: the champion supplies the coefficients
+                model, source_version = champion, str(champ_mv.version)
+                out = coefficient_tables(model, *tables)
+    coef, lin = out["coefficients"], out["linearisation"]
+    uris = {d.table: d.write(df, run_id, root=root)
+            for d, df in ((catalog.PLANT_EMISSION_COEFFICIENTS, coef), (catalog.ENERGY_LINEARISATION, lin["detail"]))}
+    result.update({
+        "rows": len(coef), "plants": int(coef["plant_id"].nunique()),
+        "first_week": str(coef["week"].min().date()), "last_week": str(coef["week"].max().date()),
+        "intensity_source": out["intensity_source"], "report": {**input_report, **out["report"]}, "uris": uris,
+        "coefficients_model_version": source_version,
+        "coefficients_model_uri": None if source_version is None else f"models:/{registry.ENERGY_MODEL}/{source_version}",
+        "coefficients_from": ("challenger (unregistered)" if source_version is None else
+                              "challenger" if model is not champion else "champion"),
+        "linearisation": _linearisation_summary(lin),
+        "linearisation_by_volume_fraction": lin["by_volume_fraction"], "seconds": time.perf_counter() - t0})
+    if source_version is not None:
+        _record_supplier(registry, source_version, run_id, result.get("mlflow_run_id"))
     merge_manifest(run_id, "emissions", result, root)
     return result
+
+
+def _record_supplier(registry, version: str, run_id: str, mlflow_run_id: str | None) -> None:
+    """MLflow side of "which model supplied the coefficients": a tag on this run's challenger run (when one
+    was trained) and, on the supplying model version, the last lake run it supplied."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    if mlflow_run_id is not None:
+        client.set_tag(mlflow_run_id, "coefficients_model_version", version)
+    client.set_model_version_tag(registry.ENERGY_MODEL, version, "last_coefficients_lake_run", run_id)

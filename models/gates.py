@@ -1,4 +1,7 @@
-"""Fair champion gate: the champion's spec is re-run on the challenger's rolling-origin folds.
+"""Fair champion gates: the champion's spec is re-run on the challenger's rolling-origin folds.
+
+``champion_gate`` (demand) and ``energy_gate`` (plant energy: the linear model whose coefficients the plan
+uses; WAPE instead of MASE) apply the same rule.
 
 The challenger replaces the champion only if its mean MASE over the same folds is lower AND it wins at least
 half of the folds (ceil(W / 2)). When the champion's config cannot be re-run, the gate falls back to the
@@ -16,6 +19,7 @@ import pandas as pd
 
 from models.backtest import backtest_demand
 from models.demand import DemandConfig
+from models.emissions import EnergyConfig, backtest_energy
 
 
 def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFrame, champion: Any,
@@ -44,3 +48,28 @@ def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFr
     return {"passed": passed, "wins": wins, "folds": int(len(t)), "wins_needed": need,
             "challenger_mase": float(t["mase_challenger"].mean()),
             "champion_mase": float(t["mase_champion"].mean())}, t
+
+
+def energy_gate(panel: pd.DataFrame, challenger_folds: pd.DataFrame, champion: Any, n_folds: int, step: int
+                ) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    """The energy champion's config re-run on the challenger's folds (``models.emissions.backtest_energy``
+    over this run's panel, the same origins): the challenger passes iff its linear model's mean WAPE is
+    lower and it wins at least ceil(W / 2) folds (a tie keeps the champion). (decision or None for the
+    stored-metric fallback, per-fold table)."""
+    from dataclasses import fields
+
+    try:
+        cfg = EnergyConfig(**{f.name: getattr(champion.config, f.name) for f in fields(EnergyConfig)})
+    except (AttributeError, TypeError, ValueError) as e:
+        return None, pd.DataFrame([{"gate": "stored_metric_fallback", "reason": str(e)[:200]}])
+    champ = backtest_energy(panel, cfg, n_folds=n_folds, step=step, linear_only=True)["folds"]
+    a = challenger_folds[challenger_folds["model"] == "linear"][["fold", "origin", "wape"]]
+    b = champ[champ["model"] == "linear"][["fold", "origin", "wape"]]
+    t = a.merge(b, on=["fold", "origin"], suffixes=("_challenger", "_champion"))
+    wins = int((t["wape_challenger"] < t["wape_champion"]).sum())
+    need = math.ceil(len(t) / 2)
+    passed = bool(len(t) and t["wape_challenger"].mean() < t["wape_champion"].mean() and wins >= need)
+    t["gate"] = "same_folds"
+    return {"passed": passed, "gate": "same_folds", "wins": wins, "folds": int(len(t)), "wins_needed": need,
+            "challenger_wape": float(t["wape_challenger"].mean()),
+            "champion_wape": float(t["wape_champion"].mean())}, t

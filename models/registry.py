@@ -98,15 +98,18 @@ def pip_requirements() -> list[str]:
 
 #: what each registered model is, for the MLflow registry page
 MODEL_DESCRIPTIONS = {
-    DEMAND_MODEL: ("Weekly demand forecaster (LightGBM via mlforecast, conformal 80%/95% intervals) per product "
-                   "x market. Input: demand history rows (week, product_id, market_id, units, powertrain, segment). "
-                   "Output: week, product_id, market_id, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95 for "
+    DEMAND_MODEL: ("Weekly demand forecaster (LightGBM via mlforecast and statistical candidates, conformal 80%/95% "
+                   "intervals) per product x market. Input: demand history rows (week, product_id, market_id, units, "
+                   "powertrain, segment); a version trained with known-in-advance drivers also takes the driver "
+                   "columns (tag 'drivers'), on the history rows and on future rows with units empty. Output: week, "
+                   "product_id, market_id, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95 for "
                    "params['horizon'] weeks after the last input week. The 'champion' alias moves to a new version "
-                   "only when its rolling-origin backtest WAPE is lower."),
+                   "only when it beats the champion's spec re-run on the same rolling-origin folds (MASE)."),
     ENERGY_MODEL: ("Plant energy model: weekly energy per plant and carrier from the units built. Input: plant_id, "
-                   "week, carrier, volume. Output: the input plus 'energy' (kWh, or litre for diesel). The planner "
-                   "uses its linearisation as t CO2e per unit. The 'champion' alias moves only when the backtest "
-                   "WAPE of the linear model is lower."),
+                   "week, carrier, volume. Output: the input plus 'energy' (the carrier's canonical unit). The "
+                   "planner uses the champion's linearisation as t CO2e per unit. The 'champion' alias moves only "
+                   "when the linear model's backtest WAPE beats the champion's config re-run on the same folds; "
+                   "tag 'last_coefficients_lake_run' = the last lake run whose coefficients this version supplied."),
 }
 
 

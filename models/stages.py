@@ -33,7 +33,7 @@ from models.backtest import backtest_demand
 from models.demand import FORECAST_COLUMNS, DemandConfig, DemandForecaster, forecast_table
 from models.gates import champion_gate
 from models.hierarchy import demand_attrs, hierarchy_forecast
-from models.pyfunc import DEMAND_INPUT_COLUMNS, DemandPyfunc, unwrap
+from models.pyfunc import DEMAND_INPUT_COLUMNS, DemandPyfunc, unwrap, zero_not_on_sale
 
 SAMPLE_IDS = 20  # ids listed per issue in the returned dict; the full list is in the lake table
 
@@ -101,6 +101,8 @@ def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, ma
     ex_hist, ex_future = _example_drivers(panel, example, config, drivers)
     ex_fc, _ = forecast_table(model, ex_hist, example[["product_id", "powertrain", "segment"]].drop_duplicates(),
                               None, config.horizon, future=ex_future)
+    if ex_future is not None:  # the pyfunc's input with drivers: history rows + future rows with units empty
+        example = pyfunc_driver_input(example, ex_hist, ex_future, config.future_exog)
     params = {**model.params(), "n_folds": n_folds, "fold_step": step, "n_calibration_windows":
               getattr(model, "calibration_windows", None)}
     fallbacks = report_frame({"fallback": report.get("fallback", [])})
@@ -148,20 +150,28 @@ def train_demand(run_id: str, root: str | None = None, horizon: int = 26, config
 
 
 def demand_hierarchy(model: DemandForecaster, dh: pd.DataFrame, products: pd.DataFrame | None,
-                     markets: pd.DataFrame | None, horizon: int, future: pd.DataFrame | None = None
-                     ) -> pd.DataFrame | None:
+                     markets: pd.DataFrame | None, horizon: int, future: pd.DataFrame | None = None,
+                     forecast: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Coherent product -> powertrain -> total and market -> region -> total levels with each level's own band
-    (None for a model pickled before issue 14, which kept no backtest predictions)."""
+    (None for a model pickled before issue 14, which kept no backtest predictions).
+
+    ``forecast``: the run's demand_forecast (``week, product_id, market_id, yhat``...) — its bottom level is
+    reused as it is, so the model forecasts once per run and the hierarchy's bottom equals demand_forecast;
+    without it the model forecasts here (``future``: the driver rows)."""
     if getattr(model, "cv", None) is None or getattr(model, "spec", None) is None:
         return None
     c = model.config
     panel, report = prepare_demand_panel(dh, products, markets, min_history=c.min_history, freq=model.spec.freq,
                                          exog=c.future_exog)
-    X_df = None
-    if c.future_exog and future is not None:
-        X_df = future.assign(unique_id=future["product_id"].astype(str) + "|" + future["market_id"].astype(str))
-        X_df = X_df.rename(columns={"week": "ds"})
-    fc, _ = model.predict(panel, report, horizon, X_df=X_df)
+    if forecast is not None:
+        fc = forecast.assign(unique_id=forecast["product_id"].astype(str) + "|" + forecast["market_id"].astype(str),
+                             ds=pd.to_datetime(forecast["week"]))
+    else:
+        X_df = None
+        if c.future_exog and future is not None:
+            X_df = future.assign(unique_id=future["product_id"].astype(str) + "|" + future["market_id"].astype(str))
+            X_df = X_df.rename(columns={"week": "ds"})
+        fc, _ = model.predict(panel, report, horizon, X_df=X_df)
     return hierarchy_forecast(model, fc, panel, demand_attrs(panel, markets))
 
 
@@ -182,7 +192,7 @@ def forecast_demand(run_id: str, root: str | None = None, horizon: int = 26, mod
     fc, report, dh, future = forecast_with_drivers(model, dh, products, markets, horizon,
                                                    read_driver_tables(run_id, root))
     tables = [(catalog.DEMAND_FORECAST, fc), (catalog.DEMAND_FORECAST_REPORT, report_frame(report))]
-    hier = demand_hierarchy(model, dh, products, markets, horizon, future)
+    hier = demand_hierarchy(model, dh, products, markets, horizon, future, forecast=fc)  # no second forecast
     if hier is not None:
         tables.append((catalog.DEMAND_FORECAST_HIERARCHY, hier))
     uris = {d.table: d.write(df, run_id, root=root) for d, df in tables}
@@ -244,6 +254,20 @@ def _example_drivers(panel: pd.DataFrame, example: pd.DataFrame, config: DemandC
     return hist, future
 
 
+def pyfunc_driver_input(example: pd.DataFrame, hist: pd.DataFrame, future: pd.DataFrame,
+                        exog: list[str]) -> pd.DataFrame:
+    """The registered model's input for a model with drivers: ``example``'s history rows with the driver
+    columns, then the future rows (``units`` empty) carrying the drivers' planned values."""
+    key = ["week", "product_id", "market_id"]
+    attrs = example[["product_id", "powertrain", "segment"]].drop_duplicates("product_id")
+    past = example.merge(hist[[*key, *exog]], on=key, how="left")
+    ahead = future[[*key, *exog]].merge(attrs, on="product_id", how="left").assign(units=float("nan"))
+    out = pd.concat([past.assign(units=past["units"].astype(float)), ahead], ignore_index=True)
+    out["week"] = pd.to_datetime(out["week"]).astype("datetime64[ns]")
+    out[list(exog)] = out[list(exog)].astype(float)
+    return out[[*DEMAND_INPUT_COLUMNS, *exog]]
+
+
 def forecast_with_drivers(model: DemandForecaster, dh: pd.DataFrame, products: pd.DataFrame,
                           markets: pd.DataFrame | None, horizon: int, tables: dict[str, pd.DataFrame]
                           ) -> tuple[pd.DataFrame, dict, pd.DataFrame, pd.DataFrame | None]:
@@ -268,14 +292,7 @@ def forecast_with_drivers(model: DemandForecaster, dh: pd.DataFrame, products: p
     if n_missing:
         report["drivers_neutral"] = [{"unique_id": "", "detail": f"{n_missing} future series-weeks without "
                                       "driver rows: neutral values used"}]
-    off = future.loc[future["availability"] <= 0, ["week", "product_id", "market_id"]]
-    if len(off):
-        key = ["week", "product_id", "market_id"]
-        hit = fc[key].merge(off.assign(_off=1.0), on=key, how="left")["_off"].eq(1.0).to_numpy()
-        num = [c for c in FORECAST_COLUMNS if c.startswith("yhat")]
-        fc.loc[hit, num] = 0.0
-        report["not_on_sale"] = [{"unique_id": f"{p}|{m}", "detail": f"{n} weeks not on sale: forecast 0"}
-                                 for (p, m), n in off.groupby(["product_id", "market_id"]).size().items()]
+    fc = zero_not_on_sale(fc, future, report)
     return fc, report, hist, future
 
 

@@ -10,7 +10,8 @@ from mlflow import MlflowClient
 from core import catalog, lake
 from models import registry
 from models.demand import FORECAST_COLUMNS
-from models.stages import forecast_demand, train_demand
+from models.pyfunc import unwrap
+from models.stages import demand_hierarchy, forecast_demand, train_demand
 
 FAST = {"n_estimators": 40, "num_leaves": 15, "min_child_samples": 5, "cv_windows": 2, "cv_step": 8,
         "candidates": ["lgbm"]}
@@ -70,6 +71,19 @@ def test_champion_moves_only_when_challenger_beats_it(lake_run, mlflow_store, sm
     hier = catalog.DEMAND_FORECAST_HIERARCHY.read("r1", root=lake_run)
     total = hier[hier["level"] == "total"].set_index("week")["yhat"].sort_index()
     assert total.to_numpy() == pytest.approx(fc.groupby("week")["yhat"].sum().sort_index().to_numpy(), rel=1e-9)
+    # the hierarchy is built from the run's demand_forecast (no second model.predict): its finest levels are
+    # exact sums of demand_forecast, and a changed forecast passed in is what the hierarchy sums
+    for level, col in (("powertrain/product_id", "product_id"), ("region/market_id", "market_id")):
+        lv = hier[hier["level"] == level].assign(key=lambda d: d["node"].str.split("/").str[-1])
+        got = lv.set_index(["key", "week"])["yhat"].sort_index()
+        want = fc.groupby([col, "week"])["yhat"].sum().sort_index()
+        assert len(got) == len(want) and got.to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
+    champion = unwrap(registry.load_model(registry.champion_uri(registry.DEMAND_MODEL)))
+    dh = small_demand["demand_history"]
+    doubled = demand_hierarchy(champion, dh, small_demand["products"], small_demand["markets"], 8,
+                               forecast=fc.assign(yhat=2 * fc["yhat"]))
+    tot2 = doubled[doubled["level"] == "total"].set_index("week")["yhat"].sort_index()
+    assert tot2.to_numpy() == pytest.approx(2 * total.to_numpy(), rel=1e-12)
     assert fc[FORECAST_COLUMNS[3:]].notna().all().all()
     assert fc["week"].min() == small_demand["demand_history"]["week"].max() + pd.Timedelta(weeks=1)
     manifest = lake.read_manifest("r1", lake_run)

@@ -398,7 +398,7 @@ def forecast_emissions(run_id: str, root: str | None = None, horizon: int = 26, 
                 gate = {"passed": True, "gate": "champion_incomplete", "reason": reason, "folds": 0}
                 gate_table = pd.DataFrame([{"gate": "champion_incomplete", "reason": reason}])
             else:
-                gate, gate_table = energy_gate(panel, bt["folds"], champion, n_folds, step)
+                gate, gate_table = energy_gate(panel, bt["folds"], champion, n_folds, step, challenger_config=cfg)
             example = panel.tail(5)[["plant_id", "week", "carrier", "volume"]].reset_index(drop=True)
             example["week"] = example["week"].astype("datetime64[ns]")
             ex_out = example.copy()

@@ -21,10 +21,28 @@ from models.backtest import backtest_demand
 from models.demand import DemandConfig
 from models.emissions import EnergyConfig, backtest_energy
 
+REFRESH = ("same config as the champion: the challenger is the champion's recipe refit on this run's newer "
+           "data, so it replaces it (a refresh; re-scoring the same recipe on the same folds can only tie)")
+
+
+def _refresh(champion_cfg: dict, challenger_cfg: dict | None, ignore: tuple[str, ...] = ()) -> bool:
+    if challenger_cfg is None:
+        return False
+    a = {k: v for k, v in champion_cfg.items() if k not in ignore}
+    b = {k: v for k, v in challenger_cfg.items() if k not in ignore}
+    return a == b
+
+
+def _refresh_decision() -> tuple[dict[str, Any], pd.DataFrame]:
+    return ({"passed": True, "gate": "same_config_refresh", "reason": REFRESH, "folds": 0},
+            pd.DataFrame([{"gate": "same_config_refresh", "reason": REFRESH}]))
+
 
 def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFrame, champion: Any,
-                  horizon: int, n_folds: int, step: int) -> tuple[dict[str, Any] | None, pd.DataFrame]:
-    """(decision dict or None for the stored-metric fallback, per-fold table of both sides)."""
+                  horizon: int, n_folds: int, step: int, challenger_config: DemandConfig | None = None
+                  ) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    """(decision dict or None for the stored-metric fallback, per-fold table of both sides). A challenger with
+    the champion's own config is a refresh on newer data and passes without re-scoring (``REFRESH``)."""
     if not hasattr(champion, "spec"):  # pickled by the weekly-only forecaster: it cannot forecast any more
         reason = "champion pickled by an older forecaster version cannot run with this code: replaced"
         return {"passed": True, "reason": reason, "folds": 0}, pd.DataFrame([{"gate": "champion_incompatible",
@@ -33,6 +51,8 @@ def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFr
         cfg = DemandConfig.from_dict({**asdict(champion.config), "horizon": horizon})
     except (AttributeError, TypeError, ValueError) as e:
         return None, pd.DataFrame([{"gate": "stored_metric_fallback", "reason": str(e)[:200]}])
+    if _refresh(asdict(cfg), None if challenger_config is None else asdict(challenger_config), ("horizon",)):
+        return _refresh_decision()
     missing = sorted(set(cfg.future_exog) - set(panel.columns))  # issue 14: champion with drivers, panel without
     if missing:
         return None, pd.DataFrame([{"gate": "stored_metric_fallback",
@@ -50,18 +70,23 @@ def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFr
             "champion_mase": float(t["mase_champion"].mean())}, t
 
 
-def energy_gate(panel: pd.DataFrame, challenger_folds: pd.DataFrame, champion: Any, n_folds: int, step: int
-                ) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+def energy_gate(panel: pd.DataFrame, challenger_folds: pd.DataFrame, champion: Any, n_folds: int, step: int,
+                challenger_config: EnergyConfig | None = None) -> tuple[dict[str, Any] | None, pd.DataFrame]:
     """The energy champion's config re-run on the challenger's folds (``models.emissions.backtest_energy``
     over this run's panel, the same origins): the challenger passes iff its linear model's mean WAPE is
-    lower and it wins at least ceil(W / 2) folds (a tie keeps the champion). (decision or None for the
-    stored-metric fallback, per-fold table)."""
+    lower and it wins at least ceil(W / 2) folds (a tie keeps the champion); the champion's own config refit
+    on newer data is a refresh and passes (``REFRESH``). (decision or None for the stored-metric fallback,
+    per-fold table)."""
     from dataclasses import fields
 
     try:
         cfg = EnergyConfig(**{f.name: getattr(champion.config, f.name) for f in fields(EnergyConfig)})
     except (AttributeError, TypeError, ValueError) as e:
         return None, pd.DataFrame([{"gate": "stored_metric_fallback", "reason": str(e)[:200]}])
+    if challenger_config is not None and _refresh(
+            {f.name: getattr(cfg, f.name) for f in fields(EnergyConfig)},
+            {f.name: getattr(challenger_config, f.name) for f in fields(EnergyConfig)}):
+        return _refresh_decision()
     champ = backtest_energy(panel, cfg, n_folds=n_folds, step=step, linear_only=True)["folds"]
     a = challenger_folds[challenger_folds["model"] == "linear"][["fold", "origin", "wape"]]
     b = champ[champ["model"] == "linear"][["fold", "origin", "wape"]]

@@ -110,7 +110,8 @@ def train_demand_tables(demand_history: pd.DataFrame, products: pd.DataFrame, ma
     current = registry.champion_version(registry.DEMAND_MODEL)
     if current is not None:
         champion = unwrap(registry.load_model(f"models:/{registry.DEMAND_MODEL}/{current.version}"))
-        gate, gate_table = champion_gate(panel, report, bt["folds"], champion, config.horizon, n_folds, step)
+        gate, gate_table = champion_gate(panel, report, bt["folds"], champion, config.horizon, n_folds, step,
+                                         challenger_config=config)
     metrics["gate_same_folds"] = float(gate is not None)
     all_tags = {"dataset_hash": lake.frame_hash(demand_history), **(tags or {})}
     logged = registry.log_and_register(

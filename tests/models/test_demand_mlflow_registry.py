@@ -104,3 +104,14 @@ def test_champion_moves_only_when_challenger_beats_it(lake_run, mlflow_store, sm
 def test_forecast_without_champion_is_a_clear_error(lake_run, mlflow_store):
     with pytest.raises(RuntimeError, match="no champion"):
         forecast_demand("r1", lake_run, horizon=8)
+
+
+def test_same_config_on_newer_data_refreshes_the_champion(lake_run, mlflow_store, small_demand):
+    """The weekly job retrains with an unchanged config: re-scoring the same recipe on the same folds can only
+    tie, so a tie must not freeze the model trained in week 1; the same recipe refit on newer data replaces it."""
+    first = train_demand("r1", lake_run, horizon=8, config=FAST, step=8)
+    again = train_demand("r1", lake_run, horizon=8, config=FAST, step=8)
+    assert first["champion_moved"] is True and again["champion_moved"] is True
+    assert again["champion_version"] == "2" and again["gate"]["gate"] == "same_config_refresh"
+    other = train_demand("r1", lake_run, horizon=8, config=WEAK, step=8)  # a different recipe is scored
+    assert other["gate"].get("gate") != "same_config_refresh" and other["champion_moved"] is False

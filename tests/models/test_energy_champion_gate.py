@@ -152,3 +152,13 @@ def test_champion_without_a_plant_of_the_run_is_replaced_even_with_retrain_never
         out["gate"]["reason"]
     assert out["champion_moved"] is True and out["coefficients_model_version"] == "2"
     assert set(_written(root, "r1")["plant_id"]) == {"PL0", "PL1", "PL2"}
+
+
+def test_same_config_refits_refresh_the_energy_champion(lake_root, mlflow_store):
+    """An unchanged config every week: the champion's recipe refit on this run's data replaces it, so the plan's
+    coefficients follow the newest energy data instead of the first week's fit."""
+    forecast_emissions("r1", lake_root, horizon=H, config=FAST)
+    again = forecast_emissions("r1", lake_root, horizon=H, config=FAST)
+    assert again["gate"]["gate"] == "same_config_refresh" and again["champion_moved"] is True
+    assert again["coefficients_model_version"] == "2" and again["champion_version"] == "2"
+    assert _same(_written(lake_root, "r1"), _coefficients_of(_load("2"), lake_root, "r1"))

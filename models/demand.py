@@ -22,7 +22,10 @@ declared driver columns (``features.demand_features.prepare_demand_panel``):
 6. Panels with more series than ``stat_sample``: the winner is chosen per segment (``segments`` tertiles of
    the series' relative noise) on the sampled series; a segment keeps LightGBM unless a statistical candidate
    beats it by ``stat_margin``, and statistical members are forecast only for the series of the segments that
-   chose them (winner ``segments``). Phase timings: ``timings``.
+   chose them (winner ``segments``). On such panels AutoETS / AutoTheta / MSTL also share one fixed form per
+   segment (``shared_spec``): the backtest scores a few forms of each (``models.candidates.form_choices``), the
+   segment keeps the best on the selection windows, and only that form is fitted at forecast time (listed in the
+   selection table's ``spec`` column, ``form_scores``). Phase timings: ``timings``.
 
 LightGBM hyperparameters scale with the data when not set: min_child_samples = clip(rows // 500, 5, 100),
 num_leaves = 15 above 200k rows else 7. A LightGBM whose backtest forecasts are flat for most series is

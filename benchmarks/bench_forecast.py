@@ -134,6 +134,8 @@ def run_speed(args) -> None:
     cfg = DemandConfig(horizon=h, n_jobs=args.n_jobs)
     if args.shared_spec == "off":
         cfg.shared_spec = []
+    if args.stat_sample:
+        cfg.stat_sample = args.stat_sample
     import logging
 
     logging.basicConfig(format="  %(message)s")
@@ -204,6 +206,7 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=26)
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--stat-sample", type=int, default=0, help="speed: DemandConfig.stat_sample (0: default)")
     ap.add_argument("--shared-spec", choices=("on", "off"), default="on",
                     help="speed: statistical candidates share one specification per segment (DemandConfig)")
     args = ap.parse_args()

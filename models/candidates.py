@@ -97,7 +97,7 @@ def _usable(names: list[str], df: pd.DataFrame, seasons: list[int]) -> list[str]
 
 def form_choices(name: str, seasons: list[int]) -> list[str]:
     """The fixed forms a panel may share for an Auto candidate: no or damped trend (ETS, and the trend of MSTL;
-    an undamped trend lost to both on every panel measured, see docs/FORECASTING.md), the simple / optimised /
+    an undamped trend lost to both where it was measured, see docs/FORECASTING.md), the simple / optimised /
     dynamic optimised Theta. A seasonal ETS (season <= 24) keeps its season type open (``Z``)."""
     if name == "autotheta":
         return ["STM", "OTM", "DOTM"]

@@ -132,6 +132,10 @@ def run_speed(args) -> None:
     print(f"data: {label}: {panel['unique_id'].nunique()} series, {panel['ds'].nunique()} weeks, {len(panel)} rows; "
           f"horizon {h}", flush=True)
     cfg = DemandConfig(horizon=h, n_jobs=args.n_jobs)
+    if args.shared_spec == "off":
+        cfg.shared_spec = []
+    if args.stat_sample:
+        cfg.stat_sample = args.stat_sample
     import logging
 
     logging.basicConfig(format="  %(message)s")
@@ -141,15 +145,26 @@ def run_speed(args) -> None:
 
     t0 = time.perf_counter()
     full = DemandForecaster(cfg).fit(train, report)
-    full.predict(train, report, h)
+    fc, _ = full.predict(train, report, h)
     t_full = time.perf_counter() - t0
+    from models.metrics import seasonal_scale
+
+    test = panel[panel["ds"] > cutoff]
+    scale = seasonal_scale(train, full.spec.season)
+    acc = (f"holdout ({h} weeks after the training data) MASE {_mase(test, fc, 'yhat', scale):.3f}, "
+           f"WAPE {_wape(test, fc, 'yhat'):.3f}")
     print(f"full forecaster: {t_full:.1f}s, selected {full.winner} ({'+'.join(full.members)}), "
-          f"{full.calibration_windows} windows; peak RSS {peak_rss_mb():.0f} MB", flush=True)
+          f"{full.calibration_windows} windows, shared_spec {args.shared_spec}; {acc}; "
+          f"peak RSS {peak_rss_mb():.0f} MB", flush=True)
     for phase, sec in full.timings.items():
         print(f"  phase {phase:44s} {sec:9.2f}s", flush=True)
+    if full.form_scores:
+        with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+            print(pd.DataFrame(full.form_scores).pivot_table(index=["candidate", "form"], columns="segment",
+                                                             values="mase_select").to_string(), flush=True)
     with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
         print(full.selection[["candidate", "members", "mase_select", "mase_holdout", "series_scored",
-                              "chosen"]].to_string(index=False), flush=True)
+                              "chosen", "spec"]].to_string(index=False), flush=True)
 
     # the same feature matrix and hyperparameters as the full forecaster's LightGBM
     f = DemandForecaster(cfg)
@@ -191,6 +206,9 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=26)
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--stat-sample", type=int, default=0, help="speed: DemandConfig.stat_sample (0: default)")
+    ap.add_argument("--shared-spec", choices=("on", "off"), default="on",
+                    help="speed: statistical candidates share one specification per segment (DemandConfig)")
     args = ap.parse_args()
     fails: list[str] = []
     if args.panel:

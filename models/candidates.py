@@ -1,34 +1,84 @@
 """Statistical candidates (statsforecast) and the short-series fallback chain, at any frequency.
 
 Candidates: ``autoets`` (AutoETS with the main season), ``autotheta``, ``mstl`` (MSTL over every season length
-with a non-seasonal AutoETS trend), ``snaive`` (seasonal naive). Each runs with ``fallback_model=Naive`` so a
+with a non-seasonal AutoETS trend), ``snaive`` (seasonal naive). A *form* fixes the specification an Auto model
+would otherwise search per series: AutoETS ``ETS(Z,Ad,N)`` (trend, damping and season fixed, the error type
+still chosen per series, so series with zeros stay additive), AutoTheta ``STM`` / ``OTM`` / ``DSTM`` / ``DOTM``
+(one Theta variant), MSTL the ETS form of its trend forecaster. ``form_choices`` lists the forms a big panel
+scores on its backtest (``stat_cv(..., variants=...)``, columns ``<name>@<form>``). Each runs with ``fallback_model=Naive`` so a
 series a model cannot fit still gets a forecast. The fallback chain for series too short for the global
 model: AutoETS(season) when n >= 2 * season, AutoETS non-seasonal when n >= 10, otherwise the mean.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
 STAT_CANDIDATES = ("autoets", "autotheta", "mstl", "snaive")
+FORM_CANDIDATES = ("autoets", "autotheta", "mstl")  # Auto models whose specification can be shared
+THETA_FORMS = ("STM", "OTM", "DSTM", "DOTM")
+VARIANT_SEP = "@"
+_ETS_FORM = re.compile(r"^ETS\(([ZAM]),([ZNA])(d?),([ZNAM])\)$")
 
 
-def stat_model(name: str, seasons: list[int]):
-    from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
+def _ets(form: str | None, season: int, alias: str | None = None):
+    """AutoETS searching every form (``form`` None) or fitting the one form ``ETS(E,T[d],S)``."""
+    from statsforecast.models import AutoETS
+
+    kw = {"alias": alias} if alias else {}  # no alias: MSTL's non-seasonal trend forecaster
+    if not form:
+        return AutoETS(season_length=season, **kw) if alias else AutoETS(model="ZZN")
+    m = _ETS_FORM.match(form)
+    if not m:
+        raise ValueError(f"unknown ETS form {form!r} (e.g. 'ETS(Z,Ad,N)')")
+    err, trend, damped, seas = m.groups()
+    seas = seas if season > 1 else "N"
+    return AutoETS(season_length=season, model=f"{err}{trend}{seas}", damped=bool(damped) if trend != "N" else None,
+                   **kw)
+
+
+def ets_form(model_: dict, error: str = "Z") -> str:
+    """The form of a fitted ETS (statsforecast ``model_``) with the error type left to each series (``Z``);
+    a multiplicative season is left open too (``Z``: it is refused on series with zeros)."""
+    comps = str(model_["components"])
+    trend, seas, damped = comps[1], comps[2], comps[3] not in ("N", "F", "False")
+    return f"ETS({error},{trend}{'d' if damped and trend != 'N' else ''},{'Z' if seas == 'M' else seas})"
+
+
+def fitted_form(name: str, fitted) -> str | None:
+    """The specification a fitted Auto model chose for one series (None: not that model, e.g. the fallback)."""
+    model_ = getattr(fitted, "model_", None)
+    if name == "autoets" and isinstance(model_, dict) and "components" in model_:
+        return ets_form(model_)
+    if name == "autotheta" and isinstance(model_, dict) and "modeltype" in model_:
+        return str(model_["modeltype"])
+    trend = getattr(getattr(fitted, "trend_forecaster", None), "model_", None)
+    if name == "mstl" and isinstance(trend, dict) and "components" in trend:
+        return ets_form(trend)
+    return None
+
+
+def stat_model(name: str, seasons: list[int], form: str | None = None, alias: str | None = None):
+    """The statsforecast model of a candidate; ``form``: the shared specification (see the module doc)."""
+    from statsforecast.models import MSTL, AutoTheta, SeasonalNaive
 
     season = int(seasons[0])
+    alias = alias or name
     if name == "autoets":
         # ETS allows seasons up to 24 (as R's ets); longer seasons (weekly data) fit a non-seasonal ETS
-        return AutoETS(season_length=season if season <= 24 else 1, alias=name)
+        return _ets(form, season if season <= 24 else 1, alias=alias)
     if name == "autotheta":
-        return AutoTheta(season_length=season, alias=name)
+        if form is not None and form not in THETA_FORMS:
+            raise ValueError(f"unknown Theta form {form!r} (one of {THETA_FORMS})")
+        return AutoTheta(season_length=season, model=form, alias=alias)
     if name == "mstl":
-        return MSTL(season_length=[int(s) for s in seasons], trend_forecaster=AutoETS(model="ZZN"), alias=name)
+        return MSTL(season_length=[int(s) for s in seasons], trend_forecaster=_ets(form, 1), alias=alias)
     if name == "snaive":
-        return SeasonalNaive(season_length=season, alias=name)
+        return SeasonalNaive(season_length=season, alias=alias)
     raise ValueError(f"unknown statistical candidate {name!r} (one of {STAT_CANDIDATES})")
 
 
@@ -45,29 +95,52 @@ def _usable(names: list[str], df: pd.DataFrame, seasons: list[int]) -> list[str]
     return [n for n in names if not (n == "mstl" and n_min < 2 * max(seasons) + 1)]
 
 
+def form_choices(name: str, seasons: list[int]) -> list[str]:
+    """The fixed forms a panel may share for an Auto candidate: no or damped trend (ETS, and the trend of MSTL;
+    an undamped trend lost to both where it was measured, see docs/FORECASTING.md), the simple / optimised /
+    dynamic optimised Theta. A seasonal ETS (season <= 24) keeps its season type open (``Z``)."""
+    if name == "autotheta":
+        return ["STM", "OTM", "DOTM"]
+    seas = "Z" if name == "autoets" and 1 < int(seasons[0]) <= 24 else "N"
+    if name in ("autoets", "mstl"):
+        return [f"ETS(Z,{t},{seas})" for t in ("N", "Ad")]
+    return []
+
+
 def stat_cv(df: pd.DataFrame, names: list[str], freq: str, seasons: list[int], h: int, n_windows: int,
-            step: int, refit: bool = False) -> pd.DataFrame:
+            step: int, refit: bool = False, forms: dict[str, str] | None = None,
+            variants: dict[str, list[str]] | None = None) -> pd.DataFrame:
     """Rolling-origin predictions ``unique_id, ds, cutoff, y, <name>...`` (refit at every origin, or fitted
-    once at the first origin and run forward over the later windows: refit=False)."""
+    once at the first origin and run forward over the later windows: refit=False). ``forms``: a fixed form per
+    model; ``variants``: several fixed forms per model, scored as columns ``<name>@<form>`` instead of ``<name>``."""
     names = _usable(names, df, seasons)
     if not names:
         return pd.DataFrame(columns=["unique_id", "ds", "cutoff", "y"])
+    forms, variants = forms or {}, variants or {}
+    models = []
+    for n in names:
+        if variants.get(n):
+            models += [stat_model(n, seasons, f, alias=f"{n}{VARIANT_SEP}{f}") for f in variants[n]]
+        else:
+            models.append(stat_model(n, seasons, forms.get(n)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cv = _sf([stat_model(n, seasons) for n in names], freq).cross_validation(
+        cv = _sf(models, freq).cross_validation(
             h=h, df=df[["unique_id", "ds", "y"]], n_windows=n_windows, step_size=step, refit=refit)
     return cv.reset_index(drop=True) if "unique_id" in cv else cv.reset_index()
 
 
 def stat_forecast(history: pd.DataFrame, h: int, names: list[str] | str, freq: str,
-                  seasons: list[int]) -> pd.DataFrame:
-    """``unique_id, ds, <name>...`` for each statistical model, clipped at 0 when the history is >= 0."""
+                  seasons: list[int], forms: dict[str, str] | None = None) -> pd.DataFrame:
+    """``unique_id, ds, <name>...`` for each statistical model, clipped at 0 when the history is >= 0.
+    ``forms``: fixed specifications per model (``shared_forms``)."""
     names = [names] if isinstance(names, str) else list(names)
     df = history[["unique_id", "ds", "y"]]
     use = _usable(names, df, seasons)
+    forms = forms or {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = _sf([stat_model(n, seasons) for n in use], freq).forecast(h=h, df=df)
+        out = _sf([stat_model(n, seasons, forms.get(n)) for n in use], freq).forecast(h=h, df=df)
     out = out.reset_index() if "unique_id" not in out else out
     for n in set(names) - set(use):  # MSTL on too-short series: the seasonal-naive forecast stands in
         out[n] = stat_forecast(history, h, "snaive", freq, seasons)["snaive"].to_numpy()

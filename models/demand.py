@@ -22,7 +22,10 @@ declared driver columns (``features.demand_features.prepare_demand_panel``):
 6. Panels with more series than ``stat_sample``: the winner is chosen per segment (``segments`` tertiles of
    the series' relative noise) on the sampled series; a segment keeps LightGBM unless a statistical candidate
    beats it by ``stat_margin``, and statistical members are forecast only for the series of the segments that
-   chose them (winner ``segments``). Phase timings: ``timings``.
+   chose them (winner ``segments``). On such panels AutoETS / AutoTheta / MSTL also share one fixed form per
+   segment (``shared_spec``): the backtest scores a few forms of each (``models.candidates.form_choices``), the
+   segment keeps the best on the selection windows, and only that form is fitted at forecast time (listed in the
+   selection table's ``spec`` column, ``form_scores``). Phase timings: ``timings``.
 
 LightGBM hyperparameters scale with the data when not set: min_child_samples = clip(rows // 500, 5, 100),
 num_leaves = 15 above 200k rows else 7. A LightGBM whose backtest forecasts are flat for most series is
@@ -50,7 +53,15 @@ from features.demand_features import (
     prepare_demand_panel,
 )
 from features.frequency import FreqSpec, date_feature_names, date_features, derive_lags, derive_windows
-from models.candidates import STAT_CANDIDATES, fallback_forecast, flat_share, stat_cv
+from models.candidates import (
+    FORM_CANDIDATES,
+    STAT_CANDIDATES,
+    VARIANT_SEP,
+    fallback_forecast,
+    flat_share,
+    form_choices,
+    stat_cv,
+)
 from models.candidates import stat_forecast as _stat_forecast
 from models.conformal import conformal_quantile, step_bounds, step_quantiles  # noqa: F401  (re-exported)
 from models.metrics import seasonal_scale
@@ -96,6 +107,10 @@ class DemandConfig:
     # and statistical models are forecast only for the series of the segments that chose them
     segments: int = 3
     stat_margin: float = 0.02
+    # panels with more series than stat_sample: these Auto candidates fit one specification per segment instead
+    # of searching per series: the backtest scores each fixed form (models.candidates.form_choices) on the
+    # sampled series and the segment keeps the form with the lowest MASE on the selection windows; [] = off
+    shared_spec: list[str] = field(default_factory=lambda: list(FORM_CANDIDATES))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> DemandConfig:
@@ -112,6 +127,9 @@ class DemandConfig:
         bad = set(self.candidates) - set(CANDIDATES)
         if bad or not self.candidates:
             raise ValueError(f"DemandConfig.candidates: unknown {sorted(bad)} (known: {list(CANDIDATES)})")
+        if set(self.shared_spec) - set(FORM_CANDIDATES):
+            raise ValueError(f"DemandConfig.shared_spec: {sorted(set(self.shared_spec) - set(FORM_CANDIDATES))} "
+                             f"have no forms (known: {list(FORM_CANDIDATES)})")
         if self.horizon < 1 or self.cv_windows < 1:
             raise ValueError("DemandConfig: horizon and cv_windows must be >= 1")
 
@@ -163,6 +181,8 @@ class DemandForecaster:
         self.routes: dict[int, str] = {}  # segment -> candidate (winner == "segments")
         self.route_members: dict[int, list[str]] = {}
         self.segment_edges: list[float] = []
+        self.stat_forms: dict[int, dict[str, str]] = {}  # segment -> {candidate: shared form} (shared_spec)
+        self.form_scores: list[dict[str, Any]] = []  # every form scored per segment (shared_spec)
 
     @contextmanager
     def _phase(self, name: str):
@@ -277,6 +297,8 @@ class DemandForecaster:
             raise ValueError(f"demand_history: the longest series has {n_len} periods; backtesting "
                              f"{h}-step forecasts needs at least {h + self.need} (horizon + lags/windows)")
         self.calibration_windows = windows
+        self.routes, self.route_members, self.segment_edges, self.stat_forms = {}, {}, [], {}
+        self.form_scores = []
         self.lgbm_params = self._lgbm_params(int(len(df) * 0.9))
         statics = self._statics()
 
@@ -303,9 +325,16 @@ class DemandForecaster:
             if len(ids) > c.stat_sample:
                 rng = np.random.default_rng(c.seed)
                 sample = sorted(rng.choice(ids, c.stat_sample, replace=False))
+            shist = self._stat_history(ml[ml["unique_id"].isin(sample)])
+            variants = {}
+            if len(ids) > c.stat_sample:  # big panel: shared forms instead of a per-series search
+                variants = {x: form_choices(x, self.spec.season_lengths) for x in stats if x in c.shared_spec}
             with self._phase("fit: statistical backtest"):
-                scv = stat_cv(self._stat_history(ml[ml["unique_id"].isin(sample)]), stats, self.spec.freq, self.spec.season_lengths, h,
-                          windows, step, refit=refit)
+                scv = stat_cv(shist, stats, self.spec.freq, self.spec.season_lengths, h, windows, step,
+                              refit=refit, variants=variants)
+            if any(VARIANT_SEP in col for col in scv.columns):
+                with self._phase("fit: shared specification"):
+                    scv = self._choose_forms(scv, df, variants)
             stats = [x for x in stats if x in scv]
             candidates = [x for x in candidates if x not in STAT_CANDIDATES or x in stats]
             if cv is None:
@@ -342,10 +371,10 @@ class DemandForecaster:
         table.loc[0, "chosen"] = True
         table["selection_windows"] = len(sel_cut)
         table["holdout_window"] = str(pd.Timestamp(cutoffs[-1]).date())
+        table["spec"] = [self._spec_label(str(m)) for m in table["members"]]
         self.selection = table
         self.winner = str(table.loc[0, "candidate"])
         self.members = str(table.loc[0, "members"]).split("+")
-        self.routes, self.route_members, self.segment_edges = {}, {}, []
         if len(ids) > c.stat_sample and "lgbm" in set(table["candidate"]) and self.members != ["lgbm"]:
             with self._phase("fit: segment routing"):
                 self._route(cv, scored, df[df["ds"] <= cutoffs[0]], sel_cut, cutoffs[-1])
@@ -443,6 +472,53 @@ class DemandForecaster:
         self.selection = table
         self.winner = "segments"
 
+    def _choose_forms(self, scv: pd.DataFrame, df: pd.DataFrame, variants: dict[str, list[str]]) -> pd.DataFrame:
+        """Per segment (the routing segments) and candidate, keep the form with the lowest MASE on the selection
+        windows of the segment's sampled series (a segment with fewer than 20 of them takes the form that is best
+        over all of them); the candidate's column becomes, per row, the form of the row's segment."""
+        cutoffs = sorted(scv["cutoff"].unique())
+        sel = scv[scv["cutoff"].isin(cutoffs[:-1] if len(cutoffs) > 1 else cutoffs)]
+        hist = df[df["ds"] <= cutoffs[0]][["unique_id", "ds", "y"]]
+        seg = self._segment_of(hist)
+        scale = _flag_scale(hist, self.spec.season)
+        sel = sel[sel["unique_id"].map(scale) > 0]
+        row_seg = sel["unique_id"].map(seg)
+
+        def mase(part: pd.DataFrame, col: str) -> float:
+            err = (part["y"] - part[col].clip(lower=0)).abs().groupby(part["unique_id"]).mean()
+            return float((err / scale.reindex(err.index)).mean())
+
+        self.stat_forms = {k: {} for k in range(self.config.segments)}
+        self.form_scores = []
+        for name, forms in variants.items():
+            cols = [f"{name}{VARIANT_SEP}{f}" for f in forms if f"{name}{VARIANT_SEP}{f}" in scv]
+            if not cols:
+                continue
+            overall = {col: mase(sel, col) for col in cols}
+            for k in range(self.config.segments):
+                part = sel[row_seg == k]
+                m = {col: mase(part, col) for col in cols} if part["unique_id"].nunique() >= 20 else overall
+                best = min(m, key=m.get)
+                self.stat_forms[k][name] = best.split(VARIANT_SEP, 1)[1]
+                self.form_scores += [{"segment": k, "candidate": name, "form": col.split(VARIANT_SEP, 1)[1],
+                                      "mase_select": v, "chosen": col == best} for col, v in m.items()]
+            out = np.full(len(scv), np.nan)
+            all_seg = scv["unique_id"].map(seg).to_numpy()
+            for k, forms_k in self.stat_forms.items():
+                col = f"{name}{VARIANT_SEP}{forms_k[name]}"
+                out[all_seg == k] = scv[col].to_numpy()[all_seg == k]
+            scv[name] = out
+        return scv.drop(columns=[col for col in scv.columns if VARIANT_SEP in col])
+
+    def _spec_label(self, members: str) -> str:
+        """The shared forms behind a selection-table row (``''`` when every series searches its own)."""
+        forms = getattr(self, "stat_forms", {})
+        names = [m for m in members.replace(" ", "+").split("+") if m in FORM_CANDIDATES]
+        if not forms or not names:
+            return ""
+        return " ".join(f"{n}:" + ",".join(f"s{k}={forms[k][n]}" for k in sorted(forms)) for n in names
+                        if all(n in forms[k] for k in forms))
+
     def _stat_history(self, panel: pd.DataFrame) -> pd.DataFrame:
         """The recent history the statistical models fit on (long series cost time, not accuracy)."""
         n = self.config.stat_max_len or max(10 * max(self.spec.season_lengths), 100)
@@ -509,12 +585,20 @@ class DemandForecaster:
                     warnings.simplefilter("ignore")
                     f = self.mlf.predict(h, new_df=self._frame(ml), X_df=X_future)
             stat_members = [m for m in self.members if m in STAT_CANDIDATES]
+            forms = getattr(self, "stat_forms", {})
             seg = self._segment_of(ml) if self.routes else None
+            fseg = seg if seg is not None or not forms or not stat_members else self._segment_of(ml)
             for sm in stat_members:  # only the series whose segment chose the model
                 need = ml if seg is None else ml[ml["unique_id"].map(seg).isin(
                     [k for k, ms in self.route_members.items() if sm in ms])]
                 with self._phase("predict: statistical"):
-                    s = _stat_forecast(self._stat_history(need), h, sm, self.spec.freq, self.spec.season_lengths)
+                    hist = self._stat_history(need)
+                    if forms and sm in FORM_CANDIDATES:  # each segment with its shared form
+                        s = pd.concat([_stat_forecast(part, h, sm, self.spec.freq, self.spec.season_lengths,
+                                                      forms=forms.get(k))
+                                       for k, part in hist.groupby(hist["unique_id"].map(fseg))], ignore_index=True)
+                    else:
+                        s = _stat_forecast(hist, h, sm, self.spec.freq, self.spec.season_lengths)
                     f = s if f is None else f.merge(s, on=["unique_id", "ds"], how="outer" if seg is not None
                                                     else "left")
             if nonneg:
@@ -587,7 +671,8 @@ class DemandForecaster:
                 "resolved_lags": list(self.lags), "resolved_windows": list(self.windows),
                 "resolved_min_child_samples": self.lgbm_params.get("min_child_samples"),
                 "resolved_num_leaves": self.lgbm_params.get("num_leaves"), "selected": self.winner,
-                "selected_members": "+".join(self.members)}
+                "selected_members": "+".join(self.members),
+                "shared_specs": self._spec_label("+".join(FORM_CANDIDATES))}
 
     def dumps(self) -> bytes:
         return pickle.dumps(self)

@@ -304,3 +304,94 @@ def test_mint_reconciled_levels_sum_exactly_and_total_band_is_narrower():
     tot = hf[hf["level"] == "total"].sort_values("week")
     sum_width = (bottom["yhat_hi_80"] - bottom["yhat_lo_80"]).groupby(bottom["week"]).sum().to_numpy()
     assert ((tot["yhat_hi_80"] - tot["yhat_lo_80"]).to_numpy() < 0.8 * sum_width).all()
+
+
+def _long(dh: pd.DataFrame) -> pd.DataFrame:
+    return dh.assign(unique_id=dh["product_id"] + "|" + dh["market_id"], ds=pd.to_datetime(dh["week"]),
+                     y=dh["units"].astype(float))[["unique_id", "ds", "y"]]
+
+
+def test_fixed_forms_equal_the_fixed_statsforecast_models():
+    from statsforecast import StatsForecast
+    from statsforecast.models import MSTL, AutoETS, Naive, OptimizedTheta
+
+    from models.candidates import _sf, fitted_form, stat_cv, stat_forecast, stat_model
+
+    df = _long(_panel(6, 130, "W-MON", 52, seed=3))
+    forms = {"autoets": "ETS(Z,Ad,N)", "autotheta": "OTM", "mstl": "ETS(Z,A,N)"}
+    got = stat_forecast(df, 10, ["autoets", "autotheta", "mstl"], "W-MON", [52], forms=forms)
+    ref = StatsForecast(models=[AutoETS(model="ZAN", damped=True, alias="autoets"),
+                                OptimizedTheta(season_length=52, alias="autotheta"),
+                                MSTL(season_length=[52], trend_forecaster=AutoETS(model="ZAN", damped=False),
+                                     alias="mstl")],
+                        freq="W-MON", n_jobs=1, fallback_model=Naive()).forecast(h=10, df=df)
+    m = got.merge(ref, on=["unique_id", "ds"], suffixes=("", "_ref"))
+    assert len(m) == 60
+    for col in forms:
+        np.testing.assert_allclose(m[col], m[f"{col}_ref"].clip(lower=0), rtol=1e-9)
+    # a fixed model fits that one form on every series
+    sf = _sf([stat_model(n, [52], f) for n, f in forms.items()], "W-MON").fit(df=df)
+    for j, (n, f) in enumerate(forms.items()):
+        assert {fitted_form(n, sf.fitted_[i, j]) for i in range(6)} == {f}
+    # variants in one backtest = the backtest of each fixed form alone
+    both = stat_cv(df, ["autoets"], "W-MON", [52], 6, 3, 3, variants={"autoets": ["ETS(Z,N,N)", "ETS(Z,Ad,N)"]})
+    one = stat_cv(df, ["autoets"], "W-MON", [52], 6, 3, 3, forms={"autoets": "ETS(Z,Ad,N)"})
+    assert set(both.columns) >= {"autoets@ETS(Z,N,N)", "autoets@ETS(Z,Ad,N)"} and "autoets" not in both
+    np.testing.assert_allclose(both["autoets@ETS(Z,Ad,N)"], one["autoets"], rtol=1e-9)
+    with pytest.raises(ValueError, match="Theta form"):
+        stat_forecast(df, 10, "autotheta", "W-MON", [52], forms={"autotheta": "XTM"})
+
+
+def test_big_panel_shares_the_best_backtest_form_per_segment_and_reports_it():
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, Naive
+
+    from models.candidates import form_choices, stat_cv
+
+    dh = _panel(100, 110, "W-MON", 52, seed=5, noise=0.1)
+    cfg = DemandConfig(horizon=6, candidates=["autoets"], stat_sample=60, segments=2)
+    model, _ = fit_table(dh, config=cfg)
+    assert set(model.stat_forms) == {0, 1}
+    assert all(f["autoets"] in form_choices("autoets", [52]) for f in model.stat_forms.values())
+    scores = pd.DataFrame(model.form_scores)
+    for k in (0, 1):  # the chosen form is the one with the lowest selection-window MASE in its segment
+        part = scores[scores["segment"] == k]
+        assert len(part) == 2 and part.loc[part["chosen"], "form"].tolist() == [model.stat_forms[k]["autoets"]]
+        assert part.loc[part["chosen"], "mase_select"].iloc[0] == part["mase_select"].min()
+    row = model.selection.set_index("candidate").loc["autoets"]
+    assert row["spec"] == "autoets:" + ",".join(f"s{k}={model.stat_forms[k]['autoets']}" for k in (0, 1))
+    assert model.params()["shared_specs"] == row["spec"]
+    panel, rep = prepare_demand_panel(dh)
+    # the backtest column of the candidate is, per segment, the backtest of the segment's fixed form
+    sampled = sorted(model.cv["unique_id"].unique())
+    assert len(sampled) == 60
+    shist = model._stat_history(panel[panel["unique_id"].isin(sampled)])
+    seg_fit = model._segment_of(panel[panel["ds"] <= model.cv["cutoff"].min()])
+    for k in (0, 1):
+        alone = stat_cv(shist, ["autoets"], "W-MON", [52], 6, model.calibration_windows, 3,
+                        forms={"autoets": model.stat_forms[k]["autoets"]})
+        mine = model.cv[model.cv["unique_id"].map(seg_fit) == k]
+        m = mine.merge(alone, on=["unique_id", "ds", "cutoff"], suffixes=("", "_alone"))
+        assert len(m) == len(mine) > 0
+        np.testing.assert_allclose(m["autoets"], m["autoets_alone"], rtol=1e-9)
+    fc, _ = model.predict(panel, rep, 6)
+    seg = model._segment_of(panel)
+    hist = model._stat_history(panel)
+    for k in (0, 1):  # each segment's series are forecast by exactly the segment's fixed form
+        form = model.stat_forms[k]["autoets"]
+        ids = seg.index[seg == k]
+        err, trend, season = form[4], form[6], form[-2]
+        ref = StatsForecast(models=[AutoETS(model=f"{err}{trend}{season}", damped="d" in form, alias="ref")],
+                            freq="W-MON", n_jobs=1, fallback_model=Naive()).forecast(
+            h=6, df=hist[hist["unique_id"].isin(ids)][["unique_id", "ds", "y"]])
+        m = fc.merge(ref, on=["unique_id", "ds"])
+        assert len(m) == 6 * len(ids) > 0
+        np.testing.assert_allclose(m["yhat"], m["ref"].clip(lower=0), rtol=1e-9)
+    # the per-series search is kept when asked for, and on panels no bigger than the sample
+    off, _ = fit_table(dh, config=DemandConfig(**{**cfg.__dict__, "shared_spec": []}))
+    small, _ = fit_table(dh, config=DemandConfig(**{**cfg.__dict__, "stat_sample": 200}))
+    for mdl in (off, small):
+        assert mdl.stat_forms == {} and (mdl.selection["spec"] == "").all()
+        assert "fit: shared specification" not in mdl.timings
+    with pytest.raises(ValueError, match="shared_spec"):
+        DemandConfig(shared_spec=["snaive"]).validate()

@@ -63,7 +63,12 @@ from models.candidates import (
     stat_cv,
 )
 from models.candidates import stat_forecast as _stat_forecast
-from models.conformal import conformal_quantile, step_bounds, step_quantiles  # noqa: F401  (re-exported)
+from models.conformal import (  # noqa: F401  (re-exported)
+    calibration_notes,
+    conformal_quantile,
+    step_bounds,
+    step_quantiles,
+)
 from models.metrics import seasonal_scale
 
 FORECAST_COLUMNS = ["week", "product_id", "market_id", "yhat", "yhat_lo_80", "yhat_hi_80",
@@ -400,6 +405,9 @@ class DemandForecaster:
             self.bounds = {lv: ([-x for x in q[lv]], list(q[lv])) for lv in q}
         self.quantiles = {lv: [(b - a) / 2.0 for a, b in zip(*self.bounds[lv], strict=True)] for lv in self.bounds}
         self.calibration_points = int(len(cal))
+        # small calibration samples (few series): say what the bands had to do (models.conformal)
+        rep["calibration"] = [{"unique_id": "", "detail": n}
+                              for n in calibration_notes(cal, h, LEVELS, c.conformal_halflife)]
         # the winner's backtest predictions calibrate the hierarchy levels (models.hierarchy)
         self.cv = cv[["unique_id", "ds", "cutoff", "y", self.winner]].dropna().reset_index(drop=True)
         self.timings["fit: selection + conformal"] = time.perf_counter() - t_cal

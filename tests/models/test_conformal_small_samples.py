@@ -39,3 +39,19 @@ def test_a_panel_with_enough_errors_keeps_per_step_bands():
     w = 0.5 ** cv["age"].to_numpy(float)
     sel = (cv["step"] >= 12) & (cv["step"] <= 16)
     assert hi80[13] == weighted_conformal_quantile(cv.loc[sel, "signed"].to_numpy(), w[sel.to_numpy()], 90.0)
+
+
+def test_the_forecaster_reports_a_small_calibration_sample():
+    from models.demand import DemandConfig, fit_table
+
+    rng = np.random.default_rng(5)
+    d = pd.date_range("2022-01-03", periods=200, freq="D")
+    dh = pd.DataFrame({"week": d, "product_id": "P", "market_id": "M",
+                       "units": 100 + 10 * np.sin(np.arange(200) * 2 * np.pi / 7) + rng.normal(0, 3, 200)})
+    model, rep = fit_table(dh, config=DemandConfig(horizon=14, n_estimators=30, candidates=["lgbm", "snaive"],
+                                                   min_history=20))
+    notes = [r["detail"] for r in model.fit_report["calibration"]]
+    assert any(n.startswith("95 % band:") for n in notes)  # one series x 4 windows x 14 steps = 56 errors
+    lo80, hi80 = model.bounds[80]
+    lo95, hi95 = model.bounds[95]
+    assert max(hi80) < max(hi95) or min(lo80) > min(lo95)  # the two bands differ

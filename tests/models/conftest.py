@@ -17,6 +17,7 @@ def mlflow_store(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # a registry URI left by an earlier test's registry.configure would win otherwise
     yield uri
     # forget the temporary store so that later tests fall back to their own environment
     mlflow.set_tracking_uri(None)

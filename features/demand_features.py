@@ -113,8 +113,9 @@ def prepare_panel(df: pd.DataFrame, min_history: int = 26, end: pd.Timestamp | N
 
     ``fill_gaps``: missing periods inside a series are ``interpolate``d (a data gap in a smooth series) or set to
     ``zero`` (a period with no sales, as in transaction logs); ``auto`` (default) sets them to zero in series
-    that are intermittent (>= 10 % of their observed periods are zero, or >= 10 % of their periods missing) and
-    interpolates the others (a few gaps in a smooth series)."""
+    that are intermittent (>= 10 % of their observed periods are zero, or >= 10 % of their periods missing while
+    their smallest value is <= max(1, 10 % of their median), i.e. an empty period is plausible) and interpolates
+    the others (unreported periods of a series that never comes near zero)."""
     if fill_gaps not in FILL_GAPS:
         raise ValueError(f"fill_gaps must be one of {FILL_GAPS}, not {fill_gaps!r}")
     exog = list(exog or [])
@@ -146,9 +147,12 @@ def prepare_panel(df: pd.DataFrame, min_history: int = 26, end: pd.Timestamp | N
         n_gap = int(y.isna().sum())
         if n_gap:
             obs = g["y"].dropna()
-            # a series that has zeros, or misses many periods (a transaction log leaves no-sale periods out), is
-            # intermittent: its missing periods sold nothing; a few gaps in a smooth series are a data gap
-            sparse = len(obs) and (float((obs == 0).mean()) >= 0.10 or n_gap >= 0.10 * len(y))
+            # a series with zeros, or one that misses many periods and sells so little that an empty period is
+            # plausible (a transaction log leaves no-sale periods out: its smallest values are ~1), is
+            # intermittent: its missing periods sold nothing. Gaps in a series whose smallest value is far above 0
+            # (a city selling 30-300 houses a month) are unreported periods: interpolated
+            low = len(obs) and float(obs.min()) <= max(1.0, 0.1 * float(obs.median()))
+            sparse = len(obs) and (float((obs == 0).mean()) >= 0.10 or (n_gap >= 0.10 * len(y) and low))
             zero = fill_gaps == "zero" or (fill_gaps == "auto" and bool(sparse))
             report["gaps"].append({"unique_id": uid, "detail": f"{n_gap} missing periods "
                                    + ("set to 0 (intermittent series)" if zero and fill_gaps == "auto"

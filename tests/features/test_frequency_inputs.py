@@ -63,17 +63,21 @@ def test_freq_naming_the_other_end_of_the_period_says_which_one_fits():
 
 def test_gaps_of_an_intermittent_series_are_no_sales_and_of_a_smooth_series_are_interpolated():
     d = pd.date_range("2024-01-01", periods=30, freq="D")
-    y = np.where(np.arange(30) % 3 == 0, 0.0, 4.0)
+    y = np.where(np.arange(30) % 3 == 0, 0.0, 1.0 + np.arange(30) % 2)  # 0, 2, 1, 0, 1, 2, ...
     log = pd.DataFrame({"unique_id": "log", "ds": d, "y": y})
     log = log[log["y"] > 0]  # a transaction log leaves the no-sale days out
     smooth = pd.DataFrame({"unique_id": "smooth", "ds": d, "y": 10.0 + np.arange(30)}).drop(index=[10])
-    panel, rep = prepare_panel(pd.concat([log, smooth]), min_history=4, freq="D")
+    # unreported months of a big series (a city selling 100-130 houses a month): many gaps, but never near 0
+    big = pd.DataFrame({"unique_id": "big", "ds": d, "y": 100.0 + np.arange(30)}).drop(index=range(5, 25, 3))
+    panel, rep = prepare_panel(pd.concat([log, smooth, big]), min_history=4, freq="D")
     got = panel.set_index(["unique_id", "ds"])["y"]
-    assert got["log"].tolist()[:6] == [4.0, 4.0, 0.0, 4.0, 4.0, 0.0]  # days 0, 3: before the first sale / zeros
+    assert got["log"].tolist()[:6] == [2.0, 1.0, 0.0, 1.0, 2.0, 0.0]  # day 0 is before the first sale
     assert got["log"].sum() == pytest.approx(y[1:].sum())  # no phantom sales
     assert got[("smooth", d[10])] == pytest.approx(20.0)  # a data gap in a smooth series: interpolated
+    assert got[("big", d[5])] == pytest.approx(105.0)
     detail = {g["unique_id"]: g["detail"] for g in rep["gaps"]}
     assert "set to 0 (intermittent series)" in detail["log"] and "interpolated" in detail["smooth"]
+    assert "7 missing periods interpolated" in detail["big"]
     forced, _ = prepare_panel(pd.concat([log, smooth]), min_history=4, freq="D", fill_gaps="interpolate")
     assert forced.loc[forced["unique_id"] == "log", "y"].sum() > y[1:].sum()
     zero, _ = prepare_panel(pd.concat([log, smooth]), min_history=4, freq="D", fill_gaps="zero")

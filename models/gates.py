@@ -26,11 +26,22 @@ REFRESH = ("same config as the champion: the challenger is the champion's recipe
 
 
 def _refresh(champion_cfg: dict, challenger_cfg: dict | None, ignore: tuple[str, ...] = ()) -> bool:
+    """Same recipe: equal on every setting both configs have (a champion pickled before a setting was added
+    lacks it; the new setting's default is what it ran with), and they share most of the settings."""
     if challenger_cfg is None:
         return False
-    a = {k: v for k, v in champion_cfg.items() if k not in ignore}
-    b = {k: v for k, v in challenger_cfg.items() if k not in ignore}
-    return a == b
+    common = (set(champion_cfg) & set(challenger_cfg)) - set(ignore)
+    if len(common) < 0.8 * len(set(challenger_cfg) - set(ignore)):
+        return False
+    return all(champion_cfg[k] == challenger_cfg[k] for k in common)
+
+
+def _config_dict(champion: Any) -> dict:
+    """The champion's settings as stored in its pickle ({} when it has none)."""
+    try:
+        return dict(vars(champion.config))
+    except (AttributeError, TypeError):
+        return {}
 
 
 def _refresh_decision() -> tuple[dict[str, Any], pd.DataFrame]:
@@ -47,12 +58,13 @@ def champion_gate(panel: pd.DataFrame, report: dict, challenger_folds: pd.DataFr
         reason = "champion pickled by an older forecaster version cannot run with this code: replaced"
         return {"passed": True, "reason": reason, "folds": 0}, pd.DataFrame([{"gate": "champion_incompatible",
                                                                              "reason": reason}])
+    if challenger_config is not None and _refresh(_config_dict(champion), asdict(challenger_config),
+                                                  ("horizon",)):
+        return _refresh_decision()
     try:
         cfg = DemandConfig.from_dict({**asdict(champion.config), "horizon": horizon})
     except (AttributeError, TypeError, ValueError) as e:
         return None, pd.DataFrame([{"gate": "stored_metric_fallback", "reason": str(e)[:200]}])
-    if _refresh(asdict(cfg), None if challenger_config is None else asdict(challenger_config), ("horizon",)):
-        return _refresh_decision()
     missing = sorted(set(cfg.future_exog) - set(panel.columns))  # issue 14: champion with drivers, panel without
     if missing:
         return None, pd.DataFrame([{"gate": "stored_metric_fallback",
@@ -79,14 +91,14 @@ def energy_gate(panel: pd.DataFrame, challenger_folds: pd.DataFrame, champion: A
     per-fold table)."""
     from dataclasses import fields
 
+    if challenger_config is not None and _refresh(_config_dict(champion),
+                                                  {f.name: getattr(challenger_config, f.name)
+                                                   for f in fields(EnergyConfig)}):
+        return _refresh_decision()
     try:
         cfg = EnergyConfig(**{f.name: getattr(champion.config, f.name) for f in fields(EnergyConfig)})
     except (AttributeError, TypeError, ValueError) as e:
         return None, pd.DataFrame([{"gate": "stored_metric_fallback", "reason": str(e)[:200]}])
-    if challenger_config is not None and _refresh(
-            {f.name: getattr(cfg, f.name) for f in fields(EnergyConfig)},
-            {f.name: getattr(challenger_config, f.name) for f in fields(EnergyConfig)}):
-        return _refresh_decision()
     champ = backtest_energy(panel, cfg, n_folds=n_folds, step=step, linear_only=True)["folds"]
     a = challenger_folds[challenger_folds["model"] == "linear"][["fold", "origin", "wape"]]
     b = champ[champ["model"] == "linear"][["fold", "origin", "wape"]]

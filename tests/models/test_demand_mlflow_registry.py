@@ -115,3 +115,16 @@ def test_same_config_on_newer_data_refreshes_the_champion(lake_run, mlflow_store
     assert again["champion_version"] == "2" and again["gate"]["gate"] == "same_config_refresh"
     other = train_demand("r1", lake_run, horizon=8, config=WEAK, step=8)  # a different recipe is scored
     assert other["gate"].get("gate") != "same_config_refresh" and other["champion_moved"] is False
+
+
+def test_refresh_compares_the_settings_both_configs_have():
+    from dataclasses import asdict
+
+    from models.demand import DemandConfig
+    from models.gates import _refresh
+
+    new = asdict(DemandConfig(horizon=8))
+    old = {k: v for k, v in new.items() if k != "shared_spec"}  # pickled before shared_spec existed
+    assert _refresh(old, new, ("horizon",))
+    assert not _refresh({**old, "n_estimators": 10}, new, ("horizon",))  # another recipe is scored
+    assert not _refresh({"horizon": 8}, new, ("horizon",))  # too little in common to call it the same recipe

@@ -198,7 +198,14 @@ def report_data(run_id: str, scenario_id: str = "baseline", root: str | None = N
     if not isinstance(budget, int | float) or budget != budget:  # no budget: no shadow price to speak of
         head.pop("co2_budget_t", None)
         head["co2_mac_eur_per_t"] = "n/a (no CO2 budget)"
+        for k in ("co2_price_setter", "on_track", "off_track_t", "cost_to_stay_on_track_eur"):
+            head.pop(k, None)
         head.pop("co2_excess_price_eur_per_t", None)
+    off = head.get("off_track_t")
+    if isinstance(off, int | float) and not off > 0.05:  # on track: "off track by 0 t" says nothing
+        head.pop("off_track_t")
+    if str(head.get("on_track")) in ("True", "False", "1.0", "0.0"):
+        head["on_track"] = "yes" if str(head["on_track"]) in ("True", "1.0") else "no"
     excess = head.get("co2_budget_excess_t")
     if isinstance(excess, int | float) and not excess > 0.05:  # a budget met is said by the diagnosis
         head.pop("co2_budget_excess_t")
@@ -250,7 +257,8 @@ def shift_summary(run_id: str, scenario_id: str, root: str | None) -> pd.DataFra
 
 HEADLINE = ("status", "objective_eur", "cost_production_eur", "cost_freight_eur", "cost_carbon_eur",
             "co2e_total_t", "co2e_scope1_t", "co2e_scope2_market_t", "co2e_scope2_location_t",
-            "co2e_scope3_transport_t", "co2_budget_t", "co2_mac_eur_per_t", "output_units", "demand_units",
+            "co2e_scope3_transport_t", "co2_budget_t", "co2_mac_eur_per_t", "co2_price_setter", "on_track",
+            "off_track_t", "cost_to_stay_on_track_eur", "output_units", "demand_units",
             "pipeline_units", "unmet_units", "co2_budget_excess_t", "service_level", "solve_seconds",
             "n_variables", "co2_excess_price_eur_per_t", "abatement_cost_eur", "operating_mode", "shift_weeks",
             "co2e_shift_following_t", "mip_gap_pct", "mip_bound_eur", "mip_gap_note", "lp_relaxation_note")

@@ -282,3 +282,16 @@ def test_report_shows_shifts_per_plant(tiny_lake, tmp_path):
     assert t.loc["P_JV", "mean_shifts_per_week"] == pytest.approx(1.25)
     assert t.loc["P_DE", "shift_following_tco2e"] == pytest.approx(10.0)
     assert "Shifts per plant" in open(render_report(d, tmp_path / "o")["html"], encoding="utf-8").read()
+
+
+def test_report_names_what_sets_the_co2_price(tiny_lake, tmp_path):
+    k = catalog.KPIS.read(RUN, "cut10", tiny_lake)
+    extra = _kpi_long({"co2_budget_t": 700.0, "co2_mac_eur_per_t": 4.02, "on_track": "True",
+                       "co2_price_setter": "EACs at P_DE (DE, 1.87 EUR/MWh -> 4.0 EUR/t) set the CO2 price of 4.0 "
+                                           "EUR/t"}, {})
+    catalog.KPIS.write(pd.concat([k[~k["kpi"].isin(extra["kpi"])], extra], ignore_index=True), RUN, "cut10",
+                       tiny_lake)
+    html = open(render_report(report_data(RUN, "cut10", tiny_lake), tmp_path / "o")["html"], encoding="utf-8").read()
+    assert "what sets the CO2 price</th><td>EACs at P_DE (DE, 1.87 EUR/MWh -&gt; 4.0 EUR/t) set the CO2 price" in html
+    base = open(render_report(report_data(RUN, "baseline", tiny_lake), tmp_path / "b")["html"], encoding="utf-8").read()
+    assert "what sets the CO2 price" not in base  # no budget: no price to explain

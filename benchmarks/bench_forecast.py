@@ -49,6 +49,11 @@ def _wape(test, fc, col) -> float:
     return wape(m["y"], m[col].fillna(0.0))
 
 
+def _cov(test: pd.DataFrame, fc: pd.DataFrame, level: int) -> float:
+    m = test[["unique_id", "ds", "y"]].merge(fc, on=["unique_id", "ds"])
+    return float(((m["y"] >= m[f"yhat_lo_{level}"]) & (m["y"] <= m[f"yhat_hi_{level}"])).mean())
+
+
 def run_panel(name: str, tol: float = 0.03) -> tuple[list[dict], list[str]]:
     import panels
 
@@ -136,6 +141,10 @@ def run_speed(args) -> None:
         cfg.shared_spec = []
     if args.stat_sample:
         cfg.stat_sample = args.stat_sample
+    if args.candidates:
+        cfg.candidates = args.candidates.split(",")
+    if args.cv_windows:
+        cfg.cv_windows = args.cv_windows
     import logging
 
     logging.basicConfig(format="  %(message)s")
@@ -152,7 +161,7 @@ def run_speed(args) -> None:
     test = panel[panel["ds"] > cutoff]
     scale = seasonal_scale(train, full.spec.season)
     acc = (f"holdout ({h} weeks after the training data) MASE {_mase(test, fc, 'yhat', scale):.3f}, "
-           f"WAPE {_wape(test, fc, 'yhat'):.3f}")
+           f"WAPE {_wape(test, fc, 'yhat'):.3f}, coverage 80/95 {_cov(test, fc, 80):.3f}/{_cov(test, fc, 95):.3f}")
     print(f"full forecaster: {t_full:.1f}s, selected {full.winner} ({'+'.join(full.members)}), "
           f"{full.calibration_windows} windows, shared_spec {args.shared_spec}; {acc}; "
           f"peak RSS {peak_rss_mb():.0f} MB", flush=True)
@@ -209,6 +218,8 @@ def main() -> None:
     ap.add_argument("--stat-sample", type=int, default=0, help="speed: DemandConfig.stat_sample (0: default)")
     ap.add_argument("--shared-spec", choices=("on", "off"), default="on",
                     help="speed: statistical candidates share one specification per segment (DemandConfig)")
+    ap.add_argument("--cv-windows", type=int, default=0, help="speed: DemandConfig.cv_windows (0: default)")
+    ap.add_argument("--candidates", default="", help="speed: DemandConfig.candidates, comma list (default: all)")
     args = ap.parse_args()
     fails: list[str] = []
     if args.panel:

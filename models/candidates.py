@@ -22,6 +22,14 @@ STAT_CANDIDATES = ("autoets", "autotheta", "mstl", "snaive")
 FORM_CANDIDATES = ("autoets", "autotheta", "mstl")  # Auto models whose specification can be shared
 THETA_FORMS = ("STM", "OTM", "DSTM", "DOTM")
 VARIANT_SEP = "@"
+# Relative cost of forecasting one series (ms per weekly series of 156 points, statsforecast forecast, one thread,
+# measured on the `large` sample under load: /work/plans/speed/permodel.py in the issue 14 note). Only the order
+# matters: on big panels a dearer candidate or form must beat a cheaper one by ``stat_margin`` (``cheapest_within``).
+# ``None``: the Auto search of every form per series.
+FORM_COST = {"snaive": {None: 0.1},
+             "autoets": {"N": 2.0, "Ad": 12.0, None: 30.0},
+             "autotheta": {"STM": 7.5, "DOTM": 18.0, "OTM": 25.0, None: 60.0},
+             "mstl": {"N": 21.0, "Ad": 22.0, None: 30.0}}
 _ETS_FORM = re.compile(r"^ETS\(([ZAM]),([ZNA])(d?),([ZNAM])\)$")
 
 
@@ -82,17 +90,51 @@ def stat_model(name: str, seasons: list[int], form: str | None = None, alias: st
     raise ValueError(f"unknown statistical candidate {name!r} (one of {STAT_CANDIDATES})")
 
 
-def _sf(models, freq: str):
+PARALLEL_MIN_SERIES = 100  # below this, worker processes cost more than they save
+
+
+def _sf(models, freq: str, n_jobs: int = 1, n_series: int = 0):
+    """StatsForecast with the Naive fallback; ``n_jobs`` worker processes (the cores LightGBM gets, so the two
+    are compared on the same machine) when there are at least PARALLEL_MIN_SERIES series."""
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
 
-    return StatsForecast(models=models, freq=freq, n_jobs=1, fallback_model=Naive())
+    jobs = int(n_jobs) if n_series >= PARALLEL_MIN_SERIES else 1
+    return StatsForecast(models=models, freq=freq, n_jobs=max(jobs, 1), fallback_model=Naive())
 
 
 def _usable(names: list[str], df: pd.DataFrame, seasons: list[int]) -> list[str]:
     """Drop MSTL when no series has two full seasons of the longest season length."""
     n_min = int(df.groupby("unique_id").size().min())
     return [n for n in names if not (n == "mstl" and n_min < 2 * max(seasons) + 1)]
+
+
+def form_cost(name: str, form: str | None = None) -> float:
+    """Relative cost of forecasting one series with a candidate (``FORM_COST``); 0 for LightGBM (fitted for every
+    series anyway); an ensemble ``a+b`` costs the sum of its members."""
+    if "+" in name:
+        return sum(form_cost(n, form) for n in name.split("+"))
+    if name not in FORM_COST:
+        return 0.0
+    key = form
+    m = _ETS_FORM.match(form) if form else None
+    if m:  # ETS forms (AutoETS, MSTL's trend) cost by their trend
+        key = m.group(2) + m.group(3)
+    return FORM_COST[name].get(key, FORM_COST[name][None])
+
+
+def cheapest_within(scores: dict[str, float], cost: dict[str, float], margin: float) -> str:
+    """The cheapest option the best one does not beat by ``margin`` (relative MASE): walking up the cost order,
+    the first option whose score the best does not undercut by more than ``margin`` (margin 0: the best; ties go
+    to the cheaper). NaN scores are not eligible."""
+    ok = {k: v for k, v in scores.items() if v == v}
+    if not ok:
+        raise ValueError("cheapest_within: no finite score")
+    best = min(ok, key=ok.get)
+    for name in sorted(ok, key=lambda n: (cost.get(n, 0.0), ok[n])):
+        if name == best or not ok[best] < (1.0 - margin) * ok[name]:
+            return name
+    return best
 
 
 def form_choices(name: str, seasons: list[int]) -> list[str]:
@@ -109,7 +151,7 @@ def form_choices(name: str, seasons: list[int]) -> list[str]:
 
 def stat_cv(df: pd.DataFrame, names: list[str], freq: str, seasons: list[int], h: int, n_windows: int,
             step: int, refit: bool = False, forms: dict[str, str] | None = None,
-            variants: dict[str, list[str]] | None = None) -> pd.DataFrame:
+            variants: dict[str, list[str]] | None = None, n_jobs: int = 1) -> pd.DataFrame:
     """Rolling-origin predictions ``unique_id, ds, cutoff, y, <name>...`` (refit at every origin, or fitted
     once at the first origin and run forward over the later windows: refit=False). ``forms``: a fixed form per
     model; ``variants``: several fixed forms per model, scored as columns ``<name>@<form>`` instead of ``<name>``."""
@@ -125,13 +167,13 @@ def stat_cv(df: pd.DataFrame, names: list[str], freq: str, seasons: list[int], h
             models.append(stat_model(n, seasons, forms.get(n)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cv = _sf(models, freq).cross_validation(
+        cv = _sf(models, freq, n_jobs, df["unique_id"].nunique()).cross_validation(
             h=h, df=df[["unique_id", "ds", "y"]], n_windows=n_windows, step_size=step, refit=refit)
     return cv.reset_index(drop=True) if "unique_id" in cv else cv.reset_index()
 
 
 def stat_forecast(history: pd.DataFrame, h: int, names: list[str] | str, freq: str,
-                  seasons: list[int], forms: dict[str, str] | None = None) -> pd.DataFrame:
+                  seasons: list[int], forms: dict[str, str] | None = None, n_jobs: int = 1) -> pd.DataFrame:
     """``unique_id, ds, <name>...`` for each statistical model, clipped at 0 when the history is >= 0.
     ``forms``: fixed specifications per model (``shared_forms``)."""
     names = [names] if isinstance(names, str) else list(names)
@@ -140,7 +182,8 @@ def stat_forecast(history: pd.DataFrame, h: int, names: list[str] | str, freq: s
     forms = forms or {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = _sf([stat_model(n, seasons, forms.get(n)) for n in use], freq).forecast(h=h, df=df)
+        out = _sf([stat_model(n, seasons, forms.get(n)) for n in use], freq, n_jobs,
+                  df["unique_id"].nunique()).forecast(h=h, df=df)
     out = out.reset_index() if "unique_id" not in out else out
     for n in set(names) - set(use):  # MSTL on too-short series: the seasonal-naive forecast stands in
         out[n] = stat_forecast(history, h, "snaive", freq, seasons)["snaive"].to_numpy()
@@ -150,7 +193,8 @@ def stat_forecast(history: pd.DataFrame, h: int, names: list[str] | str, freq: s
     return out
 
 
-def fallback_forecast(history: pd.DataFrame, h: int, freq: str, season: int) -> tuple[pd.DataFrame, dict]:
+def fallback_forecast(history: pd.DataFrame, h: int, freq: str, season: int,
+                      n_jobs: int = 1) -> tuple[pd.DataFrame, dict]:
     """Forecast short series with the chain; returns (``unique_id, ds, yhat``, {uid: model name})."""
     from statsforecast.models import AutoETS
 
@@ -165,7 +209,7 @@ def fallback_forecast(history: pd.DataFrame, h: int, freq: str, season: int) -> 
         for ids, model, label in ((seasonal, AutoETS(season_length=season, alias="yhat"), f"AutoETS({season})"),
                                   (plain, AutoETS(season_length=1, alias="yhat"), "AutoETS(non-seasonal)")):
             if len(ids):
-                f = _sf([model], freq).forecast(h=h, df=df[df["unique_id"].isin(ids)])
+                f = _sf([model], freq, n_jobs, len(ids)).forecast(h=h, df=df[df["unique_id"].isin(ids)])
                 parts.append(f.reset_index() if "unique_id" not in f else f)
                 used.update({u: label for u in ids})
     if len(short):

@@ -57,9 +57,11 @@ from models.candidates import (
     FORM_CANDIDATES,
     STAT_CANDIDATES,
     VARIANT_SEP,
+    cheapest_within,
     fallback_forecast,
     flat_share,
     form_choices,
+    form_cost,
     stat_cv,
 )
 from models.candidates import stat_forecast as _stat_forecast
@@ -332,11 +334,19 @@ class DemandForecaster:
                 sample = sorted(rng.choice(ids, c.stat_sample, replace=False))
             shist = self._stat_history(ml[ml["unique_id"].isin(sample)])
             variants = {}
+            if len(ids) > c.stat_sample and "mstl" in stats and len(self.spec.season_lengths) == 1:
+                # MSTL earns its cost with several seasons; with one it is an STL + ETS beside AutoETS / Theta and
+                # its backtest alone cost 2/3 of the statistical backtest on `large` (it won no segment there)
+                stats.remove("mstl")
+                candidates.remove("mstl")
+                rep["skipped_candidates"] = [{"unique_id": "", "detail": f"mstl: one season length "
+                                              f"{self.spec.season_lengths} on a panel of {len(ids)} series (more "
+                                              f"than stat_sample={c.stat_sample}); add a second season to score it"}]
             if len(ids) > c.stat_sample:  # big panel: shared forms instead of a per-series search
                 variants = {x: form_choices(x, self.spec.season_lengths) for x in stats if x in c.shared_spec}
             with self._phase("fit: statistical backtest"):
                 scv = stat_cv(shist, stats, self.spec.freq, self.spec.season_lengths, h, windows, step,
-                              refit=refit, variants=variants)
+                              refit=refit, variants=variants, n_jobs=c.n_jobs)
             if any(VARIANT_SEP in col for col in scv.columns):
                 with self._phase("fit: shared specification"):
                     scv = self._choose_forms(scv, df, variants)
@@ -455,9 +465,10 @@ class DemandForecaster:
                 routes[k] = self.winner
                 continue
             m = {name: self._score(part, name, sel_cut, hold_cut)["mase_select"] for name in members}
-            best = min(m, key=m.get)
-            if best != "lgbm" and not m[best] < (1.0 - self.config.stat_margin) * m["lgbm"]:
-                best = "lgbm"
+            # LightGBM (fitted for every series anyway) stays unless a statistical candidate beats it by
+            # stat_margin; among the statistical ones the best MASE wins whatever it costs (a cost-aware choice
+            # here took AutoETS over the AutoETS+Theta ensemble on `large`: 37 % faster, holdout MASE 0.847 -> 0.868)
+            best = cheapest_within(m, {name: 0.0 if name == "lgbm" else 1.0 for name in m}, self.config.stat_margin)
             routes[k] = best
             detail.append(f"s{k}={best}")
         if all(r == self.winner for r in routes.values()):
@@ -503,10 +514,11 @@ class DemandForecaster:
             if not cols:
                 continue
             overall = {col: mase(sel, col) for col in cols}
+            cost = {col: form_cost(name, col.split(VARIANT_SEP, 1)[1]) for col in cols}
             for k in range(self.config.segments):
                 part = sel[row_seg == k]
                 m = {col: mase(part, col) for col in cols} if part["unique_id"].nunique() >= 20 else overall
-                best = min(m, key=m.get)
+                best = cheapest_within(m, cost, self.config.stat_margin)
                 self.stat_forms[k][name] = best.split(VARIANT_SEP, 1)[1]
                 self.form_scores += [{"segment": k, "candidate": name, "form": col.split(VARIANT_SEP, 1)[1],
                                       "mase_select": v, "chosen": col == best} for col, v in m.items()]
@@ -603,10 +615,10 @@ class DemandForecaster:
                     hist = self._stat_history(need)
                     if forms and sm in FORM_CANDIDATES:  # each segment with its shared form
                         s = pd.concat([_stat_forecast(part, h, sm, self.spec.freq, self.spec.season_lengths,
-                                                      forms=forms.get(k))
+                                                      forms=forms.get(k), n_jobs=c.n_jobs)
                                        for k, part in hist.groupby(hist["unique_id"].map(fseg))], ignore_index=True)
                     else:
-                        s = _stat_forecast(hist, h, sm, self.spec.freq, self.spec.season_lengths)
+                        s = _stat_forecast(hist, h, sm, self.spec.freq, self.spec.season_lengths, n_jobs=c.n_jobs)
                     f = s if f is None else f.merge(s, on=["unique_id", "ds"], how="outer" if seg is not None
                                                     else "left")
             if nonneg:
@@ -624,7 +636,7 @@ class DemandForecaster:
         fallback_used: dict[str, str] = {}
         if not fb.empty:
             with self._phase("predict: fallback"):
-                f, fallback_used = fallback_forecast(fb, h, self.spec.freq, self.spec.season)
+                f, fallback_used = fallback_forecast(fb, h, self.spec.freq, self.spec.season, n_jobs=c.n_jobs)
             parts.append(f)
         rep["fallback"] = [{"unique_id": u, "detail": f"fallback: {fallback_used.get(u, 'mean')}; reason: {r}"}
                            for u, r in sorted(reasons.items())]

@@ -354,10 +354,12 @@ def test_big_panel_shares_the_best_backtest_form_per_segment_and_reports_it():
     assert set(model.stat_forms) == {0, 1}
     assert all(f["autoets"] in form_choices("autoets", [52]) for f in model.stat_forms.values())
     scores = pd.DataFrame(model.form_scores)
-    for k in (0, 1):  # the chosen form is the one with the lowest selection-window MASE in its segment
-        part = scores[scores["segment"] == k]
-        assert len(part) == 2 and part.loc[part["chosen"], "form"].tolist() == [model.stat_forms[k]["autoets"]]
-        assert part.loc[part["chosen"], "mase_select"].iloc[0] == part["mase_select"].min()
+    for k in (0, 1):  # the chosen form: the cheaper one unless the dearer beats it by stat_margin
+        part = scores[scores["segment"] == k].set_index("form")
+        assert len(part) == 2 and part.index[part["chosen"]].tolist() == [model.stat_forms[k]["autoets"]]
+        cheap, dear = part.loc["ETS(Z,N,N)", "mase_select"], part.loc["ETS(Z,Ad,N)", "mase_select"]
+        want = "ETS(Z,Ad,N)" if dear < (1 - cfg.stat_margin) * cheap else "ETS(Z,N,N)"
+        assert model.stat_forms[k]["autoets"] == want
     row = model.selection.set_index("candidate").loc["autoets"]
     assert row["spec"] == "autoets:" + ",".join(f"s{k}={model.stat_forms[k]['autoets']}" for k in (0, 1))
     assert model.params()["shared_specs"] == row["spec"]
@@ -395,3 +397,47 @@ def test_big_panel_shares_the_best_backtest_form_per_segment_and_reports_it():
         assert "fit: shared specification" not in mdl.timings
     with pytest.raises(ValueError, match="shared_spec"):
         DemandConfig(shared_spec=["snaive"]).validate()
+
+
+def test_cheapest_within_prefers_the_cheaper_option_unless_beaten_by_the_margin():
+    from models.candidates import cheapest_within, form_cost
+
+    cost = {"a": 1.0, "b": 5.0, "c": 9.0}
+    assert cheapest_within({"a": 1.00, "b": 0.99, "c": 0.985}, cost, 0.02) == "a"  # c beats a by 1.5 % only
+    assert cheapest_within({"a": 1.00, "b": 0.97, "c": 0.965}, cost, 0.02) == "b"  # b beats a; c beats b by 0.5 %
+    assert cheapest_within({"a": 1.00, "b": 0.97, "c": 0.90}, cost, 0.02) == "c"
+    assert cheapest_within({"a": 1.00, "b": 0.99, "c": float("nan")}, cost, 0.0) == "b"  # margin 0: the best
+    with pytest.raises(ValueError):
+        cheapest_within({"a": float("nan")}, cost, 0.02)
+    # the cost order the rule walks: no trend before a damped trend, simple Theta before the optimised ones,
+    # an ensemble costs its members
+    assert form_cost("autoets", "ETS(Z,N,N)") < form_cost("autoets", "ETS(Z,Ad,N)")
+    assert form_cost("autotheta", "STM") < form_cost("autotheta", "DOTM") < form_cost("autotheta", "OTM")
+    assert form_cost("autoets+autotheta", None) == form_cost("autoets") + form_cost("autotheta")
+    assert form_cost("lgbm") == 0.0 and form_cost("snaive") < form_cost("autoets", "ETS(Z,N,N)")
+
+
+def test_big_panel_with_one_season_skips_mstl_and_says_so():
+    dh = _panel(50, 110, "W-MON", 52, seed=6, noise=0.1)
+    cfg = DemandConfig(horizon=6, candidates=["snaive", "autoets", "mstl"], stat_sample=30, segments=1,
+                       season_lengths=[52])
+    model, _ = fit_table(dh, config=cfg)
+    assert "mstl" not in set(model.selection["candidate"])
+    notes = [r["detail"] for r in model.fit_report.get("skipped_candidates", [])]
+    assert len(notes) == 1 and notes[0].startswith("mstl: one season length [52]")
+    # two seasons: MSTL is what they need, and it is scored
+    two, _ = fit_table(dh, config=DemandConfig(**{**cfg.__dict__, "season_lengths": [52, 13]}))
+    assert "mstl" in set(two.selection["candidate"]) and not two.fit_report.get("skipped_candidates")
+
+
+def test_statistical_models_in_worker_processes_give_the_same_forecast():
+    from models.candidates import PARALLEL_MIN_SERIES, stat_forecast
+
+    dh = _panel(PARALLEL_MIN_SERIES + 4, 60, "MS", 12, seed=2)
+    panel, _ = prepare_demand_panel(dh)
+    one = stat_forecast(panel, 6, ["autoets", "snaive"], "MS", [12], n_jobs=1)
+    two = stat_forecast(panel, 6, ["autoets", "snaive"], "MS", [12], n_jobs=2)
+    m = one.merge(two, on=["unique_id", "ds"], suffixes=("", "_2"))
+    assert len(m) == 6 * (PARALLEL_MIN_SERIES + 4)
+    for col in ("autoets", "snaive"):
+        np.testing.assert_allclose(m[col], m[f"{col}_2"], rtol=1e-9)
